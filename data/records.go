@@ -1,0 +1,175 @@
+package data
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Sentinel errors returned by every store; check them with errors.Is.
+var (
+	// ErrNotFound means the record does not exist (or is not visible to the caller).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the operation conflicts with the record's current state.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid means the input violates a rule of the data model.
+	ErrInvalid = errors.New("invalid")
+)
+
+// Site is one website using Frontdesk.
+type Site struct {
+	ID             string    `json:"id"`
+	Key            string    `json:"key"`
+	Name           string    `json:"name"`
+	AllowedOrigins []string  `json:"allowed_origins"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Visitor is a person chatting through the widget, anonymous until identified.
+type Visitor struct {
+	ID         string    `json:"id"`
+	SiteID     string    `json:"site_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	// Personal holds the visitor's personal fields; sealed at rest.
+	Personal Personal `json:"personal"`
+}
+
+// Personal is a visitor's personal data (encrypted at rest, never queried by content).
+type Personal struct {
+	ExternalID string `json:"external_id,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Phone      string `json:"phone,omitempty"`
+}
+
+// Status is a conversation's lifecycle state.
+type Status string
+
+// The conversation lifecycle states (see ARCHITECTURE.md).
+const (
+	StatusBot      Status = "bot"
+	StatusQueued   Status = "queued"
+	StatusAssigned Status = "assigned"
+	StatusClosed   Status = "closed"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusBot, StatusQueued, StatusAssigned, StatusClosed:
+		return true
+	}
+	return false
+}
+
+// Conversation is one chat between a visitor and the bot or agents.
+type Conversation struct {
+	ID            string     `json:"id"`
+	SiteID        string     `json:"site_id"`
+	VisitorID     string     `json:"visitor_id"`
+	Channel       string     `json:"channel"`
+	Status        Status     `json:"status"`
+	SkillGroup    string     `json:"skill_group,omitempty"`
+	AssignedAgent string     `json:"assigned_agent,omitempty"`
+	Priority      int        `json:"priority"`
+	LastSeq       int64      `json:"last_seq"`
+	HandoffReason string     `json:"handoff_reason,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+}
+
+// SenderKind says who wrote a message.
+type SenderKind string
+
+// The sender kinds.
+const (
+	SenderVisitor SenderKind = "visitor"
+	SenderBot     SenderKind = "bot"
+	SenderAgent   SenderKind = "agent"
+	SenderSystem  SenderKind = "system"
+)
+
+// Valid reports whether k is a known sender kind.
+func (k SenderKind) Valid() bool {
+	switch k {
+	case SenderVisitor, SenderBot, SenderAgent, SenderSystem:
+		return true
+	}
+	return false
+}
+
+// MessageKind says what a message's body holds.
+type MessageKind string
+
+// The message kinds.
+const (
+	KindText         MessageKind = "text"
+	KindQuickReplies MessageKind = "quick_replies"
+	KindCard         MessageKind = "card"
+	KindCoupon       MessageKind = "coupon"
+	KindFile         MessageKind = "file"
+	KindNote         MessageKind = "note"
+	KindEvent        MessageKind = "event"
+)
+
+// Valid reports whether k is a known message kind.
+func (k MessageKind) Valid() bool {
+	switch k {
+	case KindText, KindQuickReplies, KindCard, KindCoupon, KindFile, KindNote, KindEvent:
+		return true
+	}
+	return false
+}
+
+// Message is one entry in a conversation's transcript.
+type Message struct {
+	ConversationID string      `json:"conversation_id"`
+	Seq            int64       `json:"seq"`
+	ClientMsgID    string      `json:"client_msg_id,omitempty"`
+	SenderKind     SenderKind  `json:"sender"`
+	SenderID       string      `json:"sender_id,omitempty"`
+	Kind           MessageKind `json:"kind"`
+	// Text is the message body (sealed at rest).
+	Text string `json:"text"`
+	// Metadata is structured data: quick replies, card fields, and for bot
+	// messages the decision record (sealed at rest).
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// Limits of the data model, enforced by every store.
+const (
+	// MaxTextBytes is the largest message body accepted.
+	MaxTextBytes = 8 << 10
+	// MaxMetadataBytes is the largest metadata document accepted.
+	MaxMetadataBytes = 32 << 10
+	// MaxClientMsgIDLen is the longest client_msg_id accepted.
+	MaxClientMsgIDLen = 64
+)
+
+// Validate checks the fields a caller sets before a message is appended.
+func (m Message) Validate() error {
+	switch {
+	case m.ConversationID == "":
+		return fmt.Errorf("conversation is required: %w", ErrInvalid)
+	case !m.SenderKind.Valid():
+		return fmt.Errorf("sender kind %q: %w", m.SenderKind, ErrInvalid)
+	case !m.Kind.Valid():
+		return fmt.Errorf("message kind %q: %w", m.Kind, ErrInvalid)
+	case len(m.Text) > MaxTextBytes:
+		return fmt.Errorf("text is %d bytes, limit %d: %w", len(m.Text), MaxTextBytes, ErrInvalid)
+	case !utf8.ValidString(m.Text):
+		return fmt.Errorf("text is not UTF-8: %w", ErrInvalid)
+	case len(m.ClientMsgID) > MaxClientMsgIDLen:
+		return fmt.Errorf("client_msg_id longer than %d: %w", MaxClientMsgIDLen, ErrInvalid)
+	case len(m.Metadata) > MaxMetadataBytes:
+		return fmt.Errorf("metadata larger than %d bytes: %w", MaxMetadataBytes, ErrInvalid)
+	case len(m.Metadata) > 0 && !json.Valid(m.Metadata):
+		return fmt.Errorf("metadata is not JSON: %w", ErrInvalid)
+	}
+	return nil
+}

@@ -1,0 +1,460 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/frontdesk/frontdesk/data"
+)
+
+// isUniqueViolation reports a UNIQUE or PRIMARY KEY constraint failure.
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// isFKViolation reports a FOREIGN KEY constraint failure.
+func isFKViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
+// --- sites ---
+
+// EnsureSite creates s unless a site with its key exists, and returns the stored site.
+func (s *Store) EnsureSite(ctx context.Context, site data.Site) (data.Site, error) {
+	if site.Key == "" || site.Name == "" {
+		return data.Site{}, fmt.Errorf("sqlstore: ensure site: key and name are required: %w", data.ErrInvalid)
+	}
+	if site.ID == "" {
+		site.ID = data.NewID("s_")
+	}
+	if site.CreatedAt.IsZero() {
+		site.CreatedAt = now()
+	}
+	if site.AllowedOrigins == nil {
+		site.AllowedOrigins = []string{}
+	}
+	origins, err := json.Marshal(site.AllowedOrigins)
+	if err != nil {
+		return data.Site{}, fmt.Errorf("sqlstore: ensure site: %w", err)
+	}
+	err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sites (id, key, name, allowed_origins, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO NOTHING`, site.ID, site.Key, site.Name, string(origins), ms(site.CreatedAt))
+		return err
+	})
+	if err != nil {
+		return data.Site{}, fmt.Errorf("sqlstore: ensure site: %w", err)
+	}
+	return s.SiteByKey(ctx, site.Key)
+}
+
+const siteColumns = `id, key, name, allowed_origins, created_at`
+
+func scanSite(row *sql.Row) (data.Site, error) {
+	var (
+		site    data.Site
+		origins string
+		created int64
+	)
+	if err := row.Scan(&site.ID, &site.Key, &site.Name, &origins, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return data.Site{}, data.ErrNotFound
+		}
+		return data.Site{}, err
+	}
+	if err := json.Unmarshal([]byte(origins), &site.AllowedOrigins); err != nil {
+		return data.Site{}, fmt.Errorf("allowed_origins: %w", err)
+	}
+	site.CreatedAt = fromMS(created)
+	return site, nil
+}
+
+// SiteByKey returns the site with the given public key.
+func (s *Store) SiteByKey(ctx context.Context, key string) (data.Site, error) {
+	site, err := scanSite(s.read.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE key = ?`, key))
+	if err != nil {
+		return data.Site{}, fmt.Errorf("sqlstore: site by key: %w", err)
+	}
+	return site, nil
+}
+
+// GetSite returns a site by id.
+func (s *Store) GetSite(ctx context.Context, id string) (data.Site, error) {
+	site, err := scanSite(s.read.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = ?`, id))
+	if err != nil {
+		return data.Site{}, fmt.Errorf("sqlstore: get site %s: %w", id, err)
+	}
+	return site, nil
+}
+
+// --- visitors ---
+
+func visitorAAD(id string) []byte { return []byte("visitor:" + id) }
+
+// CreateVisitor stores a new visitor with its personal fields sealed.
+func (s *Store) CreateVisitor(ctx context.Context, v data.Visitor) error {
+	if v.ID == "" || v.SiteID == "" {
+		return fmt.Errorf("sqlstore: create visitor: id and site are required: %w", data.ErrInvalid)
+	}
+	if v.CreatedAt.IsZero() {
+		v.CreatedAt = now()
+	}
+	if v.LastSeenAt.IsZero() {
+		v.LastSeenAt = v.CreatedAt
+	}
+	var personal []byte
+	if v.Personal != (data.Personal{}) {
+		pt, err := json.Marshal(v.Personal)
+		if err != nil {
+			return fmt.Errorf("sqlstore: create visitor: %w", err)
+		}
+		if personal, err = s.sealer.Seal(pt, visitorAAD(v.ID)); err != nil {
+			return fmt.Errorf("sqlstore: create visitor: %w", err)
+		}
+	}
+	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO visitors (id, site_id, personal, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
+			v.ID, v.SiteID, personal, ms(v.CreatedAt), ms(v.LastSeenAt))
+		switch {
+		case isUniqueViolation(err):
+			return data.ErrConflict
+		case isFKViolation(err):
+			return data.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: create visitor %s: %w", v.ID, err)
+	}
+	return nil
+}
+
+// GetVisitor returns a visitor by id with personal fields opened.
+func (s *Store) GetVisitor(ctx context.Context, id string) (data.Visitor, error) {
+	var (
+		v              data.Visitor
+		personal       []byte
+		created, lastS int64
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT id, site_id, personal, created_at, last_seen_at FROM visitors WHERE id = ?`, id).
+		Scan(&v.ID, &v.SiteID, &personal, &created, &lastS)
+	if errors.Is(err, sql.ErrNoRows) {
+		return data.Visitor{}, fmt.Errorf("sqlstore: get visitor %s: %w", id, data.ErrNotFound)
+	}
+	if err != nil {
+		return data.Visitor{}, fmt.Errorf("sqlstore: get visitor %s: %w", id, err)
+	}
+	if len(personal) > 0 {
+		pt, err := s.sealer.Open(personal, visitorAAD(v.ID))
+		if err != nil {
+			return data.Visitor{}, fmt.Errorf("sqlstore: get visitor %s: %w", id, err)
+		}
+		if err := json.Unmarshal(pt, &v.Personal); err != nil {
+			return data.Visitor{}, fmt.Errorf("sqlstore: get visitor %s: personal: %w", id, err)
+		}
+	}
+	v.CreatedAt, v.LastSeenAt = fromMS(created), fromMS(lastS)
+	return v, nil
+}
+
+// TouchVisitor records that the visitor was seen at t.
+func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE visitors SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`, ms(t), id, ms(t))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM visitors WHERE id = ?`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return data.ErrNotFound
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: touch visitor %s: %w", id, err)
+	}
+	return nil
+}
+
+// --- conversations ---
+
+const conversationColumns = `id, site_id, visitor_id, channel, status, skill_group, assigned_agent, priority, last_seq, handoff_reason, created_at, updated_at, closed_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanConversation(row scanner) (data.Conversation, error) {
+	var (
+		c                data.Conversation
+		status           string
+		created, updated int64
+		closed           sql.NullInt64
+	)
+	err := row.Scan(&c.ID, &c.SiteID, &c.VisitorID, &c.Channel, &status, &c.SkillGroup, &c.AssignedAgent,
+		&c.Priority, &c.LastSeq, &c.HandoffReason, &created, &updated, &closed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return data.Conversation{}, data.ErrNotFound
+	}
+	if err != nil {
+		return data.Conversation{}, err
+	}
+	c.Status = data.Status(status)
+	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	if closed.Valid {
+		t := fromMS(closed.Int64)
+		c.ClosedAt = &t
+	}
+	return c, nil
+}
+
+// CreateConversation stores a new conversation in status bot.
+func (s *Store) CreateConversation(ctx context.Context, c data.Conversation) (data.Conversation, error) {
+	if c.SiteID == "" || c.VisitorID == "" {
+		return data.Conversation{}, fmt.Errorf("sqlstore: create conversation: site and visitor are required: %w", data.ErrInvalid)
+	}
+	if c.ID == "" {
+		c.ID = data.NewID("c_")
+	}
+	if c.Channel == "" {
+		c.Channel = "web"
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now()
+	}
+	c.UpdatedAt, c.Status, c.LastSeq, c.ClosedAt = c.CreatedAt, data.StatusBot, 0, nil
+	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var visitorSite string
+		err := tx.QueryRowContext(ctx, `SELECT site_id FROM visitors WHERE id = ?`, c.VisitorID).Scan(&visitorSite)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && visitorSite != c.SiteID) {
+			return data.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO conversations (id, site_id, visitor_id, channel, status, priority, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.SiteID, c.VisitorID, c.Channel, string(c.Status), c.Priority, ms(c.CreatedAt), ms(c.UpdatedAt))
+		switch {
+		case isUniqueViolation(err):
+			return data.ErrConflict
+		case isFKViolation(err):
+			return data.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("sqlstore: create conversation: %w", err)
+	}
+	return c, nil
+}
+
+// GetConversation returns a conversation by id.
+func (s *Store) GetConversation(ctx context.Context, id string) (data.Conversation, error) {
+	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, id))
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("sqlstore: get conversation %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// LatestConversation returns the visitor's most recent conversation.
+func (s *Store) LatestConversation(ctx context.Context, visitorID string) (data.Conversation, error) {
+	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations
+		WHERE visitor_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`, visitorID))
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("sqlstore: latest conversation of %s: %w", visitorID, err)
+	}
+	return c, nil
+}
+
+// Transition changes a conversation's status and appends the system message
+// that tells the transcript about it, in one transaction.
+func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Conversation, data.Message, error) {
+	if !t.From.Valid() || !t.To.Valid() || t.ConversationID == "" {
+		return data.Conversation{}, data.Message{}, fmt.Errorf("sqlstore: transition: %w", data.ErrInvalid)
+	}
+	if t.At.IsZero() {
+		t.At = now()
+	}
+	var (
+		conv data.Conversation
+		msg  data.Message
+	)
+	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var closedAt any
+		if t.To == data.StatusClosed {
+			closedAt = ms(t.At)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?, skill_group = CASE WHEN ? <> '' THEN ? ELSE skill_group END,
+			handoff_reason = CASE WHEN ? <> '' THEN ? ELSE handoff_reason END, assigned_agent = ?, updated_at = ?, closed_at = ?
+			WHERE id = ? AND status = ?`,
+			string(t.To), t.SkillGroup, t.SkillGroup, t.HandoffReason, t.HandoffReason, t.AssignedAgent, ms(t.At), closedAt,
+			t.ConversationID, string(t.From))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var status string
+			if err := tx.QueryRowContext(ctx, `SELECT status FROM conversations WHERE id = ?`, t.ConversationID).Scan(&status); errors.Is(err, sql.ErrNoRows) {
+				return data.ErrNotFound
+			}
+			return data.ErrConflict
+		}
+		meta, _ := json.Marshal(map[string]string{"event": "status", "from": string(t.From), "to": string(t.To)})
+		msg, _, err = s.appendTx(ctx, tx, data.Message{
+			ConversationID: t.ConversationID, SenderKind: data.SenderSystem, Kind: data.KindEvent,
+			Text: t.Note, Metadata: meta, CreatedAt: t.At,
+		})
+		if err != nil {
+			return err
+		}
+		conv, err = scanConversation(tx.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, t.ConversationID))
+		return err
+	})
+	if err != nil {
+		return data.Conversation{}, data.Message{}, fmt.Errorf("sqlstore: transition %s %s->%s: %w", t.ConversationID, t.From, t.To, err)
+	}
+	return conv, msg, nil
+}
+
+// --- messages ---
+
+func messageAAD(conversationID string, seq int64, field string) []byte {
+	return []byte("msg:" + conversationID + ":" + strconv.FormatInt(seq, 10) + ":" + field)
+}
+
+// AppendMessage commits m with the conversation's next seq (group commit).
+func (s *Store) AppendMessage(ctx context.Context, m data.Message) (data.Message, bool, error) {
+	if err := m.Validate(); err != nil {
+		return data.Message{}, false, fmt.Errorf("sqlstore: append: %w", err)
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = now()
+	}
+	var (
+		stored data.Message
+		dup    bool
+	)
+	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		stored, dup, err = s.appendTx(ctx, tx, m)
+		return err
+	})
+	if err != nil {
+		return data.Message{}, false, fmt.Errorf("sqlstore: append to %s: %w", m.ConversationID, err)
+	}
+	return stored, dup, nil
+}
+
+// appendTx appends m inside tx: idempotent by client_msg_id, seq without gaps.
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, m data.Message) (data.Message, bool, error) {
+	if m.ClientMsgID != "" {
+		existing, err := s.scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
+			WHERE conversation_id = ? AND client_msg_id = ?`, m.ConversationID, m.ClientMsgID))
+		if err == nil {
+			return existing, true, nil
+		}
+		if !errors.Is(err, data.ErrNotFound) {
+			return data.Message{}, false, err
+		}
+	}
+	var seq int64
+	err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq`,
+		ms(m.CreatedAt), m.ConversationID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return data.Message{}, false, data.ErrNotFound
+	}
+	if err != nil {
+		return data.Message{}, false, err
+	}
+	m.Seq = seq
+	body, err := s.sealer.Seal([]byte(m.Text), messageAAD(m.ConversationID, seq, "body"))
+	if err != nil {
+		return data.Message{}, false, err
+	}
+	var meta []byte
+	if len(m.Metadata) > 0 {
+		if meta, err = s.sealer.Seal(m.Metadata, messageAAD(m.ConversationID, seq, "meta")); err != nil {
+			return data.Message{}, false, err
+		}
+	}
+	var clientID any
+	if m.ClientMsgID != "" {
+		clientID = m.ClientMsgID
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, seq, client_msg_id, sender_kind, sender_id, kind, body, metadata, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ConversationID, seq, clientID, string(m.SenderKind), m.SenderID, string(m.Kind), body, meta, ms(m.CreatedAt))
+	if err != nil {
+		return data.Message{}, false, err
+	}
+	return m, false, nil
+}
+
+const messageColumns = `conversation_id, seq, client_msg_id, sender_kind, sender_id, kind, body, metadata, created_at`
+
+func (s *Store) scanMessage(row scanner) (data.Message, error) {
+	var (
+		m          data.Message
+		clientID   sql.NullString
+		sender     string
+		kind       string
+		body, meta []byte
+		created    int64
+	)
+	err := row.Scan(&m.ConversationID, &m.Seq, &clientID, &sender, &m.SenderID, &kind, &body, &meta, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return data.Message{}, data.ErrNotFound
+	}
+	if err != nil {
+		return data.Message{}, err
+	}
+	m.ClientMsgID, m.SenderKind, m.Kind, m.CreatedAt = clientID.String, data.SenderKind(sender), data.MessageKind(kind), fromMS(created)
+	text, err := s.sealer.Open(body, messageAAD(m.ConversationID, m.Seq, "body"))
+	if err != nil {
+		return data.Message{}, fmt.Errorf("message %d: %w", m.Seq, err)
+	}
+	m.Text = string(text)
+	if len(meta) > 0 {
+		if m.Metadata, err = s.sealer.Open(meta, messageAAD(m.ConversationID, m.Seq, "meta")); err != nil {
+			return data.Message{}, fmt.Errorf("message %d metadata: %w", m.Seq, err)
+		}
+	}
+	return m, nil
+}
+
+// ListMessages returns up to limit messages with seq > afterSeq, in order.
+func (s *Store) ListMessages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]data.Message, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		conversationID, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list messages of %s: %w", conversationID, err)
+	}
+	defer rows.Close()
+	var out []data.Message
+	for rows.Next() {
+		m, err := s.scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list messages of %s: %w", conversationID, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list messages of %s: %w", conversationID, err)
+	}
+	if len(out) == 0 {
+		if _, err := s.GetConversation(ctx, conversationID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

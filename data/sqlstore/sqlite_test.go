@@ -1,0 +1,116 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/data/datatest"
+	"github.com/frontdesk/frontdesk/data/seal"
+)
+
+func testSealer(t testing.TB) seal.Sealer {
+	k, err := seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func openTemp(t testing.TB) (*Store, string) {
+	path := filepath.Join(t.TempDir(), "frontdesk.db")
+	s, err := OpenSQLite(context.Background(), path, testSealer(t), Options{})
+	if err != nil {
+		t.Fatalf("OpenSQLite: %v", err)
+	}
+	return s, path
+}
+
+func TestSQLiteConformance(t *testing.T) {
+	datatest.Run(t, func(t *testing.T) data.Store {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+func TestReopenKeepsDataAndSchema(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	site, err := s.EnsureSite(ctx, data.Site{Key: "demo", Name: "Demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := OpenSQLite(ctx, path, testSealer(t), Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s2.Close()
+	got, err := s2.SiteByKey(ctx, "demo")
+	if err != nil || got.ID != site.ID {
+		t.Errorf("after reopen SiteByKey = %+v, %v", got, err)
+	}
+	var version int
+	if err := s2.read.QueryRowContext(ctx, "SELECT version FROM schema_version").Scan(&version); err != nil || version < 1 {
+		t.Errorf("schema_version = %d, %v; want >= 1", version, err)
+	}
+}
+
+// TestNoPlaintextAtRest checks that message text and personal fields never
+// reach the database file in clear.
+func TestNoPlaintextAtRest(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	site, _ := s.EnsureSite(ctx, data.Site{Key: "demo", Name: "Demo"})
+	v := data.Visitor{ID: "v_1", SiteID: site.ID, Personal: data.Personal{Email: "secret-person@example.com", Phone: "13800138000"}}
+	if err := s.CreateVisitor(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := s.CreateConversation(ctx, data.Conversation{SiteID: site.ID, VisitorID: v.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "my card number is 6222020200112233445"
+	if _, _, err := s.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, Text: secret}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(path + suffix)
+		if err == nil {
+			all = append(all, b...)
+		}
+	}
+	for _, needle := range []string{secret, "6222020200112233445", "secret-person@example.com", "13800138000"} {
+		if bytes.Contains(all, []byte(needle)) {
+			t.Errorf("database files contain %q in plaintext", needle)
+		}
+	}
+}
+
+func BenchmarkAppendParallel(b *testing.B) {
+	ctx := context.Background()
+	s, _ := openTemp(b)
+	defer s.Close()
+	site, _ := s.EnsureSite(ctx, data.Site{Key: "demo", Name: "Demo"})
+	_ = s.CreateVisitor(ctx, data.Visitor{ID: "v", SiteID: site.ID})
+	conv, _ := s.CreateConversation(ctx, data.Conversation{SiteID: site.ID, VisitorID: "v"})
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := s.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, Text: "hello there"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

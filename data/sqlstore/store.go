@@ -1,0 +1,179 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/data/seal"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// ErrClosed is returned by operations on a closed store.
+var ErrClosed = errors.New("sqlstore: store is closed")
+
+// Store is a data.Store on SQLite.
+type Store struct {
+	write  *sql.DB // one connection: SQLite has one writer
+	read   *sql.DB
+	sealer seal.Sealer
+
+	ops       chan writeOp
+	closing   chan struct{}
+	writerEnd chan struct{}
+	closeOnce sync.Once
+}
+
+var _ data.Store = (*Store)(nil)
+
+// Options tune a store; the zero value is sensible.
+type Options struct {
+	// MaxBatch caps how many queued writes share one transaction (default 256).
+	MaxBatch int
+	// Synchronous is SQLite's synchronous pragma: "FULL" (default; survives
+	// power loss) or "NORMAL" (survives a crash of the process only).
+	Synchronous string
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at path and
+// migrates it to the newest schema.
+func OpenSQLite(ctx context.Context, path string, sealer seal.Sealer, opts Options) (*Store, error) {
+	if sealer == nil {
+		return nil, errors.New("sqlstore: a sealer is required")
+	}
+	sync := strings.ToUpper(opts.Synchronous)
+	if sync == "" {
+		sync = "FULL"
+	}
+	if sync != "FULL" && sync != "NORMAL" {
+		return nil, fmt.Errorf("sqlstore: synchronous %q: want FULL or NORMAL", opts.Synchronous)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	pragmas := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)"} {
+		pragmas.Add("_pragma", p)
+	}
+	dsn := "file:" + abs + "?" + pragmas.Encode()
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", abs, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlstore: open %s for reading: %w", abs, err)
+	}
+	read.SetMaxOpenConns(4)
+	s := &Store{
+		write:     write,
+		read:      read,
+		sealer:    sealer,
+		ops:       make(chan writeOp, 1024),
+		closing:   make(chan struct{}),
+		writerEnd: make(chan struct{}),
+	}
+	batch := opts.MaxBatch
+	if batch <= 0 {
+		batch = 256
+	}
+	go s.writer(batch)
+	return s, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close commits queued writes, then closes the database.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	<-s.writerEnd
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// migrate applies every embedded migration newer than the schema version,
+// each in its own transaction.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	var current int
+	err := db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&current)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := db.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("sqlstore: migrate: read version: %w", err)
+	}
+	files, err := fs.Glob(migrationFS, "migrations/sqlite/*.sql")
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("sqlstore: migrate: bad file name %s", f)
+		}
+		if n <= current {
+			continue
+		}
+		body, err := migrationFS.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, n); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlstore: migrate %s: commit: %w", f, err)
+		}
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

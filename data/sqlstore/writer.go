@@ -1,0 +1,117 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// writeOp is one write that shares a transaction with other queued writes.
+// run executes inside a savepoint, so a failing op does not undo its
+// neighbours; done is called after the transaction commits (or fails).
+type writeOp struct {
+	ctx  context.Context
+	run  func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+}
+
+// submit queues op and waits until its transaction has committed.
+func (s *Store) submit(ctx context.Context, run func(ctx context.Context, tx *sql.Tx) error) error {
+	op := writeOp{ctx: ctx, run: run, done: make(chan error, 1)}
+	select {
+	case <-s.closing:
+		return ErrClosed
+	default:
+	}
+	select {
+	case s.ops <- op:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return ErrClosed
+	}
+	// Once queued, the op is committed or failed even if ctx ends: wait for it
+	// so the caller never reports failure for a write that became durable.
+	return <-op.done
+}
+
+// writer is the group-commit loop: it takes every op that is waiting (up to
+// max), runs them in one transaction and releases each caller after COMMIT.
+func (s *Store) writer(max int) {
+	defer close(s.writerEnd)
+	batch := make([]writeOp, 0, max)
+	for {
+		select {
+		case op := <-s.ops:
+			batch = append(batch[:0], op)
+		case <-s.closing:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case op := <-s.ops:
+					s.commit([]writeOp{op})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < max {
+			select {
+			case op := <-s.ops:
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) commit(batch []writeOp) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, op := range batch {
+			op.done <- fmt.Errorf("sqlstore: begin: %w", err)
+		}
+		return
+	}
+	for i, op := range batch {
+		if op.ctx.Err() != nil {
+			results[i] = op.ctx.Err()
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			results[i] = fmt.Errorf("sqlstore: savepoint: %w", err)
+			continue
+		}
+		if err := op.run(ctx, tx); err != nil {
+			results[i] = err
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
+				tx.Rollback()
+				for _, op := range batch {
+					op.done <- fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr)
+				}
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT op"); err != nil {
+			tx.Rollback()
+			for _, op := range batch {
+				op.done <- fmt.Errorf("sqlstore: release savepoint: %w", err)
+			}
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, op := range batch {
+			op.done <- fmt.Errorf("sqlstore: commit: %w", err)
+		}
+		return
+	}
+	for i, op := range batch {
+		op.done <- results[i]
+	}
+}

@@ -1,0 +1,76 @@
+package data
+
+import (
+	"context"
+	"time"
+)
+
+// SiteStore keeps sites.
+type SiteStore interface {
+	// EnsureSite creates the site if no site has its key, and returns the stored one.
+	EnsureSite(ctx context.Context, s Site) (Site, error)
+	// SiteByKey returns the site with the given public key.
+	SiteByKey(ctx context.Context, key string) (Site, error)
+	// GetSite returns a site by id.
+	GetSite(ctx context.Context, id string) (Site, error)
+}
+
+// VisitorStore keeps visitors.
+type VisitorStore interface {
+	// CreateVisitor stores a new visitor; ID, SiteID and CreatedAt must be set.
+	CreateVisitor(ctx context.Context, v Visitor) error
+	// GetVisitor returns a visitor by id.
+	GetVisitor(ctx context.Context, id string) (Visitor, error)
+	// TouchVisitor records that the visitor was seen at t.
+	TouchVisitor(ctx context.Context, id string, t time.Time) error
+}
+
+// ConversationStore keeps conversations and their lifecycle.
+type ConversationStore interface {
+	// CreateConversation stores a new conversation in status bot.
+	CreateConversation(ctx context.Context, c Conversation) (Conversation, error)
+	// GetConversation returns a conversation by id.
+	GetConversation(ctx context.Context, id string) (Conversation, error)
+	// LatestConversation returns the visitor's most recent conversation.
+	LatestConversation(ctx context.Context, visitorID string) (Conversation, error)
+	// Transition moves a conversation from one status to another and appends
+	// the system message describing it, in one operation. It fails with
+	// ErrConflict when the conversation is not in status from.
+	Transition(ctx context.Context, t Transition) (Conversation, Message, error)
+}
+
+// Transition is one lifecycle change of a conversation.
+type Transition struct {
+	ConversationID string
+	From, To       Status
+	// SkillGroup and HandoffReason are recorded when handing off.
+	SkillGroup    string
+	HandoffReason string
+	AssignedAgent string
+	// Note is the text of the system message appended to the transcript.
+	Note string
+	At   time.Time
+}
+
+// MessageStore keeps conversation transcripts.
+type MessageStore interface {
+	// AppendMessage commits m with the conversation's next seq and returns
+	// the stored message. When a message with the same ClientMsgID already
+	// exists in the conversation it returns that message and duplicate=true.
+	// The caller's message is durable when AppendMessage returns nil.
+	AppendMessage(ctx context.Context, m Message) (stored Message, duplicate bool, err error)
+	// ListMessages returns up to limit messages with seq > afterSeq, in seq order.
+	ListMessages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
+}
+
+// Store is everything a backend provides.
+type Store interface {
+	SiteStore
+	VisitorStore
+	ConversationStore
+	MessageStore
+	// Ping checks that the store is reachable.
+	Ping(ctx context.Context) error
+	// Close flushes pending writes and releases the store.
+	Close() error
+}
