@@ -21,6 +21,11 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
+		"serve":   {"run the Frontdesk server", runServe},
+		"config":  {"print the effective configuration (secrets masked)", runConfig},
+		"chat":    {"talk to the bot from the terminal, like a visitor", runChat},
+		"intents": {"train, evaluate and try the intent classifier", runIntents},
+		"kb":      {"lint, search, import and evaluate the FAQ knowledge base", runKB},
 	}
 }
 

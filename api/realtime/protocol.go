@@ -1,0 +1,198 @@
+package realtime
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/frontdesk/frontdesk/data"
+)
+
+// Client frame types.
+const (
+	FrameMessage = "message"
+	FrameResume  = "resume"
+	FramePing    = "ping"
+)
+
+// Error codes sent in error frames; docs/protocol.md lists them.
+const (
+	CodeBadJSON     = "bad_json"
+	CodeBadUTF8     = "bad_utf8"
+	CodeUnknownType = "unknown_type"
+	CodeBadFrame    = "bad_frame"
+	CodeEmptyText   = "empty_text"
+	CodeTextTooLong = "text_too_long"
+	CodeBadClientID = "bad_client_msg_id"
+	CodeRateLimited = "rate_limited"
+	CodeNotFound    = "not_found"
+	CodeInternal    = "internal"
+	CodeUnavailable = "unavailable"
+)
+
+// MaxTextRunes is the longest message text, in characters, a client may send.
+const MaxTextRunes = 2000
+
+// ClientFrame is any frame a client sends; Type selects the fields that matter.
+type ClientFrame struct {
+	Type           string `json:"type"`
+	ClientMsgID    string `json:"client_msg_id,omitempty"`
+	Text           string `json:"text,omitempty"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	LastSeq        int64  `json:"last_seq,omitempty"`
+}
+
+// FrameError is a protocol error reported to the client in an error frame.
+type FrameError struct {
+	Code        string
+	Message     string
+	ClientMsgID string
+}
+
+func (e *FrameError) Error() string { return e.Code + ": " + e.Message }
+
+// DecodeClientFrame parses and validates one client frame.
+func DecodeClientFrame(b []byte) (ClientFrame, *FrameError) {
+	var f ClientFrame
+	if !utf8.Valid(b) {
+		return f, &FrameError{Code: CodeBadUTF8, Message: "frame is not valid UTF-8"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&f); err != nil {
+		return ClientFrame{}, &FrameError{Code: CodeBadJSON, Message: "frame is not a JSON object: " + shorten(err.Error())}
+	}
+	if dec.More() {
+		return ClientFrame{}, &FrameError{Code: CodeBadJSON, Message: "frame has data after the JSON object"}
+	}
+	switch f.Type {
+	case FrameMessage:
+		if !validClientID(f.ClientMsgID) {
+			return f, &FrameError{Code: CodeBadClientID, Message: fmt.Sprintf("client_msg_id must be 1-%d characters of A-Z a-z 0-9 - _ . :", data.MaxClientMsgIDLen), ClientMsgID: f.ClientMsgID}
+		}
+		if strings.TrimSpace(f.Text) == "" {
+			return f, &FrameError{Code: CodeEmptyText, Message: "text is empty", ClientMsgID: f.ClientMsgID}
+		}
+		if n := utf8.RuneCountInString(f.Text); n > MaxTextRunes || len(f.Text) > data.MaxTextBytes {
+			return f, &FrameError{Code: CodeTextTooLong, Message: fmt.Sprintf("text has %d characters, limit %d", n, MaxTextRunes), ClientMsgID: f.ClientMsgID}
+		}
+	case FrameResume:
+		if f.LastSeq < 0 {
+			return f, &FrameError{Code: CodeBadFrame, Message: "last_seq must be >= 0"}
+		}
+	case FramePing:
+	case "":
+		return f, &FrameError{Code: CodeBadFrame, Message: "frame has no type"}
+	default:
+		return f, &FrameError{Code: CodeUnknownType, Message: fmt.Sprintf("unknown frame type %q", shorten(f.Type))}
+	}
+	return f, nil
+}
+
+func validClientID(id string) bool {
+	if id == "" || len(id) > data.MaxClientMsgIDLen {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.', r == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func shorten(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// Server frames.
+
+// HelloFrame is the first frame on a connection.
+type HelloFrame struct {
+	Type           string `json:"type"`
+	VisitorID      string `json:"visitor_id"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	Status         string `json:"status,omitempty"`
+	LastSeq        int64  `json:"last_seq"`
+}
+
+// AckFrame confirms that a client message is committed.
+type AckFrame struct {
+	Type           string `json:"type"`
+	ClientMsgID    string `json:"client_msg_id"`
+	ConversationID string `json:"conversation_id"`
+	Seq            int64  `json:"seq"`
+}
+
+// MessageFrame carries one stored message.
+type MessageFrame struct {
+	Type           string    `json:"type"`
+	ConversationID string    `json:"conversation_id"`
+	Seq            int64     `json:"seq"`
+	ClientMsgID    string    `json:"client_msg_id,omitempty"`
+	Sender         string    `json:"sender"`
+	Kind           string    `json:"kind"`
+	Text           string    `json:"text"`
+	QuickReplies   []string  `json:"quick_replies,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// ConversationFrame tells the client its conversation started or changed status.
+type ConversationFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	Status         string `json:"status"`
+}
+
+// ResumedFrame ends the replay that answers a resume frame.
+type ResumedFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	LastSeq        int64  `json:"last_seq"`
+}
+
+// ErrorFrame reports a problem with a client frame; the connection stays open.
+type ErrorFrame struct {
+	Type        string `json:"type"`
+	Code        string `json:"code"`
+	Message     string `json:"message"`
+	ClientMsgID string `json:"client_msg_id,omitempty"`
+}
+
+// PongFrame answers a ping frame.
+type PongFrame struct {
+	Type string `json:"type"`
+}
+
+func errorFrame(e *FrameError) ErrorFrame {
+	return ErrorFrame{Type: "error", Code: e.Code, Message: e.Message, ClientMsgID: e.ClientMsgID}
+}
+
+// visitorMessageFrame renders a stored message for a visitor. Metadata is
+// reduced to what the visitor may see (quick replies), never the bot's
+// decision record.
+func visitorMessageFrame(m *data.Message) MessageFrame {
+	f := MessageFrame{
+		Type: "message", ConversationID: m.ConversationID, Seq: m.Seq, Sender: string(m.SenderKind),
+		Kind: string(m.Kind), Text: m.Text, CreatedAt: m.CreatedAt,
+	}
+	if m.SenderKind == data.SenderVisitor {
+		f.ClientMsgID = m.ClientMsgID
+	}
+	if len(m.Metadata) > 0 {
+		var meta struct {
+			QuickReplies []string `json:"quick_replies"`
+		}
+		if json.Unmarshal(m.Metadata, &meta) == nil {
+			f.QuickReplies = meta.QuickReplies
+		}
+	}
+	return f
+}

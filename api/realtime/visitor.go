@@ -1,0 +1,370 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/frontdesk/frontdesk/data"
+)
+
+// Chat is what a visitor connection needs from the message path.
+type Chat interface {
+	PostVisitorMessage(ctx context.Context, v data.Visitor, clientMsgID, text string) (data.Message, bool, error)
+	CurrentConversation(ctx context.Context, visitorID string) (data.Conversation, error)
+	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]data.Message, error)
+}
+
+// Limits bound what one connection may do.
+type Limits struct {
+	// MaxFrameBytes is the read limit; larger frames close the socket with 1009.
+	MaxFrameBytes int64
+	// MessagesPerSecond and Burst rate-limit message frames per connection.
+	MessagesPerSecond float64
+	Burst             int
+	// SendQueue is the number of frames buffered for a slow client before it is dropped.
+	SendQueue int
+	// PongWait is how long the server waits for a pong (or any frame).
+	PongWait time.Duration
+	// WriteWait bounds one write.
+	WriteWait time.Duration
+}
+
+// DefaultLimits returns the limits used when none are configured.
+func DefaultLimits() Limits {
+	return Limits{MaxFrameBytes: 16 << 10, MessagesPerSecond: 2, Burst: 10, SendQueue: 256, PongWait: 60 * time.Second, WriteWait: 10 * time.Second}
+}
+
+// VisitorEndpoint upgrades authenticated visitors' requests to WebSockets.
+type VisitorEndpoint struct {
+	hub    *Hub
+	chat   Chat
+	limits Limits
+	log    *slog.Logger
+}
+
+// NewVisitorEndpoint returns the visitor WebSocket endpoint.
+func NewVisitorEndpoint(hub *Hub, chat Chat, limits Limits, log *slog.Logger) *VisitorEndpoint {
+	return &VisitorEndpoint{hub: hub, chat: chat, limits: limits, log: log}
+}
+
+// OriginAllowed reports whether a browser page at origin may open a socket:
+// same origin as the request, or listed in the site's allowed origins.
+// Requests without an Origin header (non-browser clients) are allowed, since
+// cross-site WebSocket hijacking needs a browser.
+func OriginAllowed(r *http.Request, site data.Site) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, allowed := range site.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(allowed, "/"), origin) || allowed == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// Serve upgrades the request and runs the connection until it ends.
+func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site data.Site, v data.Visitor) {
+	up := websocket.Upgrader{
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		CheckOrigin:     func(r *http.Request) bool { return OriginAllowed(r, site) },
+	}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has written the HTTP error
+	}
+	c := &visitorConn{
+		ws: ws, ep: e, visitor: v,
+		send:   make(chan outItem, e.limits.SendQueue),
+		done:   make(chan struct{}),
+		bucket: newBucket(e.limits.MessagesPerSecond, e.limits.Burst),
+	}
+	if !e.hub.register(c) {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		ws.Close()
+		return
+	}
+	c.run()
+}
+
+// outItem is one unit of work for the write pump.
+type outItem struct {
+	frame  any                // a ready frame
+	msg    *data.Message      // a committed message event
+	conv   *data.Conversation // a conversation event
+	resume *int64             // replay after this seq
+}
+
+type visitorConn struct {
+	ws      *websocket.Conn
+	ep      *VisitorEndpoint
+	visitor data.Visitor
+	send    chan outItem
+	done    chan struct{}
+	bucket  *bucket
+
+	closeOnce sync.Once
+
+	// Owned by the write pump.
+	convID string
+	cursor int64
+	topics []string
+}
+
+func (c *visitorConn) run() {
+	log := c.ep.log.With(slog.String("visitor", c.visitor.ID))
+	defer c.ep.hub.unregister(c)
+	visitorTopic := data.VisitorTopic(c.visitor.ID)
+	if err := c.ep.hub.join(visitorTopic, c); err != nil {
+		log.Error("join visitor topic", slog.Any("err", err))
+		c.ws.Close()
+		return
+	}
+	c.topics = append(c.topics, visitorTopic)
+	hello := HelloFrame{Type: "hello", VisitorID: c.visitor.ID}
+	if conv, err := c.ep.chat.CurrentConversation(c.ep.hub.ctx, c.visitor.ID); err == nil {
+		hello.ConversationID, hello.Status, hello.LastSeq = conv.ID, string(conv.Status), conv.LastSeq
+		c.switchConversation(conv.ID)
+		// The client decides where to resume from; until it says, nothing
+		// older than now is pushed.
+		c.cursor = conv.LastSeq
+	} else if !errors.Is(err, data.ErrNotFound) {
+		log.Error("current conversation", slog.Any("err", err))
+	}
+	c.send <- outItem{frame: hello}
+	go c.readPump(log)
+	c.writePump(log)
+	for _, t := range c.topics {
+		c.ep.hub.leave(t, c)
+	}
+}
+
+// deliver is called by the hub; it never blocks. A client too slow to keep
+// up is disconnected and catches up by seq when it reconnects.
+func (c *visitorConn) deliver(ev *data.Event) {
+	var it outItem
+	switch ev.Type {
+	case data.EventMessage:
+		if ev.Message == nil || ev.Message.Kind == data.KindNote {
+			return
+		}
+		it.msg = ev.Message
+	case data.EventConversation:
+		if ev.Conversation == nil || ev.Conversation.VisitorID != c.visitor.ID {
+			return
+		}
+		it.conv = ev.Conversation
+	default:
+		return
+	}
+	c.enqueue(it)
+}
+
+func (c *visitorConn) enqueue(it outItem) {
+	select {
+	case <-c.done:
+	case c.send <- it:
+	default:
+		c.close(websocket.ClosePolicyViolation, "client too slow")
+	}
+}
+
+// shutdown is called by the hub when the server stops.
+func (c *visitorConn) shutdown() {
+	c.close(websocket.CloseGoingAway, "server shutting down")
+}
+
+func (c *visitorConn) close(code int, reason string) {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.ep.limits.WriteWait))
+		c.ws.Close()
+	})
+}
+
+func (c *visitorConn) readPump(log *slog.Logger) {
+	defer c.close(websocket.CloseNormalClosure, "")
+	lim := c.ep.limits
+	c.ws.SetReadLimit(lim.MaxFrameBytes)
+	_ = c.ws.SetReadDeadline(time.Now().Add(lim.PongWait))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(lim.PongWait)) })
+	ctx := c.ep.hub.ctx
+	for {
+		kind, b, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(lim.PongWait))
+		if kind != websocket.TextMessage {
+			c.enqueue(outItem{frame: errorFrame(&FrameError{Code: CodeBadFrame, Message: "frames must be JSON text frames"})})
+			continue
+		}
+		f, ferr := DecodeClientFrame(b)
+		if ferr != nil {
+			c.enqueue(outItem{frame: errorFrame(ferr)})
+			continue
+		}
+		switch f.Type {
+		case FramePing:
+			c.enqueue(outItem{frame: PongFrame{Type: "pong"}})
+		case FrameResume:
+			seq := f.LastSeq
+			c.enqueue(outItem{resume: &seq})
+		case FrameMessage:
+			if !c.bucket.allow(time.Now()) {
+				c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down", ClientMsgID: f.ClientMsgID}})
+				continue
+			}
+			m, _, err := c.ep.chat.PostVisitorMessage(ctx, c.visitor, f.ClientMsgID, f.Text)
+			if err != nil {
+				code, msg := CodeInternal, "the message was not stored; retry with the same client_msg_id"
+				if errors.Is(err, data.ErrInvalid) {
+					code, msg = CodeBadFrame, "the message was refused: "+shorten(err.Error())
+				} else if ctx.Err() != nil {
+					code, msg = CodeUnavailable, "server shutting down; retry with the same client_msg_id"
+				}
+				log.Warn("visitor message not stored", slog.Any("err", err))
+				c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: code, Message: msg, ClientMsgID: f.ClientMsgID}})
+				continue
+			}
+			c.enqueue(outItem{frame: AckFrame{Type: "ack", ClientMsgID: f.ClientMsgID, ConversationID: m.ConversationID, Seq: m.Seq}})
+		}
+	}
+}
+
+func (c *visitorConn) writePump(log *slog.Logger) {
+	lim := c.ep.limits
+	ping := time.NewTicker(lim.PongWait * 9 / 10)
+	defer ping.Stop()
+	defer c.close(websocket.CloseNormalClosure, "")
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(lim.WriteWait)); err != nil {
+				return
+			}
+		case it := <-c.send:
+			if err := c.handle(it); err != nil {
+				log.Debug("write", slog.Any("err", err))
+				return
+			}
+		}
+	}
+}
+
+func (c *visitorConn) write(frame any) error {
+	b, err := json.Marshal(frame)
+	if err != nil {
+		return err
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.ep.limits.WriteWait))
+	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// handle runs on the write pump: it keeps the client's view of its
+// conversation gapless and duplicate-free by seq, filling gaps from the store.
+func (c *visitorConn) handle(it outItem) error {
+	ctx := c.ep.hub.ctx
+	switch {
+	case it.frame != nil:
+		return c.write(it.frame)
+	case it.conv != nil:
+		if it.conv.ID != c.convID {
+			c.switchConversation(it.conv.ID)
+			c.cursor = 0
+		}
+		if err := c.write(ConversationFrame{Type: "conversation", ConversationID: it.conv.ID, Status: string(it.conv.Status)}); err != nil {
+			return err
+		}
+		return c.fill(ctx, -1)
+	case it.msg != nil:
+		m := it.msg
+		if m.ConversationID != c.convID || m.Seq <= c.cursor {
+			return nil
+		}
+		if m.Seq > c.cursor+1 {
+			if err := c.fill(ctx, m.Seq-1); err != nil {
+				return err
+			}
+		}
+		if m.Seq != c.cursor+1 {
+			return nil
+		}
+		c.cursor = m.Seq
+		return c.write(visitorMessageFrame(m))
+	case it.resume != nil:
+		if c.convID == "" {
+			return c.write(ResumedFrame{Type: "resumed", LastSeq: 0})
+		}
+		c.cursor = *it.resume
+		if err := c.fill(ctx, -1); err != nil {
+			return err
+		}
+		return c.write(ResumedFrame{Type: "resumed", ConversationID: c.convID, LastSeq: c.cursor})
+	}
+	return nil
+}
+
+// fill sends stored messages after the cursor, up to seq upTo (-1: all).
+func (c *visitorConn) fill(ctx context.Context, upTo int64) error {
+	for {
+		msgs, err := c.ep.chat.Messages(ctx, c.convID, c.cursor, 200)
+		if err != nil {
+			return c.write(ErrorFrame{Type: "error", Code: CodeInternal, Message: "could not load the conversation; resume later"})
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			if upTo >= 0 && m.Seq > upTo {
+				return nil
+			}
+			c.cursor = m.Seq
+			if m.Kind == data.KindNote {
+				continue
+			}
+			if err := c.write(visitorMessageFrame(m)); err != nil {
+				return err
+			}
+		}
+		if len(msgs) < 200 {
+			return nil
+		}
+	}
+}
+
+func (c *visitorConn) switchConversation(id string) {
+	if c.convID != "" {
+		old := data.ConversationTopic(c.convID)
+		c.ep.hub.leave(old, c)
+		for i, t := range c.topics {
+			if t == old {
+				c.topics = append(c.topics[:i], c.topics[i+1:]...)
+				break
+			}
+		}
+	}
+	c.convID = id
+	topic := data.ConversationTopic(id)
+	if err := c.ep.hub.join(topic, c); err == nil {
+		c.topics = append(c.topics, topic)
+	}
+}

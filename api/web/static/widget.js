@@ -1,0 +1,317 @@
+/* Frontdesk visitor widget. Embed with:
+ *   <script src="https://YOUR-FRONTDESK/widget.js" data-site-key="KEY" async></script>
+ * Everything lives in one closure and one Shadow DOM; the only global is
+ * window.Frontdesk. Message text is always inserted as text, never as HTML.
+ */
+(function () {
+  "use strict";
+  if (window.Frontdesk && window.Frontdesk.__loaded) return;
+
+  var script = document.currentScript || (function () {
+    var all = document.querySelectorAll("script[data-site-key]");
+    return all[all.length - 1];
+  })();
+  if (!script) return;
+  var base = new URL(script.src, location.href);
+  var origin = base.origin;
+  var siteKey = script.getAttribute("data-site-key") || "demo";
+  var lang = (script.getAttribute("data-lang") || document.documentElement.lang || navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en";
+
+  var TEXT = {
+    en: { launcher: "Chat with us", title: "Customer service", placeholder: "Type your question…", send: "Send",
+      connecting: "Connecting…", offline: "Reconnecting…", failed: "Not sent — will retry", close: "Close chat",
+      greeting: "Hi! Ask me anything about your order, shipping, returns or payment." },
+    zh: { launcher: "在线客服", title: "在线客服", placeholder: "请输入您的问题…", send: "发送",
+      connecting: "连接中…", offline: "正在重新连接…", failed: "未发送，稍后重试", close: "关闭",
+      greeting: "您好！有关订单、配送、退换货或支付的问题都可以问我。" }
+  }[lang];
+
+  var storeKey = "frontdesk:" + siteKey + ":";
+  function load(k) { try { return localStorage.getItem(storeKey + k); } catch (e) { return null; } }
+  function save(k, v) { try { localStorage.setItem(storeKey + k, v); } catch (e) { /* private mode */ } }
+
+  var CSS = [
+    ":host{all:initial}",
+    "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI','Microsoft YaHei','WenQuanYi Micro Hei',sans-serif}",
+    ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;border:0;border-radius:24px;padding:12px 20px;background:#2563eb;color:#fff;font-size:15px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.2)}",
+    ".launcher:focus-visible,.send:focus-visible,.qr:focus-visible{outline:3px solid #93c5fd;outline-offset:2px}",
+    ".panel{position:fixed;right:20px;bottom:20px;z-index:2147483001;width:360px;max-width:calc(100vw - 16px);height:520px;max-height:calc(100vh - 40px);display:none;flex-direction:column;background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);overflow:hidden;color:#1f2933;font-size:14px}",
+    ".panel.open{display:flex}",
+    ".head{display:flex;align-items:center;justify-content:space-between;padding:12px 16px;background:#2563eb;color:#fff;font-weight:600}",
+    ".x{background:none;border:0;color:#fff;font-size:20px;cursor:pointer;line-height:1}",
+    ".status{font-size:12px;color:#52606d;padding:4px 16px;background:#f1f5f9;display:none}",
+    ".status.show{display:block}",
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f8fafc}",
+    ".msg{max-width:80%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;line-height:1.45}",
+    ".msg.visitor{align-self:flex-end;background:#2563eb;color:#fff;border-bottom-right-radius:4px}",
+    ".msg.bot,.msg.agent{align-self:flex-start;background:#fff;border:1px solid #e2e8f0;border-bottom-left-radius:4px}",
+    ".msg.system{align-self:center;background:none;color:#64748b;font-size:12px}",
+    ".msg.pending{opacity:.6}",
+    ".msg.failed{outline:1px dashed #dc2626}",
+    ".qrs{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}",
+    ".qr{border:1px solid #2563eb;background:#fff;color:#2563eb;border-radius:14px;padding:4px 10px;cursor:pointer;font-size:13px}",
+    ".foot{display:flex;gap:8px;padding:10px;border-top:1px solid #e2e8f0;background:#fff}",
+    ".input{flex:1;border:1px solid #cbd5e1;border-radius:8px;padding:8px 10px;font-size:14px;resize:none;height:40px}",
+    ".send{border:0;border-radius:8px;background:#2563eb;color:#fff;padding:0 16px;cursor:pointer;font-size:14px}",
+    "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}"
+  ].join("\n");
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  var host = el("div");
+  host.id = "frontdesk-widget";
+  var root = host.attachShadow({ mode: "open" });
+  if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    root.appendChild(el("style", null, CSS));
+  }
+  var launcher = el("button", "launcher", TEXT.launcher);
+  launcher.type = "button";
+  launcher.setAttribute("aria-label", TEXT.launcher);
+  var panel = el("div", "panel");
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", TEXT.title);
+  var head = el("div", "head");
+  var title = el("span", "title", TEXT.title);
+  var closeBtn = el("button", "x", "×");
+  closeBtn.type = "button";
+  closeBtn.setAttribute("aria-label", TEXT.close);
+  head.appendChild(title);
+  head.appendChild(closeBtn);
+  var status = el("div", "status");
+  status.setAttribute("aria-live", "polite");
+  var log = el("div", "log");
+  log.setAttribute("aria-live", "polite");
+  var foot = el("form", "foot");
+  var input = el("textarea", "input");
+  input.placeholder = TEXT.placeholder;
+  input.setAttribute("aria-label", TEXT.placeholder);
+  input.maxLength = 2000;
+  var sendBtn = el("button", "send", TEXT.send);
+  sendBtn.type = "submit";
+  foot.appendChild(input);
+  foot.appendChild(sendBtn);
+  panel.appendChild(head);
+  panel.appendChild(status);
+  panel.appendChild(log);
+  panel.appendChild(foot);
+  root.appendChild(launcher);
+  root.appendChild(panel);
+
+  // --- state ---
+  var token = load("token");
+  var ws = null;
+  var connected = false;
+  var retry = 0;
+  var convId = null;
+  var lastSeq = 0;
+  var seen = {};       // seq -> true
+  var pending = [];    // {id, text, node}
+  var pendingById = {};
+  var greeted = false;
+  var started = false;
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "m" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+  }
+
+  function setStatus(text) {
+    status.textContent = text || "";
+    status.className = text ? "status show" : "status";
+  }
+
+  function scroll() { log.scrollTop = log.scrollHeight; }
+
+  function clearQuickReplies() {
+    var old = log.querySelectorAll(".qrs");
+    for (var i = 0; i < old.length; i++) old[i].remove();
+  }
+
+  function renderMessage(f) {
+    if (f.seq && seen[f.seq]) return;
+    if (f.seq) { seen[f.seq] = true; if (f.seq > lastSeq) lastSeq = f.seq; }
+    if (f.sender === "visitor" && f.client_msg_id && pendingById[f.client_msg_id]) {
+      var p = pendingById[f.client_msg_id];
+      p.node.className = "msg visitor";
+      p.node.setAttribute("data-seq", f.seq);
+      return;
+    }
+    if (f.kind === "event" && !f.text) return;
+    clearQuickReplies();
+    var cls = f.sender === "visitor" ? "visitor" : f.sender === "agent" ? "agent" : f.sender === "system" ? "system" : "bot";
+    var node = el("div", "msg " + cls, f.text);
+    node.setAttribute("data-seq", f.seq);
+    node.setAttribute("data-sender", f.sender);
+    log.appendChild(node);
+    if (f.quick_replies && f.quick_replies.length) {
+      var box = el("div", "qrs");
+      f.quick_replies.forEach(function (q) {
+        var b = el("button", "qr", q);
+        b.type = "button";
+        b.addEventListener("click", function () { sendText(q); });
+        box.appendChild(b);
+      });
+      log.appendChild(box);
+    }
+    scroll();
+  }
+
+  function sendFrame(obj) {
+    if (ws && connected) { ws.send(JSON.stringify(obj)); return true; }
+    return false;
+  }
+
+  function sendText(text) {
+    text = (text || "").trim();
+    if (!text) return;
+    var id = newId();
+    var node = el("div", "msg visitor pending", text);
+    log.appendChild(node);
+    clearQuickReplies();
+    scroll();
+    var p = { id: id, text: text, node: node };
+    pending.push(p);
+    pendingById[id] = p;
+    sendFrame({ type: "message", client_msg_id: id, text: text });
+  }
+
+  function onAck(f) {
+    var p = pendingById[f.client_msg_id];
+    if (!p) return;
+    p.node.className = "msg visitor";
+    p.node.setAttribute("data-seq", f.seq);
+    seen[f.seq] = true;
+    if (f.seq > lastSeq) lastSeq = f.seq;
+    pending = pending.filter(function (x) { return x.id !== f.client_msg_id; });
+    delete pendingById[f.client_msg_id];
+    convId = f.conversation_id;
+  }
+
+  function onError(f) {
+    if (f.client_msg_id && pendingById[f.client_msg_id]) {
+      var p = pendingById[f.client_msg_id];
+      if (f.code === "internal" || f.code === "unavailable" || f.code === "rate_limited") {
+        p.node.className = "msg visitor pending failed";
+        p.node.title = TEXT.failed;
+        setTimeout(function () { sendFrame({ type: "message", client_msg_id: p.id, text: p.text }); }, 2000);
+        return;
+      }
+      p.node.className = "msg visitor failed";
+      p.node.title = f.message;
+      pending = pending.filter(function (x) { return x.id !== p.id; });
+      delete pendingById[p.id];
+    }
+  }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "hello":
+        if (f.conversation_id) {
+          if (convId !== f.conversation_id) { convId = f.conversation_id; }
+          sendFrame({ type: "resume", conversation_id: f.conversation_id, last_seq: lastSeq });
+        }
+        // Messages typed while offline are sent now with their original ids.
+        pending.forEach(function (p) { sendFrame({ type: "message", client_msg_id: p.id, text: p.text }); });
+        break;
+      case "conversation":
+        if (convId !== f.conversation_id) { convId = f.conversation_id; lastSeq = 0; seen = {}; }
+        break;
+      case "ack": onAck(f); break;
+      case "message": renderMessage(f); break;
+      case "error": onError(f); break;
+    }
+  }
+
+  function session() {
+    return fetch(origin + "/api/v1/visitor/sessions?site_key=" + encodeURIComponent(siteKey), {
+      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+      body: JSON.stringify({ site_key: siteKey, token: token || "" })
+    }).then(function (r) {
+      if (!r.ok) throw new Error("session " + r.status);
+      return r.json();
+    }).then(function (s) {
+      token = s.token;
+      save("token", token);
+      if (s.site && s.site.name && lang === "en") title.textContent = s.site.name;
+      return s;
+    });
+  }
+
+  function connect() {
+    setStatus(retry ? TEXT.offline : TEXT.connecting);
+    session().then(function (s) {
+      var u = new URL(s.socket_path, origin);
+      u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+      u.searchParams.set("token", token);
+      ws = new WebSocket(u.toString());
+      ws.onopen = function () { connected = true; retry = 0; setStatus(""); };
+      ws.onmessage = function (ev) {
+        var f;
+        try { f = JSON.parse(ev.data); } catch (e) { return; }
+        onFrame(f);
+      };
+      ws.onclose = function () { connected = false; ws = null; reconnect(); };
+      ws.onerror = function () { /* onclose follows */ };
+    }).catch(function () { reconnect(); });
+  }
+
+  function start() {
+    if (started) return;
+    started = true;
+    connect();
+  }
+
+  function reconnect() {
+    retry++;
+    var delay = Math.min(30000, 500 * Math.pow(2, Math.min(retry, 6))) * (0.5 + Math.random() / 2);
+    setStatus(TEXT.offline);
+    setTimeout(connect, delay);
+  }
+
+  function open() {
+    panel.className = "panel open";
+    launcher.style.display = "none";
+    if (!greeted && !log.querySelector(".msg")) {
+      greeted = true;
+      log.appendChild(el("div", "msg bot", TEXT.greeting));
+    }
+    start();
+    input.focus();
+  }
+
+  function close() {
+    panel.className = "panel";
+    launcher.style.display = "";
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", open);
+  closeBtn.addEventListener("click", close);
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
+  foot.addEventListener("submit", function (e) {
+    e.preventDefault();
+    sendText(input.value);
+    input.value = "";
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      sendText(input.value);
+      input.value = "";
+    }
+  });
+
+  function mount() { document.body.appendChild(host); if (token) start(); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+
+  window.Frontdesk = { __loaded: true, open: open, close: close };
+})();

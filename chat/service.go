@@ -1,0 +1,294 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/frontdesk/frontdesk/bot"
+	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/data/pubsub"
+)
+
+// Bot decides the reply to a visitor turn.
+type Bot interface {
+	Turn(ctx context.Context, in bot.Input) (bot.Decision, error)
+}
+
+// Config sizes the bot worker pool.
+type Config struct {
+	// Workers is the number of bot workers (default 4).
+	Workers int
+	// QueueSize is each worker's queue length (default 256).
+	QueueSize int
+	// TurnTimeout bounds one bot turn (default 10s).
+	TurnTimeout time.Duration
+}
+
+// Service is the message path shared by visitors, agents and the bot.
+type Service struct {
+	store  data.Store
+	broker pubsub.Broker
+	bot    Bot
+	log    *slog.Logger
+	cfg    Config
+
+	queues  []chan turnJob
+	stopped chan struct{}
+	once    sync.Once
+}
+
+type turnJob struct {
+	conv data.Conversation
+	msg  data.Message
+}
+
+// New returns a service; call Run to start the bot workers.
+func New(store data.Store, broker pubsub.Broker, b Bot, log *slog.Logger, cfg Config) *Service {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 256
+	}
+	if cfg.TurnTimeout <= 0 {
+		cfg.TurnTimeout = 10 * time.Second
+	}
+	s := &Service{store: store, broker: broker, bot: b, log: log, cfg: cfg, stopped: make(chan struct{})}
+	for i := 0; i < cfg.Workers; i++ {
+		s.queues = append(s.queues, make(chan turnJob, cfg.QueueSize))
+	}
+	return s
+}
+
+// ErrStopped is returned when the service no longer accepts bot work.
+var ErrStopped = errors.New("chat: service stopped")
+
+// Run processes bot turns until ctx ends, then finishes the turns already
+// queued (each bounded by the turn timeout) and returns.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, q := range s.queues {
+		wg.Add(1)
+		go func(q chan turnJob) {
+			defer wg.Done()
+			for {
+				select {
+				case job := <-q:
+					s.runTurn(job)
+				case <-ctx.Done():
+					return
+				}
+			}
+		}(q)
+	}
+	<-ctx.Done()
+	wg.Wait()
+	s.once.Do(func() { close(s.stopped) })
+	// Drain: turns for messages already acknowledged still get an answer.
+	for _, q := range s.queues {
+	drain:
+		for {
+			select {
+			case job := <-q:
+				s.runTurn(job)
+			default:
+				break drain
+			}
+		}
+	}
+	return nil
+}
+
+// PostVisitorMessage stores a visitor's message in their current
+// conversation (starting one when there is none or the last one is closed),
+// publishes it, and queues a bot turn when the conversation is in bot status.
+// A repeated clientMsgID returns the stored message with duplicate=true.
+func (s *Service) PostVisitorMessage(ctx context.Context, v data.Visitor, clientMsgID, text string) (data.Message, bool, error) {
+	probe := data.Message{ConversationID: "pending", SenderKind: data.SenderVisitor, SenderID: v.ID, Kind: data.KindText, Text: text, ClientMsgID: clientMsgID}
+	if err := probe.Validate(); err != nil {
+		return data.Message{}, false, fmt.Errorf("chat: visitor message: %w", err)
+	}
+	conv, created, err := s.currentConversation(ctx, v)
+	if err != nil {
+		return data.Message{}, false, err
+	}
+	probe.ConversationID = conv.ID
+	msg, dup, err := s.store.AppendMessage(ctx, probe)
+	if err != nil {
+		return data.Message{}, false, fmt.Errorf("chat: visitor message: %w", err)
+	}
+	if created {
+		s.publishConversation(ctx, conv)
+	}
+	if dup {
+		return msg, true, nil
+	}
+	s.publishMessage(ctx, msg)
+	if conv.Status == data.StatusBot {
+		if err := s.enqueue(ctx, turnJob{conv: conv, msg: msg}); err != nil {
+			s.log.Warn("bot turn not queued", slog.String("conversation", conv.ID), slog.Int64("seq", msg.Seq), slog.Any("err", err))
+		}
+	}
+	return msg, false, nil
+}
+
+// currentConversation returns the visitor's open conversation, starting a
+// new one when they have none or their latest is closed.
+func (s *Service) currentConversation(ctx context.Context, v data.Visitor) (data.Conversation, bool, error) {
+	conv, err := s.store.LatestConversation(ctx, v.ID)
+	if err == nil && conv.Status != data.StatusClosed {
+		return conv, false, nil
+	}
+	if err != nil && !errors.Is(err, data.ErrNotFound) {
+		return data.Conversation{}, false, fmt.Errorf("chat: current conversation: %w", err)
+	}
+	conv, err = s.store.CreateConversation(ctx, data.Conversation{SiteID: v.SiteID, VisitorID: v.ID, Channel: "web"})
+	if err != nil {
+		return data.Conversation{}, false, fmt.Errorf("chat: start conversation: %w", err)
+	}
+	return conv, true, nil
+}
+
+// CurrentConversation returns the visitor's latest conversation, or
+// data.ErrNotFound when they have none.
+func (s *Service) CurrentConversation(ctx context.Context, visitorID string) (data.Conversation, error) {
+	return s.store.LatestConversation(ctx, visitorID)
+}
+
+// Messages returns up to limit messages of a conversation after seq.
+func (s *Service) Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]data.Message, error) {
+	return s.store.ListMessages(ctx, conversationID, afterSeq, limit)
+}
+
+func (s *Service) enqueue(ctx context.Context, job turnJob) error {
+	h := fnv.New32a()
+	h.Write([]byte(job.conv.ID))
+	q := s.queues[int(h.Sum32()%uint32(len(s.queues)))]
+	select {
+	case <-s.stopped:
+		return ErrStopped
+	default:
+	}
+	select {
+	case q <- job:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stopped:
+		return ErrStopped
+	}
+}
+
+// BotMetadata is the metadata stored with a bot message: what the visitor
+// sees (quick replies) and the decision record behind it.
+type BotMetadata struct {
+	QuickReplies []string     `json:"quick_replies,omitempty"`
+	Decision     bot.Decision `json:"decision"`
+}
+
+// runTurn asks the bot and appends its reply through the same path as any
+// message. The reply's client id is derived from the visitor message, so a
+// turn that runs twice (a retry, a restart) stores one reply.
+func (s *Service) runTurn(job turnJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TurnTimeout)
+	defer cancel()
+	d, err := s.bot.Turn(ctx, bot.Input{ConversationID: job.conv.ID, Text: job.msg.Text})
+	if err != nil {
+		s.log.Error("bot turn failed", slog.String("conversation", job.conv.ID), slog.Int64("seq", job.msg.Seq), slog.Any("err", err))
+		d = bot.Decision{Kind: bot.KindFallback, Reason: "bot_error", Lang: bot.Language(job.msg.Text)}
+		d.Reply = map[string]string{"zh": "抱歉，系统暂时无法回答，请稍后再试。", "en": "Sorry, I can't answer right now. Please try again in a moment."}[d.Lang]
+	}
+	meta, err := json.Marshal(BotMetadata{QuickReplies: d.QuickReplies, Decision: d})
+	if err != nil {
+		s.log.Error("bot metadata", slog.Any("err", err))
+		return
+	}
+	kind := data.KindText
+	if len(d.QuickReplies) > 0 {
+		kind = data.KindQuickReplies
+	}
+	reply := data.Message{
+		ConversationID: job.conv.ID, SenderKind: data.SenderBot, SenderID: "bot", Kind: kind,
+		Text: d.Reply, Metadata: meta, ClientMsgID: "bot-reply-" + strconv.FormatInt(job.msg.Seq, 10),
+	}
+	msg, dup, err := s.store.AppendMessage(ctx, reply)
+	if err != nil {
+		s.log.Error("store bot reply", slog.String("conversation", job.conv.ID), slog.Any("err", err))
+		return
+	}
+	if !dup {
+		s.publishMessage(ctx, msg)
+	}
+}
+
+func (s *Service) publishMessage(ctx context.Context, m data.Message) {
+	s.publish(ctx, data.ConversationTopic(m.ConversationID), data.Event{Type: data.EventMessage, Message: &m})
+}
+
+func (s *Service) publishConversation(ctx context.Context, c data.Conversation) {
+	s.publish(ctx, data.VisitorTopic(c.VisitorID), data.Event{Type: data.EventConversation, Conversation: &c})
+	s.publish(ctx, data.ConversationTopic(c.ID), data.Event{Type: data.EventConversation, Conversation: &c})
+}
+
+// publish is best effort: subscribers that miss an event catch up by seq.
+func (s *Service) publish(ctx context.Context, topic string, ev data.Event) {
+	b, err := json.Marshal(ev)
+	if err == nil {
+		err = s.broker.Publish(ctx, topic, b)
+	}
+	if err != nil {
+		s.log.Warn("publish", slog.String("topic", topic), slog.Any("err", err))
+	}
+}
+
+// StartSession returns the site with the given key and the visitor for this
+// browser: the existing one when visitorID names a visitor of that site,
+// otherwise a new anonymous visitor.
+func (s *Service) StartSession(ctx context.Context, siteKey, visitorID string) (data.Site, data.Visitor, error) {
+	site, err := s.store.SiteByKey(ctx, siteKey)
+	if err != nil {
+		return data.Site{}, data.Visitor{}, fmt.Errorf("chat: session: site %q: %w", siteKey, err)
+	}
+	if visitorID != "" {
+		v, err := s.store.GetVisitor(ctx, visitorID)
+		if err == nil && v.SiteID == site.ID {
+			if err := s.store.TouchVisitor(ctx, v.ID, time.Now().UTC()); err != nil {
+				s.log.Warn("touch visitor", slog.String("visitor", v.ID), slog.Any("err", err))
+			}
+			return site, v, nil
+		}
+		if err != nil && !errors.Is(err, data.ErrNotFound) {
+			return data.Site{}, data.Visitor{}, fmt.Errorf("chat: session: %w", err)
+		}
+	}
+	v := data.Visitor{ID: data.NewID("v_"), SiteID: site.ID, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := s.store.CreateVisitor(ctx, v); err != nil {
+		return data.Site{}, data.Visitor{}, fmt.Errorf("chat: session: %w", err)
+	}
+	return site, v, nil
+}
+
+// Visitor returns a visitor and their site, for authenticated requests.
+func (s *Service) Visitor(ctx context.Context, visitorID string) (data.Site, data.Visitor, error) {
+	v, err := s.store.GetVisitor(ctx, visitorID)
+	if err != nil {
+		return data.Site{}, data.Visitor{}, fmt.Errorf("chat: visitor: %w", err)
+	}
+	site, err := s.store.GetSite(ctx, v.SiteID)
+	if err != nil {
+		return data.Site{}, data.Visitor{}, fmt.Errorf("chat: visitor's site: %w", err)
+	}
+	return site, v, nil
+}
+
+// Site returns the site with the given public key.
+func (s *Service) Site(ctx context.Context, key string) (data.Site, error) {
+	return s.store.SiteByKey(ctx, key)
+}

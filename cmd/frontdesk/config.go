@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serverConfig is the effective configuration of `frontdesk serve`.
+type serverConfig struct {
+	Addr            string        `json:"addr"`
+	DataDir         string        `json:"data_dir"`
+	KBDir           string        `json:"kb_dir"`
+	LogLevel        string        `json:"log_level"`
+	LogFormat       string        `json:"log_format"`
+	MasterKey       string        `json:"master_key"`
+	AllowedOrigins  []string      `json:"allowed_origins"`
+	SQLiteSync      string        `json:"sqlite_synchronous"`
+	BotThreshold    float64       `json:"bot_answer_threshold"`
+	BotWorkers      int           `json:"bot_workers"`
+	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+}
+
+// envPrefix prefixes every environment variable that sets a flag.
+const envPrefix = "FRONTDESK_"
+
+// serverFlags registers serve's flags on fs; each flag's default comes from
+// its environment variable (FRONTDESK_ + the flag name in upper case with
+// underscores), so flags override the environment.
+// The returned finish function completes list-valued fields after fs.Parse.
+func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, func()) {
+	c := &serverConfig{}
+	env := func(name, def string) string {
+		if v := getenv(envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("addr", "127.0.0.1:8080"), "listen address")
+	fs.StringVar(&c.DataDir, "data-dir", env("data-dir", "./frontdesk-data"), "directory for the database, index and keys")
+	fs.StringVar(&c.KBDir, "kb", env("kb", ""), "knowledge directory of FAQ files (default: the built-in demo set)")
+	fs.StringVar(&c.LogLevel, "log-level", env("log-level", "info"), "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", env("log-format", "text"), "text or json")
+	fs.StringVar(&c.MasterKey, "master-key", env("master-key", ""), "base64 AES-256 key sealing data at rest (default: generated in the data dir)")
+	origins := env("allowed-origins", "")
+	fs.Func("allowed-origins", "comma-separated origins whose pages may embed the demo site's widget (default: same origin only)", func(s string) error {
+		origins = s
+		return nil
+	})
+	fs.StringVar(&c.SQLiteSync, "sqlite-synchronous", env("sqlite-synchronous", "FULL"), "SQLite synchronous mode: FULL (survives power loss) or NORMAL")
+	c.BotThreshold = envFloat(env("bot-answer-threshold", ""), 0.5)
+	fs.Float64Var(&c.BotThreshold, "bot-answer-threshold", c.BotThreshold, "knowledge confidence at or above which the bot answers")
+	c.BotWorkers = envInt(env("bot-workers", ""), 4)
+	fs.IntVar(&c.BotWorkers, "bot-workers", c.BotWorkers, "concurrent bot turns")
+	c.ShutdownTimeout = envDuration(env("shutdown-timeout", ""), 10*time.Second)
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a graceful shutdown may take")
+	return c, func() { c.AllowedOrigins = splitList(origins) }
+}
+
+func envFloat(s string, def float64) float64 {
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func envInt(s string, def int) int {
+	if v, err := strconv.Atoi(s); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(s string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(s); err == nil {
+		return v
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// validate checks the configuration as a whole.
+func (c *serverConfig) validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("--addr is required"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is required"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	if s := strings.ToUpper(c.SQLiteSync); s != "FULL" && s != "NORMAL" {
+		errs = append(errs, fmt.Errorf("--sqlite-synchronous %q: want FULL or NORMAL", c.SQLiteSync))
+	}
+	if c.BotThreshold < 0 || c.BotThreshold > 1 {
+		errs = append(errs, fmt.Errorf("--bot-answer-threshold %v: want a value in [0,1]", c.BotThreshold))
+	}
+	if c.BotWorkers < 1 || c.BotWorkers > 1024 {
+		errs = append(errs, fmt.Errorf("--bot-workers %d: want 1-1024", c.BotWorkers))
+	}
+	for _, o := range c.AllowedOrigins {
+		u, err := url.Parse(o)
+		if o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/")) {
+			errs = append(errs, fmt.Errorf("--allowed-origins: %q is not an origin like https://shop.example.com", o))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// masked returns a copy safe to print: secrets are replaced.
+func (c serverConfig) masked() serverConfig {
+	if c.MasterKey != "" {
+		c.MasterKey = "********"
+	}
+	return c
+}
+
+// parseServerConfig parses serve-style flags and validates the result.
+func parseServerConfig(name string, args []string, stderr io.Writer) (*serverConfig, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, finish := serverFlags(fs, os.Getenv)
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	finish()
+	if err := cfg.validate(); err != nil {
+		return nil, nil, err
+	}
+	return cfg, fs, nil
+}
+
+// runConfig prints the effective configuration with secrets masked.
+func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, _, err := parseServerConfig("config", args, stderr)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(cfg.masked())
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/frontdesk/frontdesk/api"
+	"github.com/frontdesk/frontdesk/api/realtime"
+	"github.com/frontdesk/frontdesk/bot"
+	"github.com/frontdesk/frontdesk/chat"
+	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/data/pubsub"
+	"github.com/frontdesk/frontdesk/data/seal"
+	"github.com/frontdesk/frontdesk/data/sqlstore"
+	"github.com/frontdesk/frontdesk/knowledge"
+)
+
+// demoSiteKey is the site the demo page and `frontdesk chat` use.
+const demoSiteKey = "demo"
+
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg, _, err := parseServerConfig("serve", args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, nil)
+}
+
+func newLogger(cfg *serverConfig, w io.Writer) (*slog.Logger, error) {
+	level, err := parseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// serve wires every part by hand, runs until ctx ends, then shuts down in
+// reverse order. ready, if set, is called with the listening address.
+func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(addr string)) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	keyDir := filepath.Join(cfg.DataDir, "keys")
+	var (
+		masterKey []byte
+		err       error
+	)
+	if cfg.MasterKey != "" {
+		if masterKey, err = seal.ParseKey(cfg.MasterKey); err != nil {
+			return fmt.Errorf("--master-key: %w", err)
+		}
+	} else if masterKey, err = seal.LoadOrCreateKeyFile(filepath.Join(keyDir, "master.key")); err != nil {
+		return err
+	}
+	sessionKey, err := seal.LoadOrCreateKeyFile(filepath.Join(keyDir, "session.key"))
+	if err != nil {
+		return err
+	}
+	sealer, err := seal.NewKeyring(masterKey)
+	if err != nil {
+		return err
+	}
+
+	store, err := sqlstore.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "frontdesk.db"), sealer, sqlstore.Options{Synchronous: cfg.SQLiteSync})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close store", slog.Any("err", err))
+		}
+	}()
+	if _, err := store.EnsureSite(ctx, data.Site{Key: demoSiteKey, Name: "Acme Shop", AllowedOrigins: cfg.AllowedOrigins}); err != nil {
+		return err
+	}
+
+	broker := pubsub.NewMemory()
+	defer broker.Close()
+
+	kbStart := time.Now()
+	kb, err := knowledge.Open(ctx, knowledge.Config{
+		Dir:      cfg.KBDir,
+		IndexDir: filepath.Join(cfg.DataDir, "index"),
+		OnReload: func(changed []string, problems []knowledge.Problem) {
+			if len(changed) > 0 {
+				log.Info("knowledge reloaded", slog.Any("changed", changed))
+			}
+			for _, p := range problems {
+				log.Warn("knowledge file problem", slog.String("problem", p.String()))
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer kb.Close()
+	for _, p := range kb.Problems() {
+		log.Warn("knowledge file problem", slog.String("problem", p.String()))
+	}
+	log.Info("knowledge loaded", slog.Int("entries", kb.Len()), slog.Duration("took", time.Since(kbStart)))
+
+	engine, err := bot.New(kb, bot.Config{AnswerThreshold: cfg.BotThreshold, TopK: 3})
+	if err != nil {
+		return err
+	}
+	svc := chat.New(store, broker, engine, log, chat.Config{Workers: cfg.BotWorkers})
+	hub := realtime.NewHub(broker, log)
+	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: realtime.DefaultLimits()}, svc, store, hub, log)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	httpSrv := &http.Server{
+		Handler:           apiSrv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	var g errgroup.Group
+	g.Go(func() error { return svc.Run(workCtx) })
+	g.Go(func() error {
+		if err := kb.Run(workCtx); err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	})
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	addr := ln.Addr().String()
+	log.Info("frontdesk is serving", slog.String("url", "http://"+addr+"/"), slog.String("data_dir", cfg.DataDir))
+	if ready != nil {
+		ready(addr)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("http: %w", err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Reverse order of start-up: stop taking requests, close the sockets
+	// (http.Server does not track hijacked connections), finish queued bot
+	// turns, then the index and the store (deferred) flush and close.
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown", slog.Any("err", err))
+	}
+	if err := hub.Close(shutCtx); err != nil {
+		log.Warn("websocket shutdown", slog.Any("err", err))
+	}
+	stopWork()
+	if err := g.Wait(); err != nil && runErr == nil {
+		runErr = err
+	}
+	log.Info("stopped")
+	return runErr
+}
