@@ -1,0 +1,166 @@
+package intents
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"testing"
+)
+
+func readTestdata(t testing.TB, name string) Dataset {
+	t.Helper()
+	d, err := ReadFile(context.Background(), "testdata/"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestAccuracyFloor trains on a small CLINC150 sample and checks the figures on its validation sample.
+func TestAccuracyFloor(t *testing.T) {
+	ctx := context.Background()
+	m, err := Train(ctx, readTestdata(t, "clinc_train.jsonl"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Evaluate(ctx, m, readTestdata(t, "clinc_val.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("metrics: %+v", r)
+	floors := []struct {
+		name      string
+		got, want float64
+	}{
+		{"top-1 accuracy", r.Top1Accuracy, 0.85},
+		{"in-scope accuracy", r.InScopeAccuracy, 0.75},
+		{"out-of-scope recall", r.OOSRecall, 0.40},
+		{"macro F1", r.MacroF1, 0.70},
+	}
+	for _, f := range floors {
+		if f.got < f.want {
+			t.Errorf("%s on testdata/clinc_val.jsonl = %.3f, want >= %.2f", f.name, f.got, f.want)
+		}
+	}
+}
+
+func TestStarter(t *testing.T) {
+	m, err := Starter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text, intent, skill string
+	}{
+		{"where is my order 20240601123?", "order_status", "order_support"},
+		{"我的包裹怎么还没到", "order_status", "order_support"},
+		{"I want my money back", "refund", "order_support"},
+		{"申请退款", "refund", "order_support"},
+		{"忘记密码怎么办", "account_login", "tech_support"},
+		{"the app crashes when I open it", "technical_problem", "tech_support"},
+		{"可以用支付宝付款吗", "payment", "default_support"},
+		{"is there a discount for students", "pricing", "default_support"},
+		{"what's the weather like in Berlin", OutOfScope, ""},
+		{"给我讲个笑话吧", OutOfScope, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			p := m.Predict(tt.text)
+			if p.Intent != tt.intent || p.Skill != tt.skill || p.OutOfScope != (tt.intent == OutOfScope) {
+				t.Errorf("Predict(%q) = %+v, want intent %q skill %q", tt.text, p, tt.intent, tt.skill)
+			}
+			if len(p.Top) == 0 || p.Confidence != p.Top[0].Prob || p.Margin < 0 || p.Margin > p.Confidence {
+				t.Errorf("Predict(%q): inconsistent confidence %v, margin %v, top %+v", tt.text, p.Confidence, p.Margin, p.Top)
+			}
+		})
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	m, err := Starter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"where is my order", "退款", "tell me a joke", "", "账号被锁了 help", "price of order 123456"}
+	for _, e := range readTestdata(t, "clinc_val.jsonl").Examples() {
+		texts = append(texts, e.Text)
+	}
+	for _, text := range texts {
+		if a, b := m.Predict(text), m2.Predict(text); !reflect.DeepEqual(a, b) {
+			t.Errorf("Predict(%q) after Save/Load = %+v, want %+v", text, b, a)
+		}
+	}
+	if _, err := Load(bytes.NewReader(buf.Bytes()[:buf.Len()/2])); err == nil {
+		t.Error("Load of a truncated model succeeded, want an error")
+	}
+	if _, err := Load(bytes.NewReader([]byte("not a model"))); err == nil {
+		t.Error("Load of garbage succeeded, want an error")
+	}
+}
+
+func TestTrainReproducible(t *testing.T) {
+	ctx := context.Background()
+	d := readTestdata(t, "clinc_train.jsonl")
+	m1, err := Train(ctx, d, Options{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Train(ctx, d, Options{Seed: 5, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m1.threshold != m2.threshold || m1.temperature != m2.temperature || !reflect.DeepEqual(m1.lin.w, m2.lin.w) {
+		t.Errorf("two trainings with seed 5 differ: threshold %v/%v, temperature %v/%v", m1.threshold, m2.threshold, m1.temperature, m2.temperature)
+	}
+}
+
+func TestPerIntentThreshold(t *testing.T) {
+	d := Dataset{Intents: []Intent{
+		{Name: "refund", Threshold: 0.999, Examples: []string{"refund please", "I want my money back", "give me a refund"}},
+		{Name: "pricing", Examples: []string{"how much is it", "what is the price", "is it expensive"}},
+	}}
+	m, err := Train(context.Background(), d, Options{Folds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Predict("refund please"); !p.OutOfScope || p.Top[0].Intent != "refund" {
+		t.Errorf("Predict with a 0.999 intent threshold = %+v, want out of scope with refund on top", p)
+	}
+	if p := m.Predict("what is the price"); p.OutOfScope || p.Intent != "pricing" {
+		t.Errorf("Predict(%q) = %+v, want pricing", "what is the price", p)
+	}
+}
+
+func TestTrainCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Train(ctx, readTestdata(t, "clinc_train.jsonl"), Options{}); err == nil {
+		t.Error("Train with a cancelled context succeeded, want an error")
+	}
+}
+
+func BenchmarkPredict(b *testing.B) {
+	m, err := Train(context.Background(), readTestdata(b, "clinc_train.jsonl"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := []string{}
+	for _, e := range readTestdata(b, "clinc_val.jsonl").Examples() {
+		texts = append(texts, e.Text)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		m.Predict(texts[i%len(texts)])
+		i++
+	}
+}
