@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/frontdesk/frontdesk/knowledge"
+)
+
+// runKB implements "frontdesk kb": lint, search, import and eval of the FAQ knowledge base.
+func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	usage := func() {
+		fmt.Fprintln(stderr, `usage: frontdesk kb <lint|search|import|eval> [flags] [args]
+  kb lint [--skills a,b,c] DIR|FILE...          check entry files; exit 1 on findings
+  kb search [--kb DIR] [--k 5] QUERY            search (default: the embedded starter set)
+  kb import [--out DIR] FILE.csv|FILE.jsonl...  convert CSV/JSONL to Markdown entry files
+  kb eval --kb PATH --queries PATH [--k 10]     print retrieval figures as JSON`)
+	}
+	if len(args) == 0 {
+		usage()
+		return exitError{code: 2, msg: "missing kb subcommand"}
+	}
+	switch args[0] {
+	case "lint":
+		return kbLint(args[1:], stdout, stderr)
+	case "search":
+		return kbSearch(ctx, args[1:], stdout, stderr)
+	case "import":
+		return kbImport(args[1:], stdout, stderr)
+	case "eval":
+		return kbEval(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		usage()
+		return nil
+	}
+	usage()
+	return exitError{code: 2, msg: fmt.Sprintf("unknown kb subcommand %q", args[0])}
+}
+
+func kbFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("kb "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses flags, mapping -h to a nil error and misuse to exit code 2.
+func parseFlags(fs *flag.FlagSet, args []string) (bool, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return false, nil
+		}
+		return false, exitError{code: 2, msg: err.Error()}
+	}
+	return true, nil
+}
+
+func kbLint(args []string, stdout, stderr io.Writer) error {
+	fs := kbFlags("lint", stderr)
+	skills := fs.String("skills", strings.Join(knowledge.DefaultSkills, ","), "comma-separated known skill groups (empty: accept any)")
+	if ok, err := parseFlags(fs, args); !ok {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return exitError{code: 2, msg: "usage: frontdesk kb lint [--skills a,b] DIR|FILE..."}
+	}
+	var known []string
+	for _, s := range strings.Split(*skills, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			known = append(known, s)
+		}
+	}
+	var entries []knowledge.Entry
+	var problems []knowledge.Problem
+	for _, p := range fs.Args() {
+		es, ps, err := knowledge.Load(p)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, es...)
+		problems = append(problems, ps...)
+	}
+	problems = append(problems, knowledge.Lint(entries, known)...)
+	for _, p := range problems {
+		fmt.Fprintln(stdout, p.String())
+	}
+	if len(problems) > 0 {
+		return exitError{code: 1, msg: fmt.Sprintf("%d problem(s) in %d entries", len(problems), len(entries))}
+	}
+	fmt.Fprintf(stdout, "%d entries, no problems\n", len(entries))
+	return nil
+}
+
+func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := kbFlags("search", stderr)
+	dir := fs.String("kb", "", "knowledge directory or .jsonl/.csv file (default: embedded starter set)")
+	k := fs.Int("k", 5, "number of hits")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if ok, err := parseFlags(fs, args); !ok {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return exitError{code: 2, msg: "usage: frontdesk kb search [--kb DIR] [--k 5] QUERY"}
+	}
+	x, err := knowledge.Open(ctx, knowledge.Config{Dir: *dir})
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	res, err := x.Search(ctx, strings.Join(fs.Args(), " "), *k)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(stdout, "confidence %.3f  margin %.3f\n", res.Confidence, res.Margin)
+	for i, h := range res.Hits {
+		fmt.Fprintf(stdout, "%2d. %-24s %7.3f  %s  [%s]\n", i+1, h.ID, h.Score, h.Question, h.Skill)
+		for _, hl := range h.Highlights {
+			fmt.Fprintf(stdout, "      %s\n", strings.ReplaceAll(hl, "\n", " "))
+		}
+	}
+	return nil
+}
+
+func kbImport(args []string, stdout, stderr io.Writer) error {
+	fs := kbFlags("import", stderr)
+	out := fs.String("out", ".", "directory to write the Markdown entry files into")
+	skill := fs.String("skill", "", "skill for entries that have none")
+	if ok, err := parseFlags(fs, args); !ok {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return exitError{code: 2, msg: "usage: frontdesk kb import [--out DIR] FILE.csv|FILE.jsonl..."}
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	n := 0
+	for _, p := range fs.Args() {
+		ext := strings.ToLower(filepath.Ext(p))
+		if ext != ".csv" && ext != ".jsonl" {
+			return fmt.Errorf("%s: want a .csv or .jsonl file", p)
+		}
+		es, ps, err := knowledge.Load(p)
+		if err != nil {
+			return err
+		}
+		if len(ps) > 0 {
+			return errors.New(ps[0].String())
+		}
+		for _, e := range es {
+			if e.Skill == "" {
+				e.Skill = *skill
+			}
+			if _, err := knowledge.WriteEntryFile(*out, e); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	fmt.Fprintf(stdout, "wrote %d entries to %s\n", n, *out)
+	return nil
+}
+
+func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := kbFlags("eval", stderr)
+	kb := fs.String("kb", "", "knowledge directory, or a .jsonl file in the import format")
+	qpath := fs.String("queries", "", `queries, JSON lines {"qid","query","relevant":[ids]}`)
+	k := fs.Int("k", 10, "hits per query (at least 10)")
+	indexDir := fs.String("index-dir", "", "persist the index here (default: in memory)")
+	synonyms := fs.String("synonyms", "", "synonyms file (default: synonyms.txt in the knowledge directory)")
+	cjk := fs.String("cjk", "", "analysis choice: CJK terms: both, bigram or unigram (default both)")
+	noStem := fs.Bool("no-stem", false, "analysis choice: no English stemming")
+	noStop := fs.Bool("no-stop", false, "analysis choice: keep English stop words")
+	qboost := fs.Float64("qboost", 0, "ranking choice: question boost over answers (default 3)")
+	noAnswers := fs.Bool("no-answers", false, "ranking choice: index questions only")
+	if ok, err := parseFlags(fs, args); !ok {
+		return err
+	}
+	if *kb == "" || *qpath == "" {
+		return exitError{code: 2, msg: "usage: frontdesk kb eval --kb PATH --queries PATH [--k 10]"}
+	}
+	cfg := knowledge.Config{
+		Dir:      *kb,
+		IndexDir: *indexDir,
+		Analysis: knowledge.Analysis{CJK: *cjk, NoStem: *noStem, NoStopWords: *noStop},
+		Ranking:  knowledge.Ranking{QuestionBoost: *qboost, NoAnswers: *noAnswers},
+	}
+	if *synonyms != "" {
+		f, err := os.Open(*synonyms)
+		if err != nil {
+			return err
+		}
+		syn, err := knowledge.ParseSynonyms(f, *synonyms)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		cfg.Synonyms = syn
+	}
+	qf, err := os.Open(*qpath)
+	if err != nil {
+		return err
+	}
+	queries, err := knowledge.ReadQueries(qf, *qpath)
+	qf.Close()
+	if err != nil {
+		return err
+	}
+	x, err := knowledge.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	rep, err := knowledge.Evaluate(ctx, x, queries, *k)
+	if err != nil {
+		return err
+	}
+	rep.IndexSeconds = x.BuildTime().Seconds()
+	rep.Entries = x.Len()
+	return json.NewEncoder(stdout).Encode(rep)
+}
