@@ -129,12 +129,34 @@ func (e *Engine) Turn(ctx context.Context, in Input) (Decision, error) {
 	}
 	if len(res.Hits) > 0 && res.Confidence >= e.cfg.AnswerThreshold {
 		top := res.Hits[0]
-		d.Kind, d.Reason, d.Reply, d.FAQID, d.Skill = KindAnswer, ReasonFAQMatch, top.Answer, top.ID, top.Skill
+		d.Kind, d.Reason, d.Reply, d.FAQID, d.Skill = KindAnswer, ReasonFAQMatch, Localise(top.Answer, lang), top.ID, top.Skill
 		return d, nil
 	}
 	d.Kind, d.Reason, d.Reply = KindFallback, ReasonLowConfidence, phrase(lang, "fallback")
 	d.QuickReplies = []string{phrase(lang, "human_button")}
 	return d, nil
+}
+
+// Localise keeps the paragraphs of a bilingual answer that are in lang. An
+// answer written in one language only is returned whole.
+func Localise(answer, lang string) string {
+	paras := strings.Split(strings.ReplaceAll(answer, "\r\n", "\n"), "\n\n")
+	var match []string
+	other := false
+	for _, p := range paras {
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		if Language(p) == lang {
+			match = append(match, p)
+		} else {
+			other = true
+		}
+	}
+	if len(match) == 0 || !other {
+		return strings.TrimSpace(answer)
+	}
+	return strings.TrimSpace(strings.Join(match, "\n\n"))
 }
 
 // Language guesses the reply language: zh when the text has Han characters.

@@ -91,3 +91,21 @@ func TestNewValidates(t *testing.T) {
 		t.Error("New with threshold 2 succeeded")
 	}
 }
+
+func TestLocalise(t *testing.T) {
+	bilingual := "Orders ship in **2 days**.\n\nSee [tracking](https://x.example).\n\n订单 **2 天**内发货。"
+	tests := []struct {
+		answer, lang, want string
+	}{
+		{bilingual, "en", "Orders ship in **2 days**.\n\nSee [tracking](https://x.example)."},
+		{bilingual, "zh", "订单 **2 天**内发货。"},
+		{"English only.", "zh", "English only."},
+		{"只有中文。", "en", "只有中文。"},
+		{"", "en", ""},
+	}
+	for _, tt := range tests {
+		if got := Localise(tt.answer, tt.lang); got != tt.want {
+			t.Errorf("Localise(%q, %s) = %q, want %q", tt.answer, tt.lang, got, tt.want)
+		}
+	}
+}

@@ -47,6 +47,8 @@
     ".msg.bot,.msg.agent{align-self:flex-start;background:#fff;border:1px solid #e2e8f0;border-bottom-left-radius:4px}",
     ".msg.system{align-self:center;background:none;color:#64748b;font-size:12px}",
     ".msg.pending{opacity:.6}",
+    ".msg p{margin:0}.msg p+p,.msg p+ul,.msg ul+p{margin-top:6px}.msg ul,.msg ol{margin:4px 0;padding-left:20px}",
+    ".msg.bot,.msg.agent{white-space:normal}.msg a{color:#1d4ed8}.msg code{background:#f1f5f9;padding:0 3px;border-radius:3px}",
     ".msg.failed{outline:1px dashed #dc2626}",
     ".qrs{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}",
     ".qr{border:1px solid #2563eb;background:#fff;color:#2563eb;border-radius:14px;padding:4px 10px;cursor:pointer;font-size:13px}",
@@ -61,6 +63,54 @@
     if (cls) e.className = cls;
     if (text != null) e.textContent = text;
     return e;
+  }
+
+  // renderMarkdown builds DOM nodes for a small, safe Markdown subset:
+  // paragraphs, "- " lists, **bold**, *italic*, `code` and [links](https://...).
+  // It never parses HTML: every piece of text becomes a text node.
+  function renderInline(parent, text) {
+    var re = /(\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|`([^`]+)`|\[([^\]]+)\]\((https?:\/\/[^\s)]+)\))/g;
+    var last = 0, m;
+    while ((m = re.exec(text)) !== null) {
+      if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
+      if (m[2] !== undefined) parent.appendChild(el("strong", null, m[2]));
+      else if (m[3] !== undefined) parent.appendChild(el("em", null, m[3]));
+      else if (m[4] !== undefined) parent.appendChild(el("code", null, m[4]));
+      else {
+        var a = el("a", null, m[5]);
+        a.href = m[6];
+        a.target = "_blank";
+        a.rel = "noopener noreferrer nofollow";
+        parent.appendChild(a);
+      }
+      last = re.lastIndex;
+    }
+    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function renderMarkdown(node, text) {
+    var blocks = String(text).replace(/\r\n/g, "\n").split(/\n{2,}/);
+    blocks.forEach(function (block) {
+      var lines = block.split("\n");
+      var isList = lines.every(function (l) { return /^\s*([-*]|\d+\.)\s+/.test(l) || !l.trim(); });
+      if (isList) {
+        var ul = el(/^\s*\d+\./.test(lines[0]) ? "ol" : "ul");
+        lines.forEach(function (l) {
+          if (!l.trim()) return;
+          var li = el("li");
+          renderInline(li, l.replace(/^\s*([-*]|\d+\.)\s+/, ""));
+          ul.appendChild(li);
+        });
+        node.appendChild(ul);
+        return;
+      }
+      var p = el("p");
+      lines.forEach(function (l, i) {
+        if (i > 0) p.appendChild(el("br"));
+        renderInline(p, l);
+      });
+      node.appendChild(p);
+    });
   }
 
   var host = el("div");
@@ -148,7 +198,13 @@
     if (f.kind === "event" && !f.text) return;
     clearQuickReplies();
     var cls = f.sender === "visitor" ? "visitor" : f.sender === "agent" ? "agent" : f.sender === "system" ? "system" : "bot";
-    var node = el("div", "msg " + cls, f.text);
+    var node;
+    if (cls === "bot" || cls === "agent") {
+      node = el("div", "msg " + cls);
+      renderMarkdown(node, f.text || "");
+    } else {
+      node = el("div", "msg " + cls, f.text);
+    }
     node.setAttribute("data-seq", f.seq);
     node.setAttribute("data-sender", f.sender);
     log.appendChild(node);
