@@ -12,29 +12,37 @@ import (
 	"time"
 )
 
-// benchWords and benchHan are the vocabulary of the generated benchmark KB.
-var benchWords = strings.Fields(`order refund shipping delivery payment invoice account password coupon warranty
-return exchange parcel package tracking address cancel card alipay wechat price discount member points stock
-size colour app login email phone store gift voucher express international customs tax fee free days week`)
-
-const benchHan = "订单退款快递发货付款发票账号密码优惠券保修退货换货包裹物流地址取消银行卡支付宝微信价格会员积分库存尺码颜色登录邮箱手机"
-
-// genKB writes n generated bilingual entries as one JSONL file and returns its path and some queries.
+// genKB writes n generated bilingual entries as one JSONL file and returns its
+// path and some queries. Words are drawn from a Zipf distribution (as in natural
+// text) over 5000 made-up English words and 2500 Han characters.
 func genKB(tb testing.TB, n int) (string, []string) {
 	tb.Helper()
 	r := rand.New(rand.NewSource(1))
-	han := []rune(benchHan)
-	phrase := func(words int) string {
+	words := make([]string, 5000)
+	for i := range words {
 		var b strings.Builder
-		for i := range words {
+		for range 3 + r.Intn(6) {
+			b.WriteByte(byte('a' + r.Intn(26)))
+		}
+		words[i] = b.String()
+	}
+	han := make([]rune, 2500)
+	for i := range han {
+		han[i] = rune(0x4e00 + r.Intn(0x9fa5-0x4e00))
+	}
+	zw := rand.NewZipf(r, 1.1, 1, uint64(len(words)-1))
+	zh := rand.NewZipf(r, 1.1, 1, uint64(len(han)-1))
+	phrase := func(words0 int) string {
+		var b strings.Builder
+		for i := range words0 {
 			if r.Intn(2) == 0 {
 				if i > 0 {
 					b.WriteByte(' ')
 				}
-				b.WriteString(benchWords[r.Intn(len(benchWords))])
+				b.WriteString(words[zw.Uint64()])
 			} else {
 				for range 2 + r.Intn(3) {
-					b.WriteRune(han[r.Intn(len(han))])
+					b.WriteRune(han[zh.Uint64()])
 				}
 			}
 		}

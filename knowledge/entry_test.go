@@ -19,7 +19,7 @@ func TestParseEntry(t *testing.T) {
 	}{
 		{
 			name: "full entry",
-			in: "---\nid: ship-1\nquestions:\n  - How long does shipping take?\n  - 多久能到？\nskill: order_support\ntags: [shipping, 物流]\nlang: both\nlinks:\n  - https://acme.example/a\n  - title: B\n    url: https://acme.example/b\n---\nTwo **days**.\n",
+			in:   "---\nid: ship-1\nquestions:\n  - How long does shipping take?\n  - 多久能到？\nskill: order_support\ntags: [shipping, 物流]\nlang: both\nlinks:\n  - https://acme.example/a\n  - title: B\n    url: https://acme.example/b\n---\nTwo **days**.\n",
 			check: func(t *testing.T, e Entry) {
 				want := Entry{ID: "ship-1", Questions: []string{"How long does shipping take?", "多久能到？"}, Answer: "Two **days**.",
 					Skill: "order_support", Tags: []string{"shipping", "物流"}, Lang: "both",

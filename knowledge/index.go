@@ -94,8 +94,9 @@ type fileState struct {
 type liveEntry struct {
 	Entry
 	file string   // relative source name
-	q    fieldVec // terms of all questions
-	a    fieldVec // terms of all answers
+	q    fieldVec   // terms of all questions
+	a    fieldVec   // terms of all answers
+	qs   []fieldVec // terms of each question
 }
 
 // Index is a searchable, hot-reloadable FAQ knowledge base.
@@ -734,12 +735,20 @@ func WriteEntryFile(dir string, e Entry) (string, error) {
 
 // newLiveEntry analyses an entry's questions and answers.
 func (x *Index) newLiveEntry(e Entry, file string) *liveEntry {
-	return &liveEntry{
+	le := &liveEntry{
 		Entry: e,
 		file:  file,
 		q:     newFieldVec(x.an.terms(strings.Join(e.Questions, "\n"))),
 		a:     newFieldVec(x.an.terms(strings.Join(e.AllAnswers(), "\n"))),
 	}
+	if len(e.Questions) == 1 {
+		le.qs = []fieldVec{le.q}
+	} else {
+		for _, q := range e.Questions {
+			le.qs = append(le.qs, newFieldVec(x.an.terms(q)))
+		}
+	}
+	return le
 }
 
 // count adds (d=1) or removes (d=-1) an entry from the field statistics.

@@ -23,6 +23,9 @@ type Ranking struct {
 	SynonymWeight float64
 	// Candidates is how many Bleve hits are considered before cutting to k; 0 means 30.
 	Candidates int
+	// Cosine averages the relative BM25 score with the cosine similarity to the
+	// entry's closest question (measured: no gain, so off by default).
+	Cosine bool
 }
 
 func (r Ranking) withDefaults() Ranking {
@@ -60,14 +63,26 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 	if len(qt.terms) == 0 {
 		return Result{Hits: []Hit{}}, nil
 	}
-	clauses := make([]query.Query, 0, 2*len(qt.all))
+	// Answer-field lookups of terms in more than a tenth of the answers are
+	// skipped when finding candidates: their long postings lists dominate the
+	// search time and hardly change which entries are candidates (the
+	// rescoring still counts them).
+	commonAnswerTerm := map[string]bool{}
+	x.mu.RLock()
 	for _, t := range qt.all {
+		if int(x.astats.df[t])*10 > len(x.entries) {
+			commonAnswerTerm[t] = true
+		}
+	}
+	x.mu.RUnlock()
+	clauses := make([]query.Query, 0, 2*len(qt.all))
+	for _, t := range candidateTerms(qt.all) {
 		w := qt.boost[t]
 		tq := bleve.NewTermQuery(t)
 		tq.SetField(fieldQ)
 		tq.SetBoost(w * x.rank.QuestionBoost)
 		clauses = append(clauses, tq)
-		if !x.rank.NoAnswers {
+		if !x.rank.NoAnswers && !commonAnswerTerm[t] {
 			ta := bleve.NewTermQuery(t)
 			ta.SetField(fieldA)
 			ta.SetBoost(w)
@@ -75,6 +90,9 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 		}
 	}
 	n := max(k, x.rank.Candidates)
+	if len(clauses) == 0 {
+		return Result{Hits: []Hit{}}, nil
+	}
 	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(clauses...), n, 0, false)
 	res, err := x.bi.SearchInContext(ctx, req)
 	if err != nil {
@@ -85,9 +103,23 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 	defer x.mu.RUnlock()
 	sc := x.newScorer(qt)
 	cands := make([]scored, 0, len(res.Hits))
+	top := 0.0
 	for _, h := range res.Hits {
 		if e, ok := x.entries[h.ID]; ok {
-			cands = append(cands, scored{e, sc.score(e)})
+			c := scored{e: e, bm25: sc.score(e)}
+			top = max(top, c.bm25)
+			cands = append(cands, c)
+		}
+	}
+	// Optional final score: BM25 relative to the best candidate, averaged with the
+	// cosine similarity to the entry's closest question (a symmetric measure
+	// that penalises questions about something more than the query).
+	for i := range cands {
+		c := &cands[i]
+		c.cos = sc.cosine(c.e)
+		c.score = c.bm25
+		if top > 0 && x.rank.Cosine {
+			c.score = (c.bm25/top + c.cos) / 2
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
@@ -116,10 +148,36 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 	return out, nil
 }
 
+// candidateTerms are the terms Bleve looks up to find candidates: all but the
+// CJK single characters that a bigram of the query covers (they match a large
+// part of a Chinese knowledge base and would only slow the lookup; the
+// rescoring still counts them).
+func candidateTerms(all []string) []string {
+	covered := map[rune]bool{}
+	for _, t := range all {
+		if r := []rune(t); len(r) == 2 && isCJK(r[0]) && isCJK(r[1]) {
+			covered[r[0]], covered[r[1]] = true, true
+		}
+	}
+	if len(covered) == 0 {
+		return all
+	}
+	out := make([]string, 0, len(all))
+	for _, t := range all {
+		if r, size := utf8.DecodeRuneInString(t); size == len(t) && covered[r] {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
 // scored is a candidate entry with its score.
 type scored struct {
 	e     *liveEntry
-	score float64
+	score float64 // final score
+	bm25  float64 // BM25 over questions and answers
+	cos   float64 // cosine similarity to the closest question
 }
 
 // queryTerms is an analysed query.
@@ -172,6 +230,7 @@ type scorer struct {
 	qavg   float64
 	aavg   float64
 	weight float64 // idf-weighted size of the query, for coverage
+	qnorm  float64 // norm of the query's tf-idf vector (0: not computed, -1: empty)
 }
 
 func (x *Index) newScorer(qt queryTerms) *scorer {
@@ -220,6 +279,45 @@ func (s *scorer) score(e *liveEntry) float64 {
 		total += s.x.rank.SynonymWeight * best
 	}
 	return total
+}
+
+// cosine is the tf-idf cosine similarity between the query's own terms and
+// the entry's closest question.
+func (s *scorer) cosine(e *liveEntry) float64 {
+	if s.qnorm == 0 {
+		s.qnorm = -1
+		var n2 float64
+		for t, w := range s.qt.terms {
+			v := w * s.qidf[t]
+			n2 += v * v
+		}
+		if n2 > 0 {
+			s.qnorm = math.Sqrt(n2)
+		}
+	}
+	if s.qnorm < 0 {
+		return 0
+	}
+	best := 0.0
+	n := len(s.x.entries)
+	for _, q := range e.qs {
+		var dot, n2 float64
+		for _, tf := range q.terms {
+			idf, ok := s.qidf[tf.term]
+			if !ok {
+				idf = s.x.qstats.idf(tf.term, n)
+			}
+			v := float64(tf.tf) * idf
+			n2 += v * v
+			if w, own := s.qt.terms[tf.term]; own {
+				dot += v * w * idf
+			}
+		}
+		if n2 > 0 {
+			best = max(best, dot/(math.Sqrt(n2)*s.qnorm))
+		}
+	}
+	return best
 }
 
 // coverage is the idf-weighted share of the query's terms found in an entry's questions.

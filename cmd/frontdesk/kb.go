@@ -184,6 +184,8 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	noStop := fs.Bool("no-stop", false, "analysis choice: keep English stop words")
 	qboost := fs.Float64("qboost", 0, "ranking choice: question boost over answers (default 3)")
 	noAnswers := fs.Bool("no-answers", false, "ranking choice: index questions only")
+	cosine := fs.Bool("cosine", false, "ranking choice: average BM25 with the cosine to the closest question")
+	candidates := fs.Int("candidates", 0, "ranking choice: Bleve candidates rescored per query (default 30)")
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
@@ -194,7 +196,7 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Dir:      *kb,
 		IndexDir: *indexDir,
 		Analysis: knowledge.Analysis{CJK: *cjk, NoStem: *noStem, NoStopWords: *noStop},
-		Ranking:  knowledge.Ranking{QuestionBoost: *qboost, NoAnswers: *noAnswers},
+		Ranking:  knowledge.Ranking{QuestionBoost: *qboost, NoAnswers: *noAnswers, Cosine: *cosine, Candidates: *candidates},
 	}
 	if *synonyms != "" {
 		f, err := os.Open(*synonyms)
