@@ -79,7 +79,15 @@ type Conversation struct {
 	HandoffReason string     `json:"handoff_reason,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
-	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	// QueuedAt is when the conversation last entered a queue.
+	QueuedAt *time.Time `json:"queued_at,omitempty"`
+	// AssignedAt is when an agent last took the conversation.
+	AssignedAt *time.Time `json:"assigned_at,omitempty"`
+	// FirstResponseAt is when an agent first wrote in it.
+	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`
+	ClosedAt        *time.Time `json:"closed_at,omitempty"`
+	// Rating is the visitor's 1-5 satisfaction score (0: not rated).
+	Rating int `json:"rating,omitempty"`
 }
 
 // SenderKind says who wrote a message.

@@ -47,6 +47,11 @@ type Transition struct {
 	SkillGroup    string
 	HandoffReason string
 	AssignedAgent string
+	// Priority, when non-zero, replaces the conversation's priority.
+	Priority int
+	// Capacity, when To is assigned and Capacity > 0, refuses the assignment
+	// with ErrConflict if the agent already has that many conversations.
+	Capacity int
 	// Note is the text of the system message appended to the transcript.
 	Note string
 	At   time.Time
@@ -69,6 +74,12 @@ type Store interface {
 	VisitorStore
 	ConversationStore
 	MessageStore
+	AgentStore
+	GroupStore
+	QueueStore
+	TicketStore
+	CannedStore
+	OutboxStore
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	// Close flushes pending writes and releases the store.

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"Transition", testTransition},
 		{"CloseFlushesQueuedWrites", testCloseFlushes},
 	}
+	tests = append(tests, handoffTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)

@@ -186,9 +186,17 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error 
 
 // --- conversations ---
 
-const conversationColumns = `id, site_id, visitor_id, channel, status, skill_group, assigned_agent, priority, last_seq, handoff_reason, created_at, updated_at, closed_at`
+const conversationColumns = `id, site_id, visitor_id, channel, status, skill_group, assigned_agent, priority, last_seq, handoff_reason, created_at, updated_at, closed_at, queued_at, assigned_at, first_response_at, rating`
 
 type scanner interface{ Scan(dest ...any) error }
+
+func optTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
 
 func scanConversation(row scanner) (data.Conversation, error) {
 	var (
@@ -196,9 +204,11 @@ func scanConversation(row scanner) (data.Conversation, error) {
 		status           string
 		created, updated int64
 		closed           sql.NullInt64
+		queued, assigned sql.NullInt64
+		firstResponse    sql.NullInt64
 	)
 	err := row.Scan(&c.ID, &c.SiteID, &c.VisitorID, &c.Channel, &status, &c.SkillGroup, &c.AssignedAgent,
-		&c.Priority, &c.LastSeq, &c.HandoffReason, &created, &updated, &closed)
+		&c.Priority, &c.LastSeq, &c.HandoffReason, &created, &updated, &closed, &queued, &assigned, &firstResponse, &c.Rating)
 	if errors.Is(err, sql.ErrNoRows) {
 		return data.Conversation{}, data.ErrNotFound
 	}
@@ -207,10 +217,7 @@ func scanConversation(row scanner) (data.Conversation, error) {
 	}
 	c.Status = data.Status(status)
 	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
-	if closed.Valid {
-		t := fromMS(closed.Int64)
-		c.ClosedAt = &t
-	}
+	c.ClosedAt, c.QueuedAt, c.AssignedAt, c.FirstResponseAt = optTime(closed), optTime(queued), optTime(assigned), optTime(firstResponse)
 	return c, nil
 }
 
@@ -286,15 +293,47 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 		conv data.Conversation
 		msg  data.Message
 	)
+	if t.To == data.StatusAssigned && t.AssignedAgent == "" {
+		return data.Conversation{}, data.Message{}, fmt.Errorf("sqlstore: transition to assigned needs an agent: %w", data.ErrInvalid)
+	}
 	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var closedAt any
-		if t.To == data.StatusClosed {
-			closedAt = ms(t.At)
+		at := ms(t.At)
+		if t.To == data.StatusAssigned && t.Capacity > 0 {
+			var load int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE assigned_agent = ? AND status = 'assigned' AND id <> ?`,
+				t.AssignedAgent, t.ConversationID).Scan(&load); err != nil {
+				return err
+			}
+			if load >= t.Capacity {
+				return fmt.Errorf("agent %s is at capacity %d: %w", t.AssignedAgent, t.Capacity, data.ErrConflict)
+			}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?, skill_group = CASE WHEN ? <> '' THEN ? ELSE skill_group END,
-			handoff_reason = CASE WHEN ? <> '' THEN ? ELSE handoff_reason END, assigned_agent = ?, updated_at = ?, closed_at = ?
+		var closedAt, queuedAt, assignedAt any
+		if t.To == data.StatusClosed {
+			closedAt = at
+		}
+		if t.To == data.StatusQueued {
+			queuedAt = at
+		}
+		if t.To == data.StatusAssigned {
+			assignedAt = at
+		}
+		agent := ""
+		if t.To == data.StatusAssigned {
+			agent = t.AssignedAgent
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = ?,
+			skill_group = CASE WHEN ? <> '' THEN ? ELSE skill_group END,
+			handoff_reason = CASE WHEN ? <> '' THEN ? ELSE handoff_reason END,
+			priority = CASE WHEN ? <> 0 THEN ? ELSE priority END,
+			assigned_agent = ?, updated_at = ?,
+			closed_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END,
+			queued_at = CASE WHEN ? = 'queued' AND status <> 'queued' THEN ? ELSE queued_at END,
+			assigned_at = CASE WHEN ? = 'assigned' THEN ? ELSE assigned_at END,
+			rating = CASE WHEN ? = 'closed' THEN rating ELSE 0 END
 			WHERE id = ? AND status = ?`,
-			string(t.To), t.SkillGroup, t.SkillGroup, t.HandoffReason, t.HandoffReason, t.AssignedAgent, ms(t.At), closedAt,
+			string(t.To), t.SkillGroup, t.SkillGroup, t.HandoffReason, t.HandoffReason, t.Priority, t.Priority,
+			agent, at, string(t.To), closedAt, string(t.To), queuedAt, string(t.To), assignedAt, string(t.To),
 			t.ConversationID, string(t.From))
 		if err != nil {
 			return err
@@ -365,8 +404,10 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, m data.Message) (data.
 		}
 	}
 	var seq int64
-	err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq`,
-		ms(m.CreatedAt), m.ConversationID).Scan(&seq)
+	err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?,
+		first_response_at = CASE WHEN ? = 'agent' AND first_response_at IS NULL THEN ? ELSE first_response_at END
+		WHERE id = ? RETURNING last_seq`,
+		ms(m.CreatedAt), string(m.SenderKind), ms(m.CreatedAt), m.ConversationID).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return data.Message{}, false, data.ErrNotFound
 	}
