@@ -67,18 +67,18 @@ func (s Status) Valid() bool {
 
 // Conversation is one chat between a visitor and the bot or agents.
 type Conversation struct {
-	ID            string     `json:"id"`
-	SiteID        string     `json:"site_id"`
-	VisitorID     string     `json:"visitor_id"`
-	Channel       string     `json:"channel"`
-	Status        Status     `json:"status"`
-	SkillGroup    string     `json:"skill_group,omitempty"`
-	AssignedAgent string     `json:"assigned_agent,omitempty"`
-	Priority      int        `json:"priority"`
-	LastSeq       int64      `json:"last_seq"`
-	HandoffReason string     `json:"handoff_reason,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	ID            string    `json:"id"`
+	SiteID        string    `json:"site_id"`
+	VisitorID     string    `json:"visitor_id"`
+	Channel       string    `json:"channel"`
+	Status        Status    `json:"status"`
+	SkillGroup    string    `json:"skill_group,omitempty"`
+	AssignedAgent string    `json:"assigned_agent,omitempty"`
+	Priority      int       `json:"priority"`
+	LastSeq       int64     `json:"last_seq"`
+	HandoffReason string    `json:"handoff_reason,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 	// QueuedAt is when the conversation last entered a queue.
 	QueuedAt *time.Time `json:"queued_at,omitempty"`
 	// AssignedAt is when an agent last took the conversation.

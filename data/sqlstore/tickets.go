@@ -15,7 +15,9 @@ import (
 
 func ticketAAD(id, field string) []byte { return []byte("ticket:" + id + ":" + field) }
 
-func (s *Store) sealString(v string, aad []byte) ([]byte, error) { return s.sealer.Seal([]byte(v), aad) }
+func (s *Store) sealString(v string, aad []byte) ([]byte, error) {
+	return s.sealer.Seal([]byte(v), aad)
+}
 
 func (s *Store) openString(v []byte, aad []byte) (string, error) {
 	if len(v) == 0 {
