@@ -14,7 +14,7 @@ type featureConfig struct {
 }
 
 func defaultFeatureConfig() featureConfig {
-	return featureConfig{WordNgrams: 2, CharMin: 2, CharMax: 5, CJKMax: 3}
+	return featureConfig{WordNgrams: 2, CharMin: 2, CharMax: 4, CJKMax: 3}
 }
 
 // FNV-1a, 64 bit.
@@ -38,6 +38,9 @@ const (
 	nsChar byte = 'c'
 	nsCJK  byte = 'k'
 )
+
+// charBit marks the hash of a character n-gram; word n-grams have it clear.
+const charBit = 1 << 63
 
 const (
 	bos = "\x02"
@@ -65,7 +68,7 @@ func (c featureConfig) hashes(dst []uint64, toks []token) []uint64 {
 				}
 				h = hashByte(h, 0)
 			}
-			dst = append(dst, h)
+			dst = append(dst, h&^charBit)
 		}
 	}
 	// Character n-grams inside words, padded: "<word>".
@@ -87,7 +90,7 @@ func (c featureConfig) hashes(dst []uint64, toks []token) []uint64 {
 				for _, r := range buf[i : i+n] {
 					h = hashRune(h, r)
 				}
-				dst = append(dst, h)
+				dst = append(dst, h|charBit)
 			}
 		}
 	}
@@ -108,7 +111,7 @@ func (c featureConfig) hashes(dst []uint64, toks []token) []uint64 {
 			for k := i; k < i+n; k++ {
 				h = hashString(h, toks[k].text)
 			}
-			dst = append(dst, h)
+			dst = append(dst, h|charBit)
 		}
 	}
 	return dst
@@ -153,10 +156,11 @@ type sparse struct {
 }
 
 // vectorize maps counted hashes through the vocabulary and weights them with
-// sublinear TF times IDF, then normalises to unit length.
+// sublinear TF times IDF; the word n-grams and the character n-grams are each
+// normalised to unit length, then the whole vector is (each block has half the weight).
 func vectorize(tc []termCount, vocab map[uint64]int32, idf []float32) sparse {
 	v := sparse{idx: make([]int32, 0, len(tc)), val: make([]float32, 0, len(tc))}
-	var norm float64
+	var norm [2]float64
 	for _, t := range tc {
 		j, ok := vocab[t.hash]
 		if !ok {
@@ -165,12 +169,25 @@ func vectorize(tc []termCount, vocab map[uint64]int32, idf []float32) sparse {
 		x := (1 + math.Log(float64(t.count))) * float64(idf[j])
 		v.idx = append(v.idx, j)
 		v.val = append(v.val, float32(x))
-		norm += x * x
+		norm[t.hash>>63] += x * x
 	}
-	if norm > 0 {
-		inv := float32(1 / math.Sqrt(norm))
-		for i := range v.val {
-			v.val[i] *= inv
+	var inv [2]float32
+	blocks := 0
+	for b, n := range norm {
+		if n > 0 {
+			inv[b] = float32(1 / math.Sqrt(n))
+			blocks++
+		}
+	}
+	if blocks == 2 {
+		inv[0] *= math.Sqrt2 / 2
+		inv[1] *= math.Sqrt2 / 2
+	}
+	k := 0
+	for _, t := range tc {
+		if _, ok := vocab[t.hash]; ok {
+			v.val[k] *= inv[t.hash>>63]
+			k++
 		}
 	}
 	return v

@@ -17,7 +17,7 @@ type Options struct {
 	Seed uint64
 	// Epochs is the number of passes of stochastic gradient descent; 0 means 12.
 	Epochs int
-	// L2 is the L2 regularisation strength per example; 0 means 2e-5.
+	// L2 is the L2 regularisation strength per example; 0 means 2e-6.
 	L2 float64
 	// LearningRate is the initial SGD step; 0 means 0.5.
 	LearningRate float64
@@ -26,6 +26,9 @@ type Options struct {
 	// Folds is the number of cross-validation folds used to calibrate the confidence and choose the
 	// out-of-scope threshold; 0 means 5; 1 or less skips cross-validation (temperature 1, threshold FixedThreshold).
 	Folds int
+	// MaxFalseRejection is the share of held-out in-scope utterances, otherwise answered correctly, that the
+	// chosen threshold may reject (hand off); 0 means 0.01.
+	MaxFalseRejection float64
 	// FixedThreshold, when above 0, is used as the out-of-scope threshold instead of one chosen by cross-validation.
 	FixedThreshold float64
 	// Validation, when it has examples, is used instead of cross-validation to calibrate and choose the threshold.
@@ -46,7 +49,7 @@ func (o Options) withDefaults(n int) Options {
 		o.Epochs = 12
 	}
 	if o.L2 <= 0 {
-		o.L2 = 2e-5
+		o.L2 = 2e-6
 	}
 	if o.LearningRate <= 0 {
 		o.LearningRate = 0.5
@@ -56,6 +59,9 @@ func (o Options) withDefaults(n int) Options {
 		if n < 2000 {
 			o.MinDF = 1
 		}
+	}
+	if o.MaxFalseRejection <= 0 {
+		o.MaxFalseRejection = 0.01
 	}
 	if o.Folds == 0 {
 		o.Folds = 5
@@ -110,6 +116,20 @@ func Train(ctx context.Context, ds Dataset, opts Options) (*Model, error) {
 		return nil, err
 	}
 
+	// The final fit does not depend on calibration, so it runs alongside it.
+	type fitResult struct {
+		lm  *linear
+		err error
+	}
+	final := make(chan fitResult, 1)
+	sem := make(chan struct{}, opts.Workers) // bounds the fits that run at once
+	sem <- struct{}{}
+	go func() {
+		defer func() { <-sem }()
+		lm, err := fit(ctx, data, all(len(data.y)), len(m.classes), opts, m.features, opts.Seed)
+		final <- fitResult{lm, err}
+	}()
+
 	// Calibrate and choose the threshold on out-of-fold (or validation) scores.
 	var cal *labelled
 	var scores [][]float64
@@ -119,34 +139,35 @@ func Train(ctx context.Context, ds Dataset, opts Options) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		lm, err := fit(ctx, data, all(len(data.y)), len(m.classes), opts, m.features, opts.Seed)
-		if err != nil {
-			return nil, err
+		res := <-final
+		final <- res
+		if res.err != nil {
+			return nil, res.err
 		}
 		scores = make([][]float64, len(cal.y))
 		for i := range cal.y {
-			scores[i] = lm.logits(cal.terms[i], embOf(cal, i), m.embedWeight)
+			scores[i] = res.lm.logits(cal.terms[i], embOf(cal, i), m.embedWeight)
 		}
 	case opts.Folds > 1:
 		cal = data
-		scores, err = crossValidate(ctx, data, len(m.classes), opts, m.features)
+		scores, err = crossValidate(ctx, data, len(m.classes), opts, m.features, sem)
 		if err != nil {
 			return nil, err
 		}
 	}
 	if cal != nil {
 		m.temperature = fitTemperature(scores, cal.y)
-		m.threshold = m.chooseThreshold(scores, cal.y)
+		m.threshold = m.chooseThreshold(scores, cal.y, opts.MaxFalseRejection)
 	}
 	if opts.FixedThreshold > 0 {
 		m.threshold = opts.FixedThreshold
 	}
 
-	lm, err := fit(ctx, data, all(len(data.y)), len(m.classes), opts, m.features, opts.Seed)
-	if err != nil {
-		return nil, err
+	res := <-final
+	if res.err != nil {
+		return nil, res.err
 	}
-	m.lin = lm
+	m.lin = res.lm
 	return m, nil
 }
 
@@ -206,7 +227,7 @@ func all(n int) []int {
 }
 
 // crossValidate returns out-of-fold logits for every example, using stratified folds.
-func crossValidate(ctx context.Context, d *labelled, k int, opts Options, fc featureConfig) ([][]float64, error) {
+func crossValidate(ctx context.Context, d *labelled, k int, opts Options, fc featureConfig, sem chan struct{}) ([][]float64, error) {
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
 	byClass := map[int32][]int{}
 	for i, c := range d.y {
@@ -224,7 +245,6 @@ func crossValidate(ctx context.Context, d *labelled, k int, opts Options, fc fea
 	}
 	scores := make([][]float64, len(d.y))
 	errs := make([]error, opts.Folds)
-	sem := make(chan struct{}, opts.Workers)
 	var wg sync.WaitGroup
 	for f := 0; f < opts.Folds; f++ {
 		wg.Add(1)
@@ -448,68 +468,33 @@ func fitTemperature(scores [][]float64, y []int32) float64 {
 	return math.Exp((a + b) / 2)
 }
 
-// chooseThreshold picks the global out-of-scope threshold from calibrated held-out scores. With out-of-scope
-// examples it maximises in-scope accuracy plus out-of-scope recall; without, it rejects a prediction only where
-// wrong answers outnumber right ones (it maximises correct minus wrong accepted answers).
-func (m *Model) chooseThreshold(scores [][]float64, y []int32) float64 {
-	type held struct {
-		p       float64 // calibrated probability of the best in-scope intent
-		correct bool
-		oosWins bool
-		oos     bool
-		class   int
-	}
-	var hs []held
-	nOOS, nIn := 0, 0
+// chooseThreshold picks the global out-of-scope threshold from calibrated held-out scores: the highest
+// threshold that wrongly rejects at most maxReject of the held-out in-scope utterances the model would
+// otherwise answer correctly. The same rule holds with and without out-of-scope examples; those examples
+// make the explicit out-of-scope class, which rejects on its own.
+func (m *Model) chooseThreshold(scores [][]float64, y []int32, maxReject float64) float64 {
+	var ps []float64
 	for i, z := range scores {
-		if z == nil {
+		if z == nil || y[i] < 0 || int(y[i]) == m.oos {
 			continue
 		}
-		probs := m.calibrated(z)
+		probs := m.calibrated(slices.Clone(z))
 		best, p := m.bestInScope(probs)
-		h := held{p: p, class: best, oos: y[i] < 0 || int(y[i]) == m.oos}
-		h.oosWins = m.oos >= 0 && probs[m.oos] > p
-		h.correct = !h.oos && int(y[i]) == best
-		if h.oos {
-			nOOS++
-		} else {
-			nIn++
+		if best != int(y[i]) || (m.oos >= 0 && probs[m.oos] > p) || m.thresholds[best] > 0 {
+			continue // wrong, already rejected by the out-of-scope class, or governed by its own threshold
 		}
-		hs = append(hs, h)
+		ps = append(ps, p)
 	}
-	if nIn == 0 {
+	if len(ps) == 0 {
 		return 0
 	}
-	bestT, bestV := 0.0, math.Inf(-1)
-	for step := 0; step < 200; step++ {
-		t := float64(step) * 0.005
-		inOK, oosOK, wrong := 0, 0, 0
-		for _, h := range hs {
-			th := t
-			if m.thresholds[h.class] > 0 {
-				th = m.thresholds[h.class]
-			}
-			reject := h.oosWins || h.p < th
-			switch {
-			case h.oos && reject:
-				oosOK++
-			case !h.oos && !reject && h.correct:
-				inOK++
-			case !h.oos && !reject:
-				wrong++
-			}
-		}
-		var v float64
-		if nOOS > 0 {
-			v = float64(inOK)/float64(nIn) + float64(oosOK)/float64(nOOS)
-		} else {
-			v = float64(inOK - wrong)
-		}
-		if v > bestV+1e-12 {
-			bestT, bestV = t, v
-		}
+	slices.Sort(ps)
+	k := int(maxReject * float64(len(ps)))
+	if k >= len(ps) {
+		k = len(ps) - 1
 	}
-	return bestT
+	// Round down to a 0.001 grid so the saved threshold reads well and stays below ps[k].
+	return math.Floor(ps[k]*1000) / 1000
 }
 
 func newRand(seed uint64) *rand.Rand {
