@@ -93,7 +93,7 @@ type fileState struct {
 // liveEntry is an indexed entry with what search needs about it.
 type liveEntry struct {
 	Entry
-	file string   // relative source name
+	file string     // relative source name
 	q    fieldVec   // terms of all questions
 	a    fieldVec   // terms of all answers
 	qs   []fieldVec // terms of each question
