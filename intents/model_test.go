@@ -196,3 +196,13 @@ func BenchmarkPredict(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 	}
 }
+
+// BenchmarkStarter measures training the embedded starter model, as done at start-up.
+func BenchmarkStarter(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := Starter(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
