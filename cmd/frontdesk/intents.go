@@ -65,7 +65,7 @@ func intentsTrain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *data == "" || *out == "" {
 		fs.Usage()
-		return errors.New("intents train: --data and --out are required")
+		return errors.New("train: --data and --out are required")
 	}
 	ds, err := intents.ReadFile(ctx, *data)
 	if err != nil {
@@ -94,7 +94,7 @@ func intentsPredict(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return errors.New("intents predict: give at least one text")
+		return errors.New("predict: give at least one text")
 	}
 	var m *intents.Model
 	var err error
@@ -147,7 +147,7 @@ func intentsEval(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *trainPath == "" {
 		fs.Usage()
-		return errors.New("intents eval: --train is required")
+		return errors.New("eval: --train is required")
 	}
 	var train, val, test intents.Dataset
 	var valName, testName string
@@ -203,7 +203,7 @@ func intentsEval(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		train, test = intents.StratifiedSplit(train, *holdout, *seed)
 		testName = fmt.Sprintf("stratified %.0f%% of %s (seed %d)", *holdout*100, *trainPath, *seed)
 	default:
-		return errors.New("intents eval: nothing to report on: give --test, --val or --holdout")
+		return errors.New("eval: nothing to report on: give --test, --val or --holdout")
 	}
 	start := time.Now()
 	m, err := intents.Train(ctx, train, opts)
