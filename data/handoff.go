@@ -59,6 +59,11 @@ type GroupSettings struct {
 	MaxWaitSeconds int `json:"max_wait_seconds,omitempty"`
 	// BusinessHours, when set, limit when the group takes conversations.
 	BusinessHours *BusinessHours `json:"business_hours,omitempty"`
+	// Routing is "auto" (the default: conversations are assigned to the
+	// least-loaded online agent) or "manual" (agents pick from the queue).
+	Routing string `json:"routing,omitempty"`
+	// NotifyEmail receives new tickets of this group.
+	NotifyEmail string `json:"notify_email,omitempty"`
 }
 
 // BusinessHours is a weekly schedule in one time zone.

@@ -1,0 +1,208 @@
+package handoff
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/frontdesk/frontdesk/data"
+)
+
+// ErrBadCredentials means the e-mail and password do not match an enabled agent.
+var ErrBadCredentials = errors.New("handoff: wrong e-mail or password")
+
+// ErrNoSession means the session token is unknown or expired.
+var ErrNoSession = errors.New("handoff: no valid session")
+
+// AccountStore is what account handling needs from storage.
+type AccountStore interface {
+	CreateAgent(ctx context.Context, a data.Agent) (data.Agent, error)
+	UpdateAgent(ctx context.Context, a data.Agent) (data.Agent, error)
+	GetAgent(ctx context.Context, id string) (data.Agent, error)
+	AgentByEmail(ctx context.Context, email string) (data.Agent, error)
+	GetGroup(ctx context.Context, id string) (data.SkillGroup, error)
+	CreateAgentSession(ctx context.Context, s data.AgentSession) error
+	AgentSession(ctx context.Context, idHash string) (data.AgentSession, error)
+	DeleteAgentSession(ctx context.Context, idHash string) error
+}
+
+// Accounts manages agent accounts, passwords and console sessions.
+type Accounts struct {
+	store AccountStore
+	ttl   time.Duration
+	cost  int
+	dummy []byte
+	now   func() time.Time
+}
+
+// NewAccounts returns account handling with sessions lasting ttl. cost is
+// the bcrypt cost (bcrypt.DefaultCost when 0).
+func NewAccounts(store AccountStore, ttl time.Duration, cost int) *Accounts {
+	if ttl <= 0 {
+		ttl = 12 * time.Hour
+	}
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("frontdesk-timing-equaliser"), cost)
+	return &Accounts{store: store, ttl: ttl, cost: cost, dummy: dummy, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// MinPasswordLen is the shortest password accepted.
+const MinPasswordLen = 10
+
+// NewAgent is the input for creating an agent.
+type NewAgent struct {
+	Email, Name, Password string
+	Role                  data.Role
+	Groups, Languages     []string
+	Capacity              int
+}
+
+func checkPassword(pw string) error {
+	if utf8.RuneCountInString(pw) < MinPasswordLen || len(pw) > 72 {
+		return fmt.Errorf("password must be %d-72 characters: %w", MinPasswordLen, data.ErrInvalid)
+	}
+	return nil
+}
+
+// CreateAgent validates the input, hashes the password and stores the agent.
+func (a *Accounts) CreateAgent(ctx context.Context, in NewAgent) (data.Agent, error) {
+	if err := checkPassword(in.Password); err != nil {
+		return data.Agent{}, fmt.Errorf("handoff: create agent: %w", err)
+	}
+	if in.Role == "" {
+		in.Role = data.RoleAgent
+	}
+	if in.Capacity == 0 && in.Role != data.RoleEditor {
+		in.Capacity = 3
+	}
+	for _, g := range in.Groups {
+		if _, err := a.store.GetGroup(ctx, g); err != nil {
+			return data.Agent{}, fmt.Errorf("handoff: create agent: skill group %q: %w", g, data.ErrInvalid)
+		}
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), a.cost)
+	if err != nil {
+		return data.Agent{}, fmt.Errorf("handoff: create agent: %w", err)
+	}
+	agent, err := a.store.CreateAgent(ctx, data.Agent{Email: in.Email, Name: strings.TrimSpace(in.Name), Role: in.Role,
+		PasswordHash: string(hash), Capacity: in.Capacity, Languages: in.Languages, Groups: in.Groups})
+	if err != nil {
+		return data.Agent{}, fmt.Errorf("handoff: create agent: %w", err)
+	}
+	return agent, nil
+}
+
+// SetPassword replaces an agent's password.
+func (a *Accounts) SetPassword(ctx context.Context, agentID, password string) error {
+	if err := checkPassword(password); err != nil {
+		return fmt.Errorf("handoff: set password: %w", err)
+	}
+	agent, err := a.store.GetAgent(ctx, agentID)
+	if err != nil {
+		return fmt.Errorf("handoff: set password: %w", err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cost)
+	if err != nil {
+		return fmt.Errorf("handoff: set password: %w", err)
+	}
+	agent.PasswordHash = string(hash)
+	if _, err := a.store.UpdateAgent(ctx, agent); err != nil {
+		return fmt.Errorf("handoff: set password: %w", err)
+	}
+	return nil
+}
+
+// Session is a logged-in console session as the browser holds it.
+type Session struct {
+	Token     string
+	CSRFToken string
+	ExpiresAt time.Time
+	Agent     data.Agent
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Login checks the password and opens a session. The time taken does not
+// reveal whether the e-mail exists.
+func (a *Accounts) Login(ctx context.Context, email, password string) (Session, error) {
+	agent, err := a.store.AgentByEmail(ctx, email)
+	if err != nil {
+		_ = bcrypt.CompareHashAndPassword(a.dummy, []byte(password))
+		if errors.Is(err, data.ErrNotFound) {
+			return Session{}, ErrBadCredentials
+		}
+		return Session{}, fmt.Errorf("handoff: login: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(agent.PasswordHash), []byte(password)) != nil || agent.Disabled {
+		return Session{}, ErrBadCredentials
+	}
+	token, err := randomToken()
+	if err != nil {
+		return Session{}, fmt.Errorf("handoff: login: %w", err)
+	}
+	csrf, err := randomToken()
+	if err != nil {
+		return Session{}, fmt.Errorf("handoff: login: %w", err)
+	}
+	s := Session{Token: token, CSRFToken: csrf, ExpiresAt: a.now().Add(a.ttl).Truncate(time.Millisecond), Agent: agent}
+	if err := a.store.CreateAgentSession(ctx, data.AgentSession{IDHash: hashToken(token), AgentID: agent.ID, CSRFToken: csrf, CreatedAt: a.now(), ExpiresAt: s.ExpiresAt}); err != nil {
+		return Session{}, fmt.Errorf("handoff: login: %w", err)
+	}
+	return s, nil
+}
+
+// Authenticate returns the session and agent for a token.
+func (a *Accounts) Authenticate(ctx context.Context, token string) (Session, error) {
+	if token == "" || len(token) > 100 {
+		return Session{}, ErrNoSession
+	}
+	sess, err := a.store.AgentSession(ctx, hashToken(token))
+	if errors.Is(err, data.ErrNotFound) {
+		return Session{}, ErrNoSession
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("handoff: authenticate: %w", err)
+	}
+	if !a.now().Before(sess.ExpiresAt) {
+		_ = a.store.DeleteAgentSession(ctx, sess.IDHash)
+		return Session{}, ErrNoSession
+	}
+	agent, err := a.store.GetAgent(ctx, sess.AgentID)
+	if errors.Is(err, data.ErrNotFound) || (err == nil && agent.Disabled) {
+		return Session{}, ErrNoSession
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("handoff: authenticate: %w", err)
+	}
+	return Session{Token: token, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt, Agent: agent}, nil
+}
+
+// Logout ends a session.
+func (a *Accounts) Logout(ctx context.Context, token string) error {
+	if err := a.store.DeleteAgentSession(ctx, hashToken(token)); err != nil {
+		return fmt.Errorf("handoff: logout: %w", err)
+	}
+	return nil
+}

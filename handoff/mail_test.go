@@ -1,0 +1,168 @@
+package handoff
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/frontdesk/frontdesk/data"
+)
+
+// mailpit starts a real SMTP server on loopback and returns its SMTP
+// address and API base URL. The binary comes from $MAILPIT, the repo's
+// .cache/bin (where .ci/run installs it), or PATH.
+func mailpit(t *testing.T) (smtpAddr, api string) {
+	t.Helper()
+	bin := os.Getenv("MAILPIT")
+	if bin == "" {
+		if p, err := filepath.Abs("../.cache/bin/mailpit"); err == nil {
+			if _, err := os.Stat(p); err == nil {
+				bin = p
+			}
+		}
+	}
+	if bin == "" {
+		if p, err := exec.LookPath("mailpit"); err == nil {
+			bin = p
+		}
+	}
+	if bin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mailpit is not installed (.ci/run installs it into .cache/bin)")
+		}
+		t.Skip("mailpit is not installed: GOBIN=$PWD/.cache/bin go install github.com/axllent/mailpit@v1.27.11")
+	}
+	smtpAddr, httpAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "--smtp", smtpAddr, "--listen", httpAddr, "--disable-version-check", "--database", filepath.Join(t.TempDir(), "mail.db"))
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mailpit: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	api = "http://" + httpAddr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(api + "/api/v1/messages")
+		if err == nil {
+			resp.Body.Close()
+			if c, err := net.DialTimeout("tcp", smtpAddr, time.Second); err == nil {
+				c.Close()
+				return smtpAddr, api
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailpit did not start: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type mailpitMessage struct {
+	Subject string `json:"Subject"`
+	To      []struct {
+		Address string `json:"Address"`
+	} `json:"To"`
+	ReplyTo []struct {
+		Address string `json:"Address"`
+	} `json:"ReplyTo"`
+}
+
+func messages(t *testing.T, api string) []mailpitMessage {
+	t.Helper()
+	resp, err := http.Get(api + "/api/v1/messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Messages []mailpitMessage `json:"messages"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Messages
+}
+
+// TestTicketEmailReachesSMTPServer: leaving a message creates a ticket whose
+// notification e-mail is delivered by the outbox worker to a real SMTP server,
+// and an agent's reply reaches the visitor.
+func TestTicketEmailReachesSMTPServer(t *testing.T) {
+	smtpAddr, api := mailpit(t)
+	e := newEnv(t)
+	c := e.enqueue("order_support", 0)
+	tk, err := e.router.LeaveMessage(context.Background(), e.status(c.ID), data.Contact{Name: "Han", Email: "han@example.com"}, "包裹还没到 where is my parcel?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ob := NewOutbox(e.store, map[string]Sender{OutboxEmail: EmailSender(SMTPConfig{Addr: smtpAddr, From: "frontdesk@acme.example"})}, log, time.Second)
+	if n := ob.RunOnce(context.Background()); n != 1 {
+		t.Fatalf("outbox delivered %d items, want 1", n)
+	}
+	msgs := messages(t, api)
+	if len(msgs) != 1 || msgs[0].To[0].Address != "support@acme.example" || !strings.Contains(msgs[0].Subject, "包裹还没到") || msgs[0].ReplyTo[0].Address != "han@example.com" {
+		t.Fatalf("mailbox = %+v; want the new-ticket e-mail to support@acme.example, reply-to the visitor", msgs)
+	}
+	agent := e.agent("a@x.io", 2, "order_support")
+	if _, err := NewTickets(e.store).Reply(context.Background(), agent, tk.ID, "It ships tomorrow. 明天发货。"); err != nil {
+		t.Fatal(err)
+	}
+	if n := ob.RunOnce(context.Background()); n != 1 {
+		t.Fatalf("outbox delivered %d reply e-mails, want 1", n)
+	}
+	msgs = messages(t, api)
+	found := false
+	for _, m := range msgs {
+		if len(m.To) > 0 && m.To[0].Address == "han@example.com" && strings.HasPrefix(m.Subject, "Re: ") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the visitor did not get the agent's reply: %+v", msgs)
+	}
+	if got, _ := e.store.GetTicket(context.Background(), tk.ID); got.Status != data.TicketPending {
+		t.Errorf("ticket after a reply is %s, want pending", got.Status)
+	}
+}
+
+// TestOutboxRetriesWhenSMTPIsDown: a failed delivery is retried later, not lost.
+func TestOutboxRetriesWhenSMTPIsDown(t *testing.T) {
+	e := newEnv(t)
+	item, _ := emailItem(Email{To: []string{"x@example.com"}, Subject: "hi", Text: "hello"})
+	if err := e.store.EnqueueOutbox(context.Background(), item); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	closed := freeAddr(t) // nothing listens there
+	now := time.Now().UTC()
+	ob := NewOutbox(e.store, map[string]Sender{OutboxEmail: EmailSender(SMTPConfig{Addr: closed, From: "f@x.io"})}, log, time.Second)
+	ob.now = func() time.Time { return now }
+	if n := ob.RunOnce(context.Background()); n != 0 {
+		t.Fatalf("delivered %d with the SMTP server down", n)
+	}
+	if items, _ := e.store.ClaimOutbox(context.Background(), now.Add(time.Second), time.Minute, 10); len(items) != 0 {
+		t.Errorf("failed item due again after 1s: %+v; want back-off", items)
+	}
+	items, _ := e.store.ClaimOutbox(context.Background(), now.Add(time.Hour), time.Minute, 10)
+	if len(items) != 1 || !strings.Contains(items[0].LastError, "dial") {
+		t.Errorf("after back-off the item is %+v; want it due with the dial error", items)
+	}
+}

@@ -1,0 +1,566 @@
+package handoff
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/frontdesk/frontdesk/data"
+)
+
+// Store is what the router needs from storage.
+type Store interface {
+	GetConversation(ctx context.Context, id string) (data.Conversation, error)
+	Transition(ctx context.Context, t data.Transition) (data.Conversation, data.Message, error)
+	AppendMessage(ctx context.Context, m data.Message) (data.Message, bool, error)
+	QueuedConversations(ctx context.Context, groupID string) ([]data.Conversation, error)
+	AgentLoads(ctx context.Context) (map[string]int, error)
+	RecentWaits(ctx context.Context, groupID string, limit int) ([]time.Duration, error)
+	GetGroup(ctx context.Context, id string) (data.SkillGroup, error)
+	ListGroups(ctx context.Context) ([]data.SkillGroup, error)
+	GetAgent(ctx context.Context, id string) (data.Agent, error)
+	ListAgents(ctx context.Context) ([]data.Agent, error)
+	CreateTicket(ctx context.Context, t data.Ticket, outbox ...data.OutboxItem) (data.Ticket, error)
+}
+
+// Publisher publishes committed changes to the broker.
+type Publisher interface {
+	Message(ctx context.Context, m data.Message)
+	Conversation(ctx context.Context, c data.Conversation)
+	Event(ctx context.Context, topic string, ev data.Event)
+}
+
+// Errors the router returns besides the data sentinels.
+var (
+	// ErrNotAllowed means the agent may not act on this conversation.
+	ErrNotAllowed = errors.New("handoff: not allowed")
+	// ErrAtCapacity means the agent already has as many conversations as their capacity.
+	ErrAtCapacity = errors.New("handoff: agent is at capacity")
+)
+
+// Config tunes the router.
+type Config struct {
+	// DefaultGroup receives handoffs whose group does not exist.
+	DefaultGroup string
+	// TickInterval is how often timers (overflow, wait limits) are checked.
+	TickInterval time.Duration
+	// NotifyEmail receives new tickets of groups without their own address.
+	NotifyEmail string
+}
+
+// Router owns queues and assignment.
+type Router struct {
+	store    Store
+	pub      Publisher
+	presence Presence
+	log      *slog.Logger
+	cfg      Config
+	now      func() time.Time
+
+	assignMu sync.Mutex
+}
+
+// NewRouter returns a router; call Run for its timers.
+func NewRouter(store Store, pub Publisher, presence Presence, log *slog.Logger, cfg Config) *Router {
+	if cfg.DefaultGroup == "" {
+		cfg.DefaultGroup = "default_support"
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 2 * time.Second
+	}
+	return &Router{store: store, pub: pub, presence: presence, log: log, cfg: cfg, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Reasons a visitor is offered to leave a message.
+const (
+	OfferNoAgents    = "no_agents"
+	OfferClosedHours = "outside_business_hours"
+	OfferMaxWait     = "max_wait"
+)
+
+// Enqueue hands a conversation from the bot to a skill group's queue.
+func (r *Router) Enqueue(ctx context.Context, conversationID, group, reason string, priority int) (data.Conversation, error) {
+	g, err := r.store.GetGroup(ctx, group)
+	if errors.Is(err, data.ErrNotFound) && group != r.cfg.DefaultGroup {
+		g, err = r.store.GetGroup(ctx, r.cfg.DefaultGroup)
+	}
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: enqueue %s: group %q: %w", conversationID, group, err)
+	}
+	conv, msg, err := r.store.Transition(ctx, data.Transition{
+		ConversationID: conversationID, From: data.StatusBot, To: data.StatusQueued, SkillGroup: g.ID,
+		HandoffReason: reason, Priority: priority, At: r.now(),
+		Note: "Connecting you with a person from our team. 正在为您转接人工客服。",
+	})
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: enqueue %s: %w", conversationID, err)
+	}
+	r.pub.Message(ctx, msg)
+	r.pub.Conversation(ctx, conv)
+	if offer := r.availability(g); offer != "" {
+		r.offerTicket(ctx, conv, offer)
+	}
+	r.Assign(ctx, g.ID)
+	return conv, nil
+}
+
+// availability returns why nobody will answer now, or "" when someone can.
+func (r *Router) availability(g data.SkillGroup) string {
+	if !IsOpen(g.Settings.BusinessHours, r.now()) {
+		return OfferClosedHours
+	}
+	if len(r.onlineMembers(context.Background(), g.ID)) == 0 {
+		return OfferNoAgents
+	}
+	return ""
+}
+
+// offerTicket tells the visitor they can leave a message. Its client id is
+// derived from the conversation and reason, so every node offers it once.
+func (r *Router) offerTicket(ctx context.Context, conv data.Conversation, reason string) {
+	texts := map[string]string{
+		OfferNoAgents:    "No agent is available right now. You can keep waiting, or leave a message and we will reply by e-mail. 当前暂无客服在线，您可以继续等待，或留言，我们会通过邮件回复您。",
+		OfferClosedHours: "We are outside business hours. Leave a message and we will reply by e-mail. 现在是非工作时间，请留言，我们会通过邮件回复您。",
+		OfferMaxWait:     "Sorry for the long wait. You can keep waiting, or leave a message and we will reply by e-mail. 抱歉让您久等了，您可以继续等待，或留言，我们会通过邮件回复您。",
+	}
+	meta, _ := json.Marshal(map[string]string{"event": "offer_ticket", "reason": reason})
+	msg, dup, err := r.store.AppendMessage(ctx, data.Message{
+		ConversationID: conv.ID, SenderKind: data.SenderSystem, Kind: data.KindEvent, Text: texts[reason],
+		Metadata: meta, ClientMsgID: "offer-ticket-" + reason,
+	})
+	if err != nil {
+		r.log.Warn("offer ticket", slog.String("conversation", conv.ID), slog.Any("err", err))
+		return
+	}
+	if !dup {
+		r.pub.Message(ctx, msg)
+	}
+}
+
+// onlineMembers returns the online, enabled agents of a group with their idle-since times.
+func (r *Router) onlineMembers(ctx context.Context, group string) map[string]data.Agent {
+	online := r.presence.Online()
+	out := map[string]data.Agent{}
+	if len(online) == 0 {
+		return out
+	}
+	agents, err := r.store.ListAgents(ctx)
+	if err != nil {
+		r.log.Warn("list agents", slog.Any("err", err))
+		return out
+	}
+	for _, a := range agents {
+		if _, ok := online[a.ID]; !ok || a.Disabled || a.Capacity == 0 || a.Role == data.RoleEditor {
+			continue
+		}
+		for _, g := range a.Groups {
+			if g == group {
+				out[a.ID] = a
+			}
+		}
+	}
+	return out
+}
+
+// Assign gives queued conversations of a group to online agents with free
+// capacity: least loaded first, then longest idle. It is safe to call from
+// several nodes at once: the store assigns each conversation once.
+func (r *Router) Assign(ctx context.Context, group string) {
+	r.assignMu.Lock()
+	defer r.assignMu.Unlock()
+	g, err := r.store.GetGroup(ctx, group)
+	if err != nil {
+		r.log.Warn("assign: group", slog.String("group", group), slog.Any("err", err))
+		return
+	}
+	defer r.publishQueue(ctx, group)
+	if g.Settings.Routing == "manual" || !IsOpen(g.Settings.BusinessHours, r.now()) {
+		return
+	}
+	queue, err := r.store.QueuedConversations(ctx, group)
+	if err != nil || len(queue) == 0 {
+		return
+	}
+	members := r.onlineMembers(ctx, group)
+	if len(members) == 0 {
+		return
+	}
+	loads, err := r.store.AgentLoads(ctx)
+	if err != nil {
+		r.log.Warn("assign: loads", slog.Any("err", err))
+		return
+	}
+	online := r.presence.Online()
+	var cands []candidate
+	for id, a := range members {
+		if loads[id] < a.Capacity {
+			cands = append(cands, candidate{id: id, load: loads[id], capacity: a.Capacity, idle: online[id]})
+		}
+	}
+	for _, conv := range queue {
+		for len(cands) > 0 {
+			rank(cands)
+			c := &cands[0]
+			_, err := r.assign(ctx, conv.ID, c.id, c.capacity, "routing")
+			if err == nil {
+				c.load++
+				if c.load >= c.capacity {
+					cands = cands[1:]
+				}
+				break
+			}
+			if errors.Is(err, ErrAtCapacity) {
+				cands = cands[1:] // another node filled this agent; try the next
+				continue
+			}
+			break // the conversation left the queue (accepted elsewhere): next one
+		}
+		if len(cands) == 0 {
+			return
+		}
+	}
+}
+
+// assign moves a queued conversation to an agent and publishes everything.
+func (r *Router) assign(ctx context.Context, conversationID, agentID string, capacity int, how string) (data.Conversation, error) {
+	agent, err := r.store.GetAgent(ctx, agentID)
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: assign: %w", err)
+	}
+	cur, err := r.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: assign: %w", err)
+	}
+	if cur.Status != data.StatusQueued {
+		return data.Conversation{}, fmt.Errorf("handoff: assign %s: conversation is %s: %w", conversationID, cur.Status, data.ErrConflict)
+	}
+	conv, msg, err := r.store.Transition(ctx, data.Transition{
+		ConversationID: conversationID, From: data.StatusQueued, To: data.StatusAssigned, AssignedAgent: agentID,
+		Capacity: capacity, At: r.now(),
+		Note: fmt.Sprintf("%s joined the conversation. 客服 %s 已接入。", agent.Name, agent.Name),
+	})
+	if err != nil {
+		if errors.Is(err, data.ErrConflict) {
+			if now, gerr := r.store.GetConversation(ctx, conversationID); gerr == nil && now.Status == data.StatusQueued {
+				return data.Conversation{}, ErrAtCapacity
+			}
+		}
+		return data.Conversation{}, fmt.Errorf("handoff: assign %s to %s: %w", conversationID, agentID, err)
+	}
+	r.presence.MarkAssigned(agentID, r.now())
+	r.pub.Message(ctx, msg)
+	r.pub.Conversation(ctx, conv)
+	r.pub.Event(ctx, data.AgentTopic(agentID), data.Event{Type: data.EventAssigned, Conversation: &conv})
+	r.log.Info("conversation assigned", slog.String("conversation", conv.ID), slog.String("agent", agentID), slog.String("how", how))
+	return conv, nil
+}
+
+// Accept lets an agent take a queued conversation by hand. Exactly one of
+// several concurrent accepts wins; the others get data.ErrConflict.
+func (r *Router) Accept(ctx context.Context, agentID, conversationID string) (data.Conversation, error) {
+	agent, err := r.store.GetAgent(ctx, agentID)
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: accept: %w", err)
+	}
+	conv, err := r.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: accept: %w", err)
+	}
+	if !canServe(agent, conv.SkillGroup) {
+		return data.Conversation{}, fmt.Errorf("handoff: %s is not in group %s: %w", agentID, conv.SkillGroup, ErrNotAllowed)
+	}
+	out, err := r.assign(ctx, conversationID, agentID, agent.Capacity, "accept")
+	if err != nil {
+		return data.Conversation{}, err
+	}
+	r.publishQueue(ctx, conv.SkillGroup)
+	return out, nil
+}
+
+func canServe(a data.Agent, group string) bool {
+	if a.Disabled || a.Role == data.RoleEditor {
+		return false
+	}
+	if a.Role == data.RoleAdmin {
+		return true
+	}
+	for _, g := range a.Groups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// own checks that the agent may act on an assigned conversation.
+func (r *Router) own(ctx context.Context, agentID, conversationID string) (data.Agent, data.Conversation, error) {
+	agent, err := r.store.GetAgent(ctx, agentID)
+	if err != nil {
+		return data.Agent{}, data.Conversation{}, err
+	}
+	conv, err := r.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return data.Agent{}, data.Conversation{}, err
+	}
+	if conv.Status != data.StatusAssigned {
+		return data.Agent{}, data.Conversation{}, fmt.Errorf("conversation is %s: %w", conv.Status, data.ErrConflict)
+	}
+	if conv.AssignedAgent != agentID && agent.Role != data.RoleAdmin {
+		return data.Agent{}, data.Conversation{}, fmt.Errorf("conversation belongs to another agent: %w", ErrNotAllowed)
+	}
+	return agent, conv, nil
+}
+
+// Transfer moves an agent's conversation to another group's queue, or
+// directly to a named agent (who must have free capacity).
+func (r *Router) Transfer(ctx context.Context, agentID, conversationID, toGroup, toAgent, note string) (data.Conversation, error) {
+	agent, conv, err := r.own(ctx, agentID, conversationID)
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: transfer: %w", err)
+	}
+	if len(note) > 500 {
+		return data.Conversation{}, fmt.Errorf("handoff: transfer note longer than 500 bytes: %w", data.ErrInvalid)
+	}
+	suffix := ""
+	if note != "" {
+		suffix = " (" + note + ")"
+	}
+	var (
+		out data.Conversation
+		msg data.Message
+	)
+	switch {
+	case toAgent != "":
+		target, err := r.store.GetAgent(ctx, toAgent)
+		if err != nil {
+			return data.Conversation{}, fmt.Errorf("handoff: transfer to agent %s: %w", toAgent, err)
+		}
+		if target.Disabled || target.Role == data.RoleEditor || toAgent == agentID {
+			return data.Conversation{}, fmt.Errorf("handoff: cannot transfer to %s: %w", toAgent, data.ErrInvalid)
+		}
+		out, msg, err = r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusAssigned,
+			AssignedAgent: toAgent, Capacity: target.Capacity, At: r.now(),
+			Note: fmt.Sprintf("%s transferred the conversation to %s%s. 已转接给 %s。", agent.Name, target.Name, suffix, target.Name)})
+		if err != nil {
+			return data.Conversation{}, fmt.Errorf("handoff: transfer to %s: %w", toAgent, err)
+		}
+		r.pub.Event(ctx, data.AgentTopic(toAgent), data.Event{Type: data.EventAssigned, Conversation: &out})
+	case toGroup != "":
+		if _, err := r.store.GetGroup(ctx, toGroup); err != nil {
+			return data.Conversation{}, fmt.Errorf("handoff: transfer to group %s: %w", toGroup, err)
+		}
+		out, msg, err = r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusQueued,
+			SkillGroup: toGroup, At: r.now(),
+			Note: fmt.Sprintf("%s transferred the conversation to the %s team%s. 已为您转接到其他客服组。", agent.Name, toGroup, suffix)})
+		if err != nil {
+			return data.Conversation{}, fmt.Errorf("handoff: transfer to group %s: %w", toGroup, err)
+		}
+	default:
+		return data.Conversation{}, fmt.Errorf("handoff: transfer needs a group or an agent: %w", data.ErrInvalid)
+	}
+	r.pub.Message(ctx, msg)
+	r.pub.Conversation(ctx, out)
+	r.pub.Event(ctx, data.AgentTopic(agentID), data.Event{Type: data.EventConversation, Conversation: &out})
+	if toGroup != "" {
+		r.Assign(ctx, toGroup)
+	}
+	r.Assign(ctx, conv.SkillGroup) // the agent has a free slot again
+	return out, nil
+}
+
+// HandBack returns an agent's conversation to the bot.
+func (r *Router) HandBack(ctx context.Context, agentID, conversationID string) (data.Conversation, error) {
+	agent, conv, err := r.own(ctx, agentID, conversationID)
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: hand back: %w", err)
+	}
+	out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusBot, At: r.now(),
+		Note: fmt.Sprintf("%s handed the conversation back to the assistant. 已转回智能助手。", agent.Name)})
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: hand back: %w", err)
+	}
+	r.finish(ctx, agentID, conv.SkillGroup, out, msg)
+	return out, nil
+}
+
+// Close ends an agent's conversation; the visitor is asked for a rating.
+func (r *Router) Close(ctx context.Context, agentID, conversationID string) (data.Conversation, error) {
+	agent, conv, err := r.own(ctx, agentID, conversationID)
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: close: %w", err)
+	}
+	out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusClosed, At: r.now(),
+		Note: fmt.Sprintf("%s closed the conversation. How did we do? 本次服务已结束，请为我们的服务评分。", agent.Name)})
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("handoff: close: %w", err)
+	}
+	r.finish(ctx, agentID, conv.SkillGroup, out, msg)
+	return out, nil
+}
+
+func (r *Router) finish(ctx context.Context, agentID, group string, conv data.Conversation, msg data.Message) {
+	r.pub.Message(ctx, msg)
+	r.pub.Conversation(ctx, conv)
+	r.pub.Event(ctx, data.AgentTopic(agentID), data.Event{Type: data.EventConversation, Conversation: &conv})
+	r.Assign(ctx, group)
+}
+
+// Position returns a queued conversation's place in its queue and an
+// estimate of the wait from the group's recent queue waits.
+func (r *Router) Position(ctx context.Context, conv data.Conversation) (data.Position, error) {
+	queue, err := r.store.QueuedConversations(ctx, conv.SkillGroup)
+	if err != nil {
+		return data.Position{}, fmt.Errorf("handoff: position: %w", err)
+	}
+	for i, c := range queue {
+		if c.ID == conv.ID {
+			waits, _ := r.store.RecentWaits(ctx, conv.SkillGroup, 20)
+			return data.Position{Position: i + 1, EstimatedWaitSeconds: estimate(waits, i+1, len(r.onlineMembers(ctx, conv.SkillGroup)))}, nil
+		}
+	}
+	return data.Position{}, fmt.Errorf("handoff: %s is not queued: %w", conv.ID, data.ErrNotFound)
+}
+
+// estimate is the median recent wait, scaled by the position over the
+// number of agents serving in parallel; 0 means "no history to go by".
+func estimate(waits []time.Duration, position, agents int) int {
+	if len(waits) == 0 {
+		return 0
+	}
+	sorted := append([]time.Duration(nil), waits...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	median := sorted[len(sorted)/2]
+	if agents < 1 {
+		agents = 1
+	}
+	slots := (position + agents - 1) / agents
+	secs := int((median * time.Duration(slots)).Seconds())
+	if secs < 1 {
+		secs = 1
+	}
+	return secs
+}
+
+// publishQueue sends the group's queue to consoles and each waiting
+// visitor's new position.
+func (r *Router) publishQueue(ctx context.Context, group string) {
+	queue, err := r.store.QueuedConversations(ctx, group)
+	if err != nil {
+		r.log.Warn("publish queue", slog.String("group", group), slog.Any("err", err))
+		return
+	}
+	snap := data.Queue{Group: group, Entries: make([]data.QueueEntry, 0, len(queue))}
+	waits, _ := r.store.RecentWaits(ctx, group, 20)
+	agents := len(r.onlineMembers(ctx, group))
+	for i, c := range queue {
+		e := data.QueueEntry{ConversationID: c.ID, VisitorID: c.VisitorID, Group: group, Priority: c.Priority, Reason: c.HandoffReason, Position: i + 1}
+		if c.QueuedAt != nil {
+			e.QueuedAt = *c.QueuedAt
+		}
+		snap.Entries = append(snap.Entries, e)
+		pos := data.Position{Position: i + 1, EstimatedWaitSeconds: estimate(waits, i+1, agents)}
+		r.pub.Event(ctx, data.ConversationTopic(c.ID), data.Event{Type: data.EventPosition, ConversationID: c.ID, Position: &pos})
+	}
+	r.pub.Event(ctx, data.QueueTopic(group), data.Event{Type: data.EventQueue, Queue: &snap})
+}
+
+// Queue returns a group's queue snapshot.
+func (r *Router) Queue(ctx context.Context, group string) (data.Queue, error) {
+	queue, err := r.store.QueuedConversations(ctx, group)
+	if err != nil {
+		return data.Queue{}, fmt.Errorf("handoff: queue %s: %w", group, err)
+	}
+	snap := data.Queue{Group: group, Entries: []data.QueueEntry{}}
+	for i, c := range queue {
+		e := data.QueueEntry{ConversationID: c.ID, VisitorID: c.VisitorID, Group: group, Priority: c.Priority, Reason: c.HandoffReason, Position: i + 1}
+		if c.QueuedAt != nil {
+			e.QueuedAt = *c.QueuedAt
+		}
+		snap.Entries = append(snap.Entries, e)
+	}
+	return snap, nil
+}
+
+// Tick runs the timers once: overflow to fallback groups, the wait limit
+// and business hours (offer to leave a message), then assignment.
+func (r *Router) Tick(ctx context.Context) {
+	groups, err := r.store.ListGroups(ctx)
+	if err != nil {
+		r.log.Warn("tick: groups", slog.Any("err", err))
+		return
+	}
+	now := r.now()
+	for _, g := range groups {
+		queue, err := r.store.QueuedConversations(ctx, g.ID)
+		if err != nil {
+			continue
+		}
+		offer := r.availability(g)
+		for _, c := range queue {
+			if c.QueuedAt == nil {
+				continue
+			}
+			waited := now.Sub(*c.QueuedAt)
+			st := g.Settings
+			if st.FallbackGroup != "" && st.FallbackGroup != g.ID && st.OverflowAfterSeconds > 0 && waited >= time.Duration(st.OverflowAfterSeconds)*time.Second {
+				r.overflow(ctx, c, st.FallbackGroup)
+				continue
+			}
+			switch {
+			case offer != "":
+				r.offerTicket(ctx, c, offer)
+			case st.MaxWaitSeconds > 0 && waited >= time.Duration(st.MaxWaitSeconds)*time.Second:
+				r.offerTicket(ctx, c, OfferMaxWait)
+			}
+		}
+		r.Assign(ctx, g.ID)
+	}
+}
+
+func (r *Router) overflow(ctx context.Context, c data.Conversation, to string) {
+	if _, err := r.store.GetGroup(ctx, to); err != nil {
+		r.log.Warn("overflow: fallback group", slog.String("group", to), slog.Any("err", err))
+		return
+	}
+	out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: c.ID, From: data.StatusQueued, To: data.StatusQueued, SkillGroup: to, At: r.now(),
+		Note: "Still waiting: we are widening the search for an available agent. 正在为您转接其他客服组。"})
+	if err != nil {
+		r.log.Warn("overflow", slog.String("conversation", c.ID), slog.Any("err", err))
+		return
+	}
+	r.pub.Message(ctx, msg)
+	r.pub.Conversation(ctx, out)
+	r.publishQueue(ctx, c.SkillGroup)
+	r.Assign(ctx, to)
+	r.log.Info("conversation overflowed", slog.String("conversation", c.ID), slog.String("from", c.SkillGroup), slog.String("to", to))
+}
+
+// Run checks the timers every TickInterval until ctx ends.
+func (r *Router) Run(ctx context.Context) error {
+	t := time.NewTicker(r.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			r.Tick(ctx)
+		}
+	}
+}
+
+// AgentAvailable tries to give work to an agent who came online or freed capacity.
+func (r *Router) AgentAvailable(ctx context.Context, agentID string) {
+	a, err := r.store.GetAgent(ctx, agentID)
+	if err != nil {
+		return
+	}
+	for _, g := range a.Groups {
+		r.Assign(ctx, g)
+	}
+}

@@ -1,0 +1,475 @@
+package handoff
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/data/pubsub"
+	"github.com/frontdesk/frontdesk/data/seal"
+	"github.com/frontdesk/frontdesk/data/sqlstore"
+)
+
+type env struct {
+	t        *testing.T
+	store    *sqlstore.Store
+	router   *Router
+	presence *MemoryPresence
+	broker   *pubsub.Memory
+	site     data.Site
+	clock    time.Time
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ring, _ := seal.NewKeyring(bytes.Repeat([]byte{9}, 32))
+	store, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "h.db"), ring, sqlstore.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	site, _ := store.EnsureSite(context.Background(), data.Site{Key: "demo", Name: "Demo"})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := &env{t: t, store: store, broker: pubsub.NewMemory(), site: site, clock: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	e.presence = NewMemoryPresence(50*time.Millisecond, nil)
+	e.router = NewRouter(store, pubsub.NewPublisher(e.broker, log), e.presence, log, Config{NotifyEmail: "support@acme.example"})
+	e.router.now = func() time.Time { return e.clock }
+	for _, g := range []string{"default_support", "order_support", "tech_support"} {
+		e.group(data.SkillGroup{ID: g, Name: g})
+	}
+	return e
+}
+
+func (e *env) group(g data.SkillGroup) {
+	e.t.Helper()
+	if _, err := e.store.UpsertGroup(context.Background(), g); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) agent(email string, capacity int, groups ...string) data.Agent {
+	e.t.Helper()
+	a, err := e.store.CreateAgent(context.Background(), data.Agent{Email: email, Name: email, Role: data.RoleAgent, PasswordHash: "x", Capacity: capacity, Groups: groups})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+// conversation makes a conversation in bot status.
+func (e *env) conversation() data.Conversation {
+	e.t.Helper()
+	ctx := context.Background()
+	v := data.Visitor{ID: data.NewID("v_"), SiteID: e.site.ID}
+	if err := e.store.CreateVisitor(ctx, v); err != nil {
+		e.t.Fatal(err)
+	}
+	c, err := e.store.CreateConversation(ctx, data.Conversation{SiteID: e.site.ID, VisitorID: v.ID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) enqueue(group string, priority int) data.Conversation {
+	e.t.Helper()
+	c := e.conversation()
+	got, err := e.router.Enqueue(context.Background(), c.ID, group, "explicit_request", priority)
+	if err != nil {
+		e.t.Fatalf("Enqueue: %v", err)
+	}
+	e.clock = e.clock.Add(time.Second)
+	return got
+}
+
+func (e *env) status(id string) data.Conversation {
+	e.t.Helper()
+	c, err := e.store.GetConversation(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func TestRoutingPicksLeastLoadedThenLongestIdle(t *testing.T) {
+	e := newEnv(t)
+	a := e.agent("a@x.io", 2, "order_support")
+	b := e.agent("b@x.io", 2, "order_support")
+	tech := e.agent("tech@x.io", 5, "tech_support")
+	for _, ag := range []data.Agent{a, b, tech} {
+		e.presence.Connect(ag.ID)
+	}
+	e.presence.MarkAssigned(a.ID, e.clock.Add(-time.Hour)) // a idle longest
+	e.presence.MarkAssigned(b.ID, e.clock.Add(-time.Minute))
+
+	c1 := e.enqueue("order_support", 0)
+	if got := e.status(c1.ID); got.Status != data.StatusAssigned || got.AssignedAgent != a.ID {
+		t.Fatalf("first conversation -> %s %s, want assigned to the longest idle agent %s", got.Status, got.AssignedAgent, a.ID)
+	}
+	c2 := e.enqueue("order_support", 0)
+	if got := e.status(c2.ID); got.AssignedAgent != b.ID {
+		t.Errorf("second conversation -> %s, want the least loaded agent %s", got.AssignedAgent, b.ID)
+	}
+	c3 := e.enqueue("order_support", 0)
+	c4 := e.enqueue("order_support", 0)
+	c5 := e.enqueue("order_support", 0)
+	loads, _ := e.store.AgentLoads(context.Background())
+	if loads[a.ID] != 2 || loads[b.ID] != 2 || loads[tech.ID] != 0 {
+		t.Errorf("loads = %v; want a=2 b=2 (capacity) and tech untouched (other skill)", loads)
+	}
+	if got := e.status(c5.ID); got.Status != data.StatusQueued {
+		t.Errorf("fifth conversation is %s, want queued (everyone at capacity)", got.Status)
+	}
+	_ = c3
+	_ = c4
+	// Closing one frees capacity: the queued conversation is assigned.
+	if _, err := e.router.Close(context.Background(), a.ID, c1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.status(c5.ID); got.Status != data.StatusAssigned || got.AssignedAgent != a.ID {
+		t.Errorf("after a close the waiting conversation is %s/%s, want assigned to %s", got.Status, got.AssignedAgent, a.ID)
+	}
+}
+
+func TestPriorityGoesFirst(t *testing.T) {
+	e := newEnv(t)
+	normal := e.enqueue("order_support", 0)
+	vip := e.enqueue("order_support", 10)
+	q, _ := e.router.Queue(context.Background(), "order_support")
+	if len(q.Entries) != 2 || q.Entries[0].ConversationID != vip.ID || q.Entries[1].ConversationID != normal.ID {
+		t.Fatalf("queue = %+v; want the VIP first", q.Entries)
+	}
+	a := e.agent("a@x.io", 1, "order_support")
+	release := e.presence.Connect(a.ID)
+	defer release()
+	e.router.AgentAvailable(context.Background(), a.ID)
+	if got := e.status(vip.ID); got.AssignedAgent != a.ID {
+		t.Errorf("VIP conversation is %s/%s, want assigned first", got.Status, got.AssignedAgent)
+	}
+	if got := e.status(normal.ID); got.Status != data.StatusQueued {
+		t.Errorf("normal conversation is %s, want still queued", got.Status)
+	}
+}
+
+func TestManualRoutingAndConcurrentAccepts(t *testing.T) {
+	e := newEnv(t)
+	e.group(data.SkillGroup{ID: "order_support", Name: "Orders", Settings: data.GroupSettings{Routing: "manual"}})
+	var agents []data.Agent
+	for i := 0; i < 50; i++ {
+		a := e.agent(fmt.Sprintf("agent%d@x.io", i), 3, "order_support")
+		e.presence.Connect(a.ID)
+		agents = append(agents, a)
+	}
+	c := e.enqueue("order_support", 0)
+	if got := e.status(c.ID); got.Status != data.StatusQueued {
+		t.Fatalf("manual routing assigned the conversation: %s", got.Status)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for _, a := range agents {
+		wg.Add(1)
+		go func(a data.Agent) {
+			defer wg.Done()
+			_, err := e.router.Accept(context.Background(), a.ID, c.ID)
+			if err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, data.ErrConflict) {
+				t.Errorf("accept: %v", err)
+			}
+		}(a)
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d agents won the conversation, want exactly 1", wins.Load())
+	}
+	outsider := e.agent("tech@x.io", 3, "tech_support")
+	c2 := e.enqueue("order_support", 0)
+	if _, err := e.router.Accept(context.Background(), outsider.ID, c2.ID); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("accept by an agent of another group = %v, want ErrNotAllowed", err)
+	}
+}
+
+func TestOverflowAfterWait(t *testing.T) {
+	e := newEnv(t)
+	e.group(data.SkillGroup{ID: "order_support", Name: "Orders", Settings: data.GroupSettings{FallbackGroup: "default_support", OverflowAfterSeconds: 60}})
+	c := e.enqueue("order_support", 0)
+	e.clock = e.clock.Add(30 * time.Second)
+	e.router.Tick(context.Background())
+	if got := e.status(c.ID); got.SkillGroup != "order_support" {
+		t.Fatalf("overflowed after 30s: group %s", got.SkillGroup)
+	}
+	generalist := e.agent("g@x.io", 2, "default_support")
+	e.presence.Connect(generalist.ID)
+	e.clock = e.clock.Add(31 * time.Second)
+	e.router.Tick(context.Background())
+	got := e.status(c.ID)
+	if got.SkillGroup != "default_support" || got.Status != data.StatusAssigned || got.AssignedAgent != generalist.ID {
+		t.Errorf("after 61s: %s in %s to %q; want assigned in default_support to the fallback agent", got.Status, got.SkillGroup, got.AssignedAgent)
+	}
+}
+
+func TestOfferTicketWhenNobodyIsThere(t *testing.T) {
+	e := newEnv(t)
+	c := e.enqueue("tech_support", 0)
+	msgs, _ := e.store.ListMessages(context.Background(), c.ID, 0, 0)
+	var offers int
+	for _, m := range msgs {
+		if m.ClientMsgID == "offer-ticket-"+OfferNoAgents {
+			offers++
+		}
+	}
+	if offers != 1 {
+		t.Fatalf("transcript %+v; want one leave-a-message offer", msgs)
+	}
+	e.router.Tick(context.Background())
+	e.router.Tick(context.Background())
+	msgs, _ = e.store.ListMessages(context.Background(), c.ID, 0, 0)
+	if len(msgs) != 2 {
+		t.Errorf("ticks repeated the offer: %d messages, want 2", len(msgs))
+	}
+	tk, err := e.router.LeaveMessage(context.Background(), e.status(c.ID), data.Contact{Name: "Wang", Email: "wang@example.com"}, "我的账号登录不上\nIt says password wrong")
+	if err != nil {
+		t.Fatalf("LeaveMessage: %v", err)
+	}
+	if tk.GroupID != "tech_support" || tk.Subject != "我的账号登录不上" || tk.ConversationID != c.ID {
+		t.Errorf("ticket = %+v", tk)
+	}
+	if got := e.status(c.ID); got.Status != data.StatusClosed {
+		t.Errorf("conversation after leaving a message is %s, want closed", got.Status)
+	}
+	items, _ := e.store.ClaimOutbox(context.Background(), time.Now().Add(time.Minute), time.Minute, 10)
+	if len(items) != 1 || items[0].Kind != OutboxEmail {
+		t.Errorf("outbox = %+v; want one e-mail to the group", items)
+	}
+	for _, bad := range []data.Contact{{}, {Email: "not-an-email"}, {Email: "a@b.c\r\nBcc: x@y.z"}} {
+		c2 := e.enqueue("tech_support", 0)
+		if _, err := e.router.LeaveMessage(context.Background(), c2, bad, "hi"); !errors.Is(err, data.ErrInvalid) {
+			t.Errorf("LeaveMessage with contact %+v = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestMaxWaitOffer(t *testing.T) {
+	e := newEnv(t)
+	e.group(data.SkillGroup{ID: "order_support", Name: "Orders", Settings: data.GroupSettings{Routing: "manual", MaxWaitSeconds: 120}})
+	a := e.agent("a@x.io", 1, "order_support")
+	e.presence.Connect(a.ID)
+	c := e.enqueue("order_support", 0)
+	e.clock = e.clock.Add(100 * time.Second)
+	e.router.Tick(context.Background())
+	hasOffer := func() bool {
+		msgs, _ := e.store.ListMessages(context.Background(), c.ID, 0, 0)
+		for _, m := range msgs {
+			if m.ClientMsgID == "offer-ticket-"+OfferMaxWait {
+				return true
+			}
+		}
+		return false
+	}
+	if hasOffer() {
+		t.Fatal("offered to leave a message before the wait limit")
+	}
+	e.clock = e.clock.Add(30 * time.Second)
+	e.router.Tick(context.Background())
+	if !hasOffer() {
+		t.Error("no leave-a-message offer after the wait limit")
+	}
+}
+
+func TestPositionAndEstimate(t *testing.T) {
+	e := newEnv(t)
+	e.group(data.SkillGroup{ID: "order_support", Name: "Orders", Settings: data.GroupSettings{Routing: "manual"}})
+	a := e.agent("a@x.io", 5, "order_support")
+	e.presence.Connect(a.ID)
+	// History: three conversations that waited 60s, 120s and 180s.
+	for _, wait := range []time.Duration{60 * time.Second, 120 * time.Second, 180 * time.Second} {
+		c := e.enqueue("order_support", 0)
+		e.clock = e.clock.Add(wait - time.Second)
+		if _, err := e.router.Accept(context.Background(), a.ID, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.router.Close(context.Background(), a.ID, c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := e.enqueue("order_support", 0)
+	second := e.enqueue("order_support", 0)
+	p1, err := e.router.Position(context.Background(), e.status(first.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, _ := e.router.Position(context.Background(), e.status(second.ID))
+	if p1.Position != 1 || p2.Position != 2 {
+		t.Errorf("positions = %d, %d; want 1, 2", p1.Position, p2.Position)
+	}
+	if p1.EstimatedWaitSeconds != 120 || p2.EstimatedWaitSeconds != 240 {
+		t.Errorf("estimates = %ds, %ds; want the median wait (120s) per place in line with one agent", p1.EstimatedWaitSeconds, p2.EstimatedWaitSeconds)
+	}
+	tests := []struct {
+		waits    []time.Duration
+		pos, ags int
+		wantSecs int
+	}{
+		{nil, 3, 1, 0},
+		{[]time.Duration{time.Minute}, 1, 1, 60},
+		{[]time.Duration{time.Minute}, 4, 2, 120},
+		{[]time.Duration{time.Minute}, 1, 0, 60},
+		{[]time.Duration{10 * time.Millisecond}, 1, 1, 1},
+	}
+	for _, tt := range tests {
+		if got := estimate(tt.waits, tt.pos, tt.ags); got != tt.wantSecs {
+			t.Errorf("estimate(%v, position %d, %d agents) = %d, want %d", tt.waits, tt.pos, tt.ags, got, tt.wantSecs)
+		}
+	}
+}
+
+func TestTransferAndHandBack(t *testing.T) {
+	e := newEnv(t)
+	a := e.agent("a@x.io", 2, "order_support")
+	b := e.agent("b@x.io", 2, "tech_support")
+	e.presence.Connect(a.ID)
+	c := e.enqueue("order_support", 0)
+	if got := e.status(c.ID); got.AssignedAgent != a.ID {
+		t.Fatalf("not assigned to a: %+v", got)
+	}
+	if _, err := e.router.Transfer(context.Background(), b.ID, c.ID, "tech_support", "", ""); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("transfer by a stranger = %v, want ErrNotAllowed", err)
+	}
+	out, err := e.router.Transfer(context.Background(), a.ID, c.ID, "tech_support", "", "login problem")
+	if err != nil || out.Status != data.StatusQueued || out.SkillGroup != "tech_support" {
+		t.Fatalf("transfer to group = %+v, %v", out, err)
+	}
+	e.presence.Connect(b.ID)
+	e.router.AgentAvailable(context.Background(), b.ID)
+	if got := e.status(c.ID); got.AssignedAgent != b.ID {
+		t.Fatalf("after transfer: %+v, want assigned to b", got)
+	}
+	direct, err := e.router.Transfer(context.Background(), b.ID, c.ID, "", a.ID, "")
+	if err != nil || direct.AssignedAgent != a.ID || direct.Status != data.StatusAssigned {
+		t.Errorf("transfer to agent = %+v, %v", direct, err)
+	}
+	back, err := e.router.HandBack(context.Background(), a.ID, c.ID)
+	if err != nil || back.Status != data.StatusBot {
+		t.Errorf("hand back = %+v, %v", back, err)
+	}
+	if _, err := e.router.Transfer(context.Background(), a.ID, c.ID, "", "", ""); err == nil {
+		t.Error("transfer of a bot conversation succeeded")
+	}
+}
+
+func TestPresenceGracePeriod(t *testing.T) {
+	var mu sync.Mutex
+	var changes []string
+	p := NewMemoryPresence(80*time.Millisecond, func(id string, s Status) {
+		mu.Lock()
+		changes = append(changes, id+":"+string(s))
+		mu.Unlock()
+	})
+	if p.Status("a") != Offline {
+		t.Fatal("unknown agent not offline")
+	}
+	r1 := p.Connect("a")
+	r2 := p.Connect("a") // a second tab
+	r1()
+	r1() // idempotent
+	if p.Status("a") != Online {
+		t.Fatal("closing one of two tabs made the agent offline")
+	}
+	r2()
+	if p.Status("a") != Online {
+		t.Fatal("agent offline immediately after the last tab closed; want the grace period")
+	}
+	// Reconnecting within the grace period keeps the agent online throughout.
+	r3 := p.Connect("a")
+	time.Sleep(150 * time.Millisecond)
+	if p.Status("a") != Online {
+		t.Fatal("agent went offline although they reconnected within the grace period")
+	}
+	p.SetAway("a", true)
+	if p.Status("a") != Away || len(p.Online()) != 0 {
+		t.Fatalf("away agent: status %s, online %v", p.Status("a"), p.Online())
+	}
+	p.SetAway("a", false)
+	r3()
+	time.Sleep(200 * time.Millisecond)
+	if p.Status("a") != Offline {
+		t.Fatal("agent still online after the grace period")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "[a:online a:away a:online a:offline]"
+	if fmt.Sprint(changes) != want {
+		t.Errorf("presence changes = %v, want %s", changes, want)
+	}
+}
+
+func TestBusinessHours(t *testing.T) {
+	shanghai := &data.BusinessHours{TimeZone: "Asia/Shanghai", Days: map[string][]string{
+		"mon": {"09:00-12:00", "13:00-18:00"}, "sat": {"10:00-24:00"},
+	}}
+	tests := []struct {
+		name string
+		at   string // UTC
+		want bool
+	}{
+		{"Mon 09:30 Shanghai is Mon 01:30 UTC", "2026-11-23T01:30:00Z", true},
+		{"Sun 23:30 UTC is already Mon 07:30 Shanghai: closed", "2026-11-22T23:30:00Z", false},
+		{"Mon 00:59 UTC is Mon 08:59 Shanghai: closed", "2026-11-23T00:59:00Z", false},
+		{"Mon 01:00 UTC is Mon 09:00 Shanghai: open", "2026-11-23T01:00:00Z", true},
+		{"lunch break", "2026-11-23T04:30:00Z", false},
+		{"Mon 18:00 Shanghai closes", "2026-11-23T10:00:00Z", false},
+		{"Fri 17:00 UTC is Sat 01:00 Shanghai: closed", "2026-11-27T17:00:00Z", false},
+		{"Sat 15:59 UTC is Sat 23:59 Shanghai: open till midnight", "2026-11-28T15:59:00Z", true},
+		{"Sun: no hours", "2026-11-29T04:00:00Z", false},
+	}
+	for _, tt := range tests {
+		at, _ := time.Parse(time.RFC3339, tt.at)
+		if got := IsOpen(shanghai, at); got != tt.want {
+			t.Errorf("%s: IsOpen = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if !IsOpen(nil, time.Now()) {
+		t.Error("no schedule must mean always open")
+	}
+	bad := []*data.BusinessHours{
+		{TimeZone: "Mars/Olympus", Days: nil},
+		{TimeZone: "UTC", Days: map[string][]string{"funday": {"09:00-10:00"}}},
+		{TimeZone: "UTC", Days: map[string][]string{"mon": {"18:00-09:00"}}},
+		{TimeZone: "UTC", Days: map[string][]string{"mon": {"9-5"}}},
+	}
+	for _, bh := range bad {
+		if err := ValidateHours(bh); err == nil {
+			t.Errorf("ValidateHours(%+v) accepted a bad schedule", bh)
+		}
+	}
+	if err := ValidateHours(shanghai); err != nil {
+		t.Errorf("ValidateHours(valid) = %v", err)
+	}
+}
+
+func TestClosedHoursOffer(t *testing.T) {
+	e := newEnv(t)
+	e.group(data.SkillGroup{ID: "order_support", Name: "Orders", Settings: data.GroupSettings{
+		BusinessHours: &data.BusinessHours{TimeZone: "Asia/Shanghai", Days: map[string][]string{"mon": {"09:00-18:00"}}}}})
+	a := e.agent("a@x.io", 2, "order_support")
+	e.presence.Connect(a.ID)
+	e.clock = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) // Mon 20:00 in Shanghai
+	c := e.enqueue("order_support", 0)
+	got := e.status(c.ID)
+	if got.Status != data.StatusQueued {
+		t.Errorf("outside business hours the conversation was %s, want queued (not auto-assigned)", got.Status)
+	}
+	msgs, _ := e.store.ListMessages(context.Background(), c.ID, 0, 0)
+	if len(msgs) < 2 || msgs[len(msgs)-1].ClientMsgID != "offer-ticket-"+OfferClosedHours {
+		t.Errorf("no closed-hours offer in %+v", msgs)
+	}
+}
