@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/bot"
@@ -24,6 +25,7 @@ import (
 	"github.com/frontdesk/frontdesk/data/pubsub"
 	"github.com/frontdesk/frontdesk/data/seal"
 	"github.com/frontdesk/frontdesk/data/sqlstore"
+	"github.com/frontdesk/frontdesk/handoff"
 	"github.com/frontdesk/frontdesk/knowledge"
 )
 
@@ -38,13 +40,16 @@ func (stubKB) Search(_ context.Context, q string, _ int) (knowledge.Result, erro
 }
 
 type harness struct {
-	t      *testing.T
-	srv    *httptest.Server
-	store  *sqlstore.Store
-	hub    *realtime.Hub
-	stop   context.CancelFunc
-	done   chan struct{}
-	closed bool
+	accounts *handoff.Accounts
+	router   *handoff.Router
+	presence *handoff.MemoryPresence
+	t        *testing.T
+	srv      *httptest.Server
+	store    *sqlstore.Store
+	hub      *realtime.Hub
+	stop     context.CancelFunc
+	done     chan struct{}
+	closed   bool
 }
 
 func newHarness(t *testing.T, limits realtime.Limits, allowedOrigins ...string) *harness {
@@ -60,14 +65,25 @@ func newHarness(t *testing.T, limits realtime.Limits, allowedOrigins ...string) 
 	}
 	broker := pubsub.NewMemory()
 	engine, _ := bot.New(stubKB{}, bot.DefaultConfig())
-	svc := chat.New(store, broker, engine, log, chat.Config{Workers: 2})
+	presence := handoff.NewMemoryPresence(time.Second, nil)
+	for _, g := range []string{"default_support", "order_support"} {
+		if _, err := store.UpsertGroup(context.Background(), data.SkillGroup{ID: g, Name: g}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	router := handoff.NewRouter(store, pubsub.NewPublisher(broker, log), presence, log, handoff.Config{})
+	svc := chat.New(store, broker, engine, router, log, chat.Config{Workers: 2})
 	hub := realtime.NewHub(broker, log)
-	s, err := New(Config{SessionKey: bytes.Repeat([]byte{2}, 32), Limits: limits}, svc, store, hub, log)
+	accounts := handoff.NewAccounts(store, time.Hour, bcrypt.MinCost)
+	s, err := New(Config{SessionKey: bytes.Repeat([]byte{2}, 32), Limits: limits, LoginAttempts: 5}, Deps{
+		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
+		Tickets: handoff.NewTickets(store), Hub: hub, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, srv: httptest.NewServer(s.Handler()), store: store, hub: hub, stop: cancel, done: make(chan struct{})}
+	h := &harness{t: t, srv: httptest.NewServer(s.Handler()), store: store, hub: hub, stop: cancel, done: make(chan struct{}),
+		accounts: accounts, router: router, presence: presence}
 	go func() { _ = svc.Run(ctx); close(h.done) }()
 	t.Cleanup(h.close)
 	return h

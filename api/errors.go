@@ -3,10 +3,13 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/handoff"
 )
 
 // Error is an API error with an HTTP status and a stable code.
@@ -28,10 +31,16 @@ func writeError(c *gin.Context, err error) {
 	var apiErr *Error
 	switch {
 	case errors.As(err, &apiErr):
+	case errors.Is(err, chat.ErrForbidden), errors.Is(err, handoff.ErrNotAllowed):
+		apiErr = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "you may not act on this conversation"}
+	case errors.Is(err, handoff.ErrAtCapacity):
+		apiErr = &Error{Status: http.StatusConflict, Code: "at_capacity", Message: "the agent already has as many conversations as their capacity"}
+	case errors.Is(err, chat.ErrNoHandoff):
+		apiErr = &Error{Status: http.StatusServiceUnavailable, Code: "no_handoff", Message: "human handoff is not configured"}
 	case errors.Is(err, data.ErrNotFound):
 		apiErr = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 	case errors.Is(err, data.ErrConflict):
-		apiErr = &Error{Status: http.StatusConflict, Code: "conflict", Message: "conflicts with the current state"}
+		apiErr = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflictMessage(err)}
 	case errors.Is(err, data.ErrInvalid):
 		apiErr = &Error{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()}
 	default:
@@ -39,4 +48,16 @@ func writeError(c *gin.Context, err error) {
 		_ = c.Error(err)
 	}
 	c.AbortWithStatusJSON(apiErr.Status, gin.H{"error": gin.H{"code": apiErr.Code, "message": apiErr.Message}})
+}
+
+// conflictMessage explains a conflict without leaking internals.
+func conflictMessage(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "capacity"):
+		return "the agent already has as many conversations as their capacity"
+	case strings.Contains(msg, "exists"), strings.Contains(msg, "taken"), strings.Contains(msg, "another agent"):
+		return "a record with this name or e-mail already exists"
+	}
+	return "the conversation or record changed meanwhile (for example another agent took it); reload"
 }

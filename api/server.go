@@ -11,20 +11,48 @@ import (
 
 	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/api/web"
+	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
 )
 
 // Chat is what the HTTP handlers need from the message path.
 type Chat interface {
 	realtime.Chat
+	realtime.AgentChat
 	StartSession(ctx context.Context, siteKey, visitorID string) (data.Site, data.Visitor, error)
 	Visitor(ctx context.Context, visitorID string) (data.Site, data.Visitor, error)
 	Site(ctx context.Context, key string) (data.Site, error)
+	Details(ctx context.Context, a data.Agent, conversationID string) (chat.Details, error)
 }
 
-// Pinger reports whether the store is reachable.
-type Pinger interface {
+// Records is the storage the console's lists and admin pages read and write.
+type Records interface {
 	Ping(ctx context.Context) error
+	ListAgents(ctx context.Context) ([]data.Agent, error)
+	GetAgent(ctx context.Context, id string) (data.Agent, error)
+	UpdateAgent(ctx context.Context, a data.Agent) (data.Agent, error)
+	ListGroups(ctx context.Context) ([]data.SkillGroup, error)
+	UpsertGroup(ctx context.Context, g data.SkillGroup) (data.SkillGroup, error)
+	AgentConversations(ctx context.Context, agentID string) ([]data.Conversation, error)
+	ListTickets(ctx context.Context, f data.TicketFilter) ([]data.Ticket, error)
+	GetTicket(ctx context.Context, id string) (data.Ticket, error)
+	TicketEvents(ctx context.Context, ticketID string) ([]data.TicketEvent, error)
+	UpdateTicket(ctx context.Context, u data.TicketUpdate) (data.Ticket, error)
+	ListCanned(ctx context.Context) ([]data.CannedResponse, error)
+	UpsertCanned(ctx context.Context, c data.CannedResponse) (data.CannedResponse, error)
+	DeleteCanned(ctx context.Context, id string) error
+}
+
+// Deps are the domain services the HTTP layer calls.
+type Deps struct {
+	Chat     Chat
+	Records  Records
+	Accounts Accounts
+	Desk     Desk
+	Presence Presence
+	Tickets  TicketService
+	Hub      *realtime.Hub
+	Log      *slog.Logger
 }
 
 // Config configures the HTTP layer.
@@ -37,21 +65,36 @@ type Config struct {
 	DemoSiteKey string
 	// Limits bound WebSocket connections.
 	Limits realtime.Limits
+	// LoginAttempts is how many sign-ins one IP or one e-mail may try per 5 minutes.
+	LoginAttempts int
 }
 
 // Server holds the HTTP layer's dependencies.
 type Server struct {
-	chat    Chat
-	store   Pinger
-	hub     *realtime.Hub
-	visitor *realtime.VisitorEndpoint
-	tokens  tokens
-	cfg     Config
-	log     *slog.Logger
+	chat       Chat
+	records    Records
+	accounts   Accounts
+	desk       Desk
+	presence   Presence
+	tickets    TicketService
+	hub        *realtime.Hub
+	visitor    *realtime.VisitorEndpoint
+	agentWS    *realtime.AgentEndpoint
+	tokens     tokens
+	loginLimit *limiter
+	cfg        Config
+	log        *slog.Logger
+}
+
+// deskAdapter gives realtime's agent endpoint what it needs.
+type deskAdapter struct {
+	Desk
+	Records
+	Presence
 }
 
 // New returns the HTTP layer; Handler gives its routes.
-func New(cfg Config, chat Chat, store Pinger, hub *realtime.Hub, log *slog.Logger) (*Server, error) {
+func New(cfg Config, d Deps) (*Server, error) {
 	if len(cfg.SessionKey) < 32 {
 		return nil, errors.New("api: session key must be at least 32 bytes")
 	}
@@ -64,10 +107,19 @@ func New(cfg Config, chat Chat, store Pinger, hub *realtime.Hub, log *slog.Logge
 	if cfg.Limits == (realtime.Limits{}) {
 		cfg.Limits = realtime.DefaultLimits()
 	}
+	if cfg.LoginAttempts <= 0 {
+		cfg.LoginAttempts = 10
+	}
+	if d.Chat == nil || d.Records == nil || d.Accounts == nil || d.Desk == nil || d.Presence == nil || d.Tickets == nil || d.Hub == nil || d.Log == nil {
+		return nil, errors.New("api: every dependency is required")
+	}
 	return &Server{
-		chat: chat, store: store, hub: hub, cfg: cfg, log: log,
-		visitor: realtime.NewVisitorEndpoint(hub, chat, cfg.Limits, log),
-		tokens:  tokens{key: cfg.SessionKey, ttl: cfg.SessionTTL, now: time.Now},
+		chat: d.Chat, records: d.Records, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
+		hub: d.Hub, cfg: cfg, log: d.Log,
+		visitor:    realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
+		agentWS:    realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
+		tokens:     tokens{key: cfg.SessionKey, ttl: cfg.SessionTTL, now: time.Now},
+		loginLimit: newLimiter(5*time.Minute, cfg.LoginAttempts),
 	}, nil
 }
 
@@ -98,10 +150,44 @@ func (s *Server) routes(r *gin.Engine) {
 	visitor.POST("/sessions", s.createSession)
 	visitor.GET("/ws", s.visitorSocket)
 
+	v1.POST("/agent/login", s.login)
+	agent := v1.Group("/agent", s.agentAuth())
+	agent.POST("/logout", s.logout)
+	agent.GET("/me", s.me)
+	agent.POST("/presence", s.setPresence)
+	agent.GET("/ws", s.agentSocket)
+	agent.GET("/queues", s.queues)
+	agent.GET("/agents", s.listAgents)
+	agent.GET("/groups", s.listGroups)
+	agent.GET("/conversations", s.myConversations)
+	agent.GET("/conversations/:id", s.conversationDetails)
+	agent.POST("/conversations/:id/accept", s.accept)
+	agent.POST("/conversations/:id/transfer", s.transfer)
+	agent.POST("/conversations/:id/handback", s.handBack)
+	agent.POST("/conversations/:id/close", s.closeConversation)
+	agent.POST("/conversations/:id/messages", s.postAgentMessage)
+	agent.POST("/conversations/:id/tickets", s.ticketFromConversation)
+	agent.GET("/tickets", s.listTickets)
+	agent.GET("/tickets/:id", s.getTicket)
+	agent.PATCH("/tickets/:id", s.patchTicket)
+	agent.POST("/tickets/:id/replies", s.ticketEvent(true))
+	agent.POST("/tickets/:id/notes", s.ticketEvent(false))
+	agent.GET("/canned", s.listCanned)
+
+	admin := v1.Group("/admin", s.agentAuth(), requireRole(data.RoleAdmin))
+	admin.POST("/agents", s.createAgent)
+	admin.PATCH("/agents/:id", s.patchAgent)
+	admin.PUT("/groups/:id", s.putGroup)
+	admin.POST("/canned", s.upsertCanned)
+	admin.PUT("/canned/:id", s.upsertCanned)
+	admin.DELETE("/canned/:id", s.deleteCanned)
+
 	r.GET("/", s.page("index.html"))
 	r.GET("/widget.js", s.asset("widget.js", "text/javascript; charset=utf-8", false))
 	r.GET("/demo.css", s.asset("demo.css", "text/css; charset=utf-8", true))
 	r.GET("/console/", s.page("console/index.html"))
+	r.GET("/console/console.js", s.asset("console/console.js", "text/javascript; charset=utf-8", true))
+	r.GET("/console/console.css", s.asset("console/console.css", "text/css; charset=utf-8", true))
 	r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/console/") })
 }
 
@@ -112,7 +198,7 @@ func (s *Server) healthz(c *gin.Context) {
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
+	if err := s.records.Ping(ctx); err != nil {
 		s.log.Warn("readiness: store unreachable", slog.Any("err", err))
 		writeError(c, &Error{Status: http.StatusServiceUnavailable, Code: "store_unavailable", Message: "the store is not reachable"})
 		return

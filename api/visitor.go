@@ -111,3 +111,6 @@ func (s *Server) visitorCORS() gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// sameOriginRequest reports whether a browser request comes from a page of this server.
+func sameOriginRequest(r *http.Request) bool { return realtime.SameOrigin(r) }

@@ -21,6 +21,12 @@ type Bot interface {
 	Turn(ctx context.Context, in bot.Input) (bot.Decision, error)
 }
 
+// Handoff puts a conversation in a skill group's queue.
+type Handoff interface {
+	Enqueue(ctx context.Context, conversationID, group, reason string, priority int) (data.Conversation, error)
+	LeaveMessage(ctx context.Context, conv data.Conversation, contact data.Contact, text string) (data.Ticket, error)
+}
+
 // Config sizes the bot worker pool.
 type Config struct {
 	// Workers is the number of bot workers (default 4).
@@ -33,11 +39,12 @@ type Config struct {
 
 // Service is the message path shared by visitors, agents and the bot.
 type Service struct {
-	store  data.Store
-	broker pubsub.Broker
-	bot    Bot
-	log    *slog.Logger
-	cfg    Config
+	store   data.Store
+	pub     *pubsub.Publisher
+	bot     Bot
+	handoff Handoff
+	log     *slog.Logger
+	cfg     Config
 
 	queues  []chan turnJob
 	stopped chan struct{}
@@ -49,8 +56,9 @@ type turnJob struct {
 	msg  data.Message
 }
 
-// New returns a service; call Run to start the bot workers.
-func New(store data.Store, broker pubsub.Broker, b Bot, log *slog.Logger, cfg Config) *Service {
+// New returns a service; call Run to start the bot workers. handoff may be
+// nil, in which case the bot's handoff decisions only reply.
+func New(store data.Store, broker pubsub.Broker, b Bot, handoff Handoff, log *slog.Logger, cfg Config) *Service {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
@@ -60,7 +68,7 @@ func New(store data.Store, broker pubsub.Broker, b Bot, log *slog.Logger, cfg Co
 	if cfg.TurnTimeout <= 0 {
 		cfg.TurnTimeout = 10 * time.Second
 	}
-	s := &Service{store: store, broker: broker, bot: b, log: log, cfg: cfg, stopped: make(chan struct{})}
+	s := &Service{store: store, pub: pubsub.NewPublisher(broker, log), bot: b, handoff: handoff, log: log, cfg: cfg, stopped: make(chan struct{})}
 	for i := 0; i < cfg.Workers; i++ {
 		s.queues = append(s.queues, make(chan turnJob, cfg.QueueSize))
 	}
@@ -226,27 +234,24 @@ func (s *Service) runTurn(job turnJob) {
 	if !dup {
 		s.publishMessage(ctx, msg)
 	}
-}
-
-func (s *Service) publishMessage(ctx context.Context, m data.Message) {
-	s.publish(ctx, data.ConversationTopic(m.ConversationID), data.Event{Type: data.EventMessage, Message: &m})
-}
-
-func (s *Service) publishConversation(ctx context.Context, c data.Conversation) {
-	s.publish(ctx, data.VisitorTopic(c.VisitorID), data.Event{Type: data.EventConversation, Conversation: &c})
-	s.publish(ctx, data.ConversationTopic(c.ID), data.Event{Type: data.EventConversation, Conversation: &c})
-}
-
-// publish is best effort: subscribers that miss an event catch up by seq.
-func (s *Service) publish(ctx context.Context, topic string, ev data.Event) {
-	b, err := json.Marshal(ev)
-	if err == nil {
-		err = s.broker.Publish(ctx, topic, b)
-	}
-	if err != nil {
-		s.log.Warn("publish", slog.String("topic", topic), slog.Any("err", err))
+	if d.Kind == bot.KindHandoff && s.handoff != nil {
+		group := d.Skill
+		if group == "" {
+			group = "default_support"
+		}
+		priority := 0
+		if v, err := s.store.GetVisitor(ctx, job.conv.VisitorID); err == nil && v.Personal.ExternalID != "" {
+			priority = 1 // identified customers first
+		}
+		if _, err := s.handoff.Enqueue(ctx, job.conv.ID, group, d.Reason, priority); err != nil && !errors.Is(err, data.ErrConflict) {
+			s.log.Error("hand off", slog.String("conversation", job.conv.ID), slog.Any("err", err))
+		}
 	}
 }
+
+func (s *Service) publishMessage(ctx context.Context, m data.Message) { s.pub.Message(ctx, m) }
+
+func (s *Service) publishConversation(ctx context.Context, c data.Conversation) { s.pub.Conversation(ctx, c) }
 
 // StartSession returns the site with the given key and the visitor for this
 // browser: the existing one when visitorID names a visitor of that site,

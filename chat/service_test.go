@@ -64,7 +64,7 @@ func newFixture(t *testing.T, delay time.Duration) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{store: store, broker: pubsub.NewMemory(), bot: &scriptedBot{delay: delay}, done: make(chan struct{})}
-	f.svc = New(store, f.broker, f.bot, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{Workers: 2})
+	f.svc = New(store, f.broker, f.bot, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{Workers: 2})
 	_, f.visitor, err = f.svc.StartSession(context.Background(), "demo", "")
 	if err != nil {
 		t.Fatal(err)

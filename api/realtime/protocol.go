@@ -13,9 +13,15 @@ import (
 
 // Client frame types.
 const (
-	FrameMessage = "message"
-	FrameResume  = "resume"
-	FramePing    = "ping"
+	FrameMessage      = "message"
+	FrameResume       = "resume"
+	FramePing         = "ping"
+	FrameTyping       = "typing"
+	FrameRate         = "rate"
+	FrameLeaveMessage = "leave_message"
+	// Agent frames.
+	FrameNote  = "note"
+	FrameWatch = "watch"
 )
 
 // Error codes sent in error frames; docs/protocol.md lists them.
@@ -31,6 +37,9 @@ const (
 	CodeNotFound    = "not_found"
 	CodeInternal    = "internal"
 	CodeUnavailable = "unavailable"
+	CodeForbidden   = "forbidden"
+	CodeConflict    = "conflict"
+	CodeInvalid     = "invalid"
 )
 
 // MaxTextRunes is the longest message text, in characters, a client may send.
@@ -43,6 +52,13 @@ type ClientFrame struct {
 	Text           string `json:"text,omitempty"`
 	ConversationID string `json:"conversation_id,omitempty"`
 	LastSeq        int64  `json:"last_seq,omitempty"`
+	// Score and Comment belong to rate frames.
+	Score   int    `json:"score,omitempty"`
+	Comment string `json:"comment,omitempty"`
+	// Name, Email and Phone belong to leave_message frames.
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
 }
 
 // FrameError is a protocol error reported to the client in an error frame.
@@ -68,7 +84,10 @@ func DecodeClientFrame(b []byte) (ClientFrame, *FrameError) {
 		return ClientFrame{}, &FrameError{Code: CodeBadJSON, Message: "frame has data after the JSON object"}
 	}
 	switch f.Type {
-	case FrameMessage:
+	case FrameMessage, FrameNote:
+		if f.Type == FrameNote && f.ConversationID == "" {
+			return f, &FrameError{Code: CodeBadFrame, Message: "conversation_id is required"}
+		}
 		if !validClientID(f.ClientMsgID) {
 			return f, &FrameError{Code: CodeBadClientID, Message: fmt.Sprintf("client_msg_id must be 1-%d characters of A-Z a-z 0-9 - _ . :", data.MaxClientMsgIDLen), ClientMsgID: f.ClientMsgID}
 		}
@@ -82,7 +101,28 @@ func DecodeClientFrame(b []byte) (ClientFrame, *FrameError) {
 		if f.LastSeq < 0 {
 			return f, &FrameError{Code: CodeBadFrame, Message: "last_seq must be >= 0"}
 		}
-	case FramePing:
+	case FramePing, FrameTyping:
+	case FrameWatch:
+		if f.ConversationID == "" || f.LastSeq < 0 {
+			return f, &FrameError{Code: CodeBadFrame, Message: "watch needs conversation_id and last_seq >= 0"}
+		}
+	case FrameRate:
+		if f.ConversationID == "" || f.Score < 1 || f.Score > 5 {
+			return f, &FrameError{Code: CodeBadFrame, Message: "rate needs conversation_id and a score from 1 to 5"}
+		}
+		if utf8.RuneCountInString(f.Comment) > 1000 {
+			return f, &FrameError{Code: CodeTextTooLong, Message: "comment is longer than 1000 characters"}
+		}
+	case FrameLeaveMessage:
+		if strings.TrimSpace(f.Text) == "" {
+			return f, &FrameError{Code: CodeEmptyText, Message: "text is empty"}
+		}
+		if utf8.RuneCountInString(f.Text) > MaxTextRunes {
+			return f, &FrameError{Code: CodeTextTooLong, Message: fmt.Sprintf("text is longer than %d characters", MaxTextRunes)}
+		}
+		if strings.TrimSpace(f.Email) == "" && strings.TrimSpace(f.Phone) == "" {
+			return f, &FrameError{Code: CodeBadFrame, Message: "an email or a phone number is required"}
+		}
 	case "":
 		return f, &FrameError{Code: CodeBadFrame, Message: "frame has no type"}
 	default:
@@ -133,15 +173,25 @@ type AckFrame struct {
 
 // MessageFrame carries one stored message.
 type MessageFrame struct {
-	Type           string    `json:"type"`
-	ConversationID string    `json:"conversation_id"`
-	Seq            int64     `json:"seq"`
-	ClientMsgID    string    `json:"client_msg_id,omitempty"`
-	Sender         string    `json:"sender"`
-	Kind           string    `json:"kind"`
-	Text           string    `json:"text"`
-	QuickReplies   []string  `json:"quick_replies,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
+	Type           string   `json:"type"`
+	ConversationID string   `json:"conversation_id"`
+	Seq            int64    `json:"seq"`
+	ClientMsgID    string   `json:"client_msg_id,omitempty"`
+	Sender         string   `json:"sender"`
+	Kind           string   `json:"kind"`
+	Text           string   `json:"text"`
+	QuickReplies   []string `json:"quick_replies,omitempty"`
+	// Event describes a system event message (status change, offer to leave a message, rating).
+	Event     *EventInfo `json:"event,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// EventInfo is the visitor-visible part of a system event message.
+type EventInfo struct {
+	Name   string `json:"name"`
+	To     string `json:"to,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Score  int    `json:"score,omitempty"`
 }
 
 // ConversationFrame tells the client its conversation started or changed status.
@@ -156,6 +206,34 @@ type ResumedFrame struct {
 	Type           string `json:"type"`
 	ConversationID string `json:"conversation_id,omitempty"`
 	LastSeq        int64  `json:"last_seq"`
+}
+
+// PositionFrame tells a queued visitor their place in line.
+type PositionFrame struct {
+	Type                 string `json:"type"`
+	ConversationID       string `json:"conversation_id"`
+	Position             int    `json:"position"`
+	EstimatedWaitSeconds int    `json:"estimated_wait_seconds"`
+}
+
+// TypingFrame says the other side is typing.
+type TypingFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	Sender         string `json:"sender"`
+}
+
+// TicketFrame confirms a left message became a ticket.
+type TicketFrame struct {
+	Type     string `json:"type"`
+	TicketID string `json:"ticket_id"`
+}
+
+// RatedFrame confirms a rating.
+type RatedFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	Score          int    `json:"score"`
 }
 
 // ErrorFrame reports a problem with a client frame; the connection stays open.
@@ -189,9 +267,16 @@ func visitorMessageFrame(m *data.Message) MessageFrame {
 	if len(m.Metadata) > 0 {
 		var meta struct {
 			QuickReplies []string `json:"quick_replies"`
+			Event        string   `json:"event"`
+			To           string   `json:"to"`
+			Reason       string   `json:"reason"`
+			Score        int      `json:"score"`
 		}
 		if json.Unmarshal(m.Metadata, &meta) == nil {
 			f.QuickReplies = meta.QuickReplies
+			if m.Kind == data.KindEvent && meta.Event != "" {
+				f.Event = &EventInfo{Name: meta.Event, To: meta.To, Reason: meta.Reason, Score: meta.Score}
+			}
 		}
 	}
 	return f

@@ -2,17 +2,16 @@ package realtime
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
 )
 
@@ -21,6 +20,9 @@ type Chat interface {
 	PostVisitorMessage(ctx context.Context, v data.Visitor, clientMsgID, text string) (data.Message, bool, error)
 	CurrentConversation(ctx context.Context, visitorID string) (data.Conversation, error)
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]data.Message, error)
+	Rate(ctx context.Context, v data.Visitor, conversationID string, score int, comment string) (data.Conversation, error)
+	LeaveMessage(ctx context.Context, v data.Visitor, contact data.Contact, text string) (data.Ticket, error)
+	Typing(ctx context.Context, conversationID string, who data.SenderKind)
 }
 
 // Limits bound what one connection may do.
@@ -92,9 +94,7 @@ func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site dat
 		return // the upgrader has written the HTTP error
 	}
 	c := &visitorConn{
-		ws: ws, ep: e, visitor: v,
-		send:   make(chan outItem, e.limits.SendQueue),
-		done:   make(chan struct{}),
+		socket: newSocket(ws, e.limits), ep: e, visitor: v,
 		bucket: newBucket(e.limits.MessagesPerSecond, e.limits.Burst),
 	}
 	if !e.hub.register(c) {
@@ -105,23 +105,12 @@ func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site dat
 	c.run()
 }
 
-// outItem is one unit of work for the write pump.
-type outItem struct {
-	frame  any                // a ready frame
-	msg    *data.Message      // a committed message event
-	conv   *data.Conversation // a conversation event
-	resume *int64             // replay after this seq
-}
-
 type visitorConn struct {
-	ws      *websocket.Conn
-	ep      *VisitorEndpoint
-	visitor data.Visitor
-	send    chan outItem
-	done    chan struct{}
-	bucket  *bucket
-
-	closeOnce sync.Once
+	*socket
+	ep         *VisitorEndpoint
+	visitor    data.Visitor
+	bucket     *bucket
+	lastTyping time.Time // read pump only
 
 	// Owned by the write pump.
 	convID string
@@ -150,8 +139,8 @@ func (c *visitorConn) run() {
 		log.Error("current conversation", slog.Any("err", err))
 	}
 	c.send <- outItem{frame: hello}
-	go c.readPump(log)
-	c.writePump(log)
+	go c.readLoop(func(f ClientFrame) { c.handleFrame(log, f) })
+	c.writeLoop(c.handle)
 	for _, t := range c.topics {
 		c.ep.hub.leave(t, c)
 	}
@@ -172,113 +161,73 @@ func (c *visitorConn) deliver(ev *data.Event) {
 			return
 		}
 		it.conv = ev.Conversation
+	case data.EventPosition:
+		if ev.Position == nil {
+			return
+		}
+		it.frame = PositionFrame{Type: "position", ConversationID: ev.ConversationID, Position: ev.Position.Position, EstimatedWaitSeconds: ev.Position.EstimatedWaitSeconds}
+	case data.EventTyping:
+		if ev.Sender == data.SenderVisitor {
+			return
+		}
+		it.frame = TypingFrame{Type: "typing", ConversationID: ev.ConversationID, Sender: string(ev.Sender)}
 	default:
 		return
 	}
 	c.enqueue(it)
 }
 
-func (c *visitorConn) enqueue(it outItem) {
-	select {
-	case <-c.done:
-	case c.send <- it:
-	default:
-		c.close(websocket.ClosePolicyViolation, "client too slow")
-	}
-}
-
-// shutdown is called by the hub when the server stops.
-func (c *visitorConn) shutdown() {
-	c.close(websocket.CloseGoingAway, "server shutting down")
-}
-
-func (c *visitorConn) close(code int, reason string) {
-	c.closeOnce.Do(func() {
-		close(c.done)
-		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.ep.limits.WriteWait))
-		c.ws.Close()
-	})
-}
-
-func (c *visitorConn) readPump(log *slog.Logger) {
-	defer c.close(websocket.CloseNormalClosure, "")
-	lim := c.ep.limits
-	c.ws.SetReadLimit(lim.MaxFrameBytes)
-	_ = c.ws.SetReadDeadline(time.Now().Add(lim.PongWait))
-	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(lim.PongWait)) })
+// handleFrame acts on one decoded client frame (read pump).
+func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 	ctx := c.ep.hub.ctx
-	for {
-		kind, b, err := c.ws.ReadMessage()
+	switch f.Type {
+	case FrameResume:
+		c.enqueue(outItem{resume: &resumeReq{lastSeq: f.LastSeq, reply: true}})
+	case FrameTyping:
+		if time.Since(c.lastTyping) < 2*time.Second {
+			return
+		}
+		c.lastTyping = time.Now()
+		if conv, err := c.ep.chat.CurrentConversation(ctx, c.visitor.ID); err == nil && conv.Status != data.StatusClosed {
+			c.ep.chat.Typing(ctx, conv.ID, data.SenderVisitor)
+		}
+	case FrameRate:
+		if _, err := c.ep.chat.Rate(ctx, c.visitor, f.ConversationID, f.Score, f.Comment); err != nil {
+			c.enqueue(outItem{frame: domainError(err)})
+			return
+		}
+		c.enqueue(outItem{frame: RatedFrame{Type: "rated", ConversationID: f.ConversationID, Score: f.Score}})
+	case FrameLeaveMessage:
+		if !c.bucket.allow(time.Now()) {
+			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down"}})
+			return
+		}
+		t, err := c.ep.chat.LeaveMessage(ctx, c.visitor, data.Contact{Name: f.Name, Email: f.Email, Phone: f.Phone}, f.Text)
 		if err != nil {
+			log.Info("leave message refused", slog.Any("err", err))
+			c.enqueue(outItem{frame: domainError(err)})
 			return
 		}
-		_ = c.ws.SetReadDeadline(time.Now().Add(lim.PongWait))
-		if kind != websocket.TextMessage {
-			c.enqueue(outItem{frame: errorFrame(&FrameError{Code: CodeBadFrame, Message: "frames must be JSON text frames"})})
-			continue
-		}
-		f, ferr := DecodeClientFrame(b)
-		if ferr != nil {
-			c.enqueue(outItem{frame: errorFrame(ferr)})
-			continue
-		}
-		switch f.Type {
-		case FramePing:
-			c.enqueue(outItem{frame: PongFrame{Type: "pong"}})
-		case FrameResume:
-			seq := f.LastSeq
-			c.enqueue(outItem{resume: &seq})
-		case FrameMessage:
-			if !c.bucket.allow(time.Now()) {
-				c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down", ClientMsgID: f.ClientMsgID}})
-				continue
-			}
-			m, _, err := c.ep.chat.PostVisitorMessage(ctx, c.visitor, f.ClientMsgID, f.Text)
-			if err != nil {
-				code, msg := CodeInternal, "the message was not stored; retry with the same client_msg_id"
-				if errors.Is(err, data.ErrInvalid) {
-					code, msg = CodeBadFrame, "the message was refused: "+shorten(err.Error())
-				} else if ctx.Err() != nil {
-					code, msg = CodeUnavailable, "server shutting down; retry with the same client_msg_id"
-				}
-				log.Warn("visitor message not stored", slog.Any("err", err))
-				c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: code, Message: msg, ClientMsgID: f.ClientMsgID}})
-				continue
-			}
-			c.enqueue(outItem{frame: AckFrame{Type: "ack", ClientMsgID: f.ClientMsgID, ConversationID: m.ConversationID, Seq: m.Seq}})
-		}
-	}
-}
-
-func (c *visitorConn) writePump(log *slog.Logger) {
-	lim := c.ep.limits
-	ping := time.NewTicker(lim.PongWait * 9 / 10)
-	defer ping.Stop()
-	defer c.close(websocket.CloseNormalClosure, "")
-	for {
-		select {
-		case <-c.done:
+		c.enqueue(outItem{frame: TicketFrame{Type: "ticket", TicketID: t.ID}})
+	case FrameMessage:
+		if !c.bucket.allow(time.Now()) {
+			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down", ClientMsgID: f.ClientMsgID}})
 			return
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(lim.WriteWait)); err != nil {
-				return
-			}
-		case it := <-c.send:
-			if err := c.handle(it); err != nil {
-				log.Debug("write", slog.Any("err", err))
-				return
-			}
 		}
+		m, _, err := c.ep.chat.PostVisitorMessage(ctx, c.visitor, f.ClientMsgID, f.Text)
+		if err != nil {
+			code, msg := CodeInternal, "the message was not stored; retry with the same client_msg_id"
+			if errors.Is(err, data.ErrInvalid) {
+				code, msg = CodeBadFrame, "the message was refused: "+shorten(err.Error())
+			} else if ctx.Err() != nil {
+				code, msg = CodeUnavailable, "server shutting down; retry with the same client_msg_id"
+			}
+			log.Warn("visitor message not stored", slog.Any("err", err))
+			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: code, Message: msg, ClientMsgID: f.ClientMsgID}})
+			return
+		}
+		c.enqueue(outItem{frame: AckFrame{Type: "ack", ClientMsgID: f.ClientMsgID, ConversationID: m.ConversationID, Seq: m.Seq}})
 	}
-}
-
-func (c *visitorConn) write(frame any) error {
-	b, err := json.Marshal(frame)
-	if err != nil {
-		return err
-	}
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.ep.limits.WriteWait))
-	return c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
 // handle runs on the write pump: it keeps the client's view of its
@@ -316,7 +265,7 @@ func (c *visitorConn) handle(it outItem) error {
 		if c.convID == "" {
 			return c.write(ResumedFrame{Type: "resumed", LastSeq: 0})
 		}
-		c.cursor = *it.resume
+		c.cursor = it.resume.lastSeq
 		if err := c.fill(ctx, -1); err != nil {
 			return err
 		}
@@ -367,4 +316,19 @@ func (c *visitorConn) switchConversation(id string) {
 	if err := c.ep.hub.join(topic, c); err == nil {
 		c.topics = append(c.topics, topic)
 	}
+}
+
+// domainError turns an error from the message path into an error frame.
+func domainError(err error) ErrorFrame {
+	switch {
+	case errors.Is(err, data.ErrInvalid):
+		return ErrorFrame{Type: "error", Code: CodeInvalid, Message: shorten(err.Error())}
+	case errors.Is(err, data.ErrNotFound):
+		return ErrorFrame{Type: "error", Code: CodeNotFound, Message: "no such conversation"}
+	case errors.Is(err, data.ErrConflict):
+		return ErrorFrame{Type: "error", Code: CodeConflict, Message: shorten(err.Error())}
+	case errors.Is(err, chat.ErrForbidden):
+		return ErrorFrame{Type: "error", Code: CodeForbidden, Message: "this conversation is not assigned to you"}
+	}
+	return ErrorFrame{Type: "error", Code: CodeInternal, Message: "the request failed; try again"}
 }

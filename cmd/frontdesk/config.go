@@ -28,6 +28,13 @@ type serverConfig struct {
 	BotThreshold    float64       `json:"bot_answer_threshold"`
 	BotWorkers      int           `json:"bot_workers"`
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+	PresenceGrace   time.Duration `json:"presence_grace"`
+	SessionTTL      time.Duration `json:"agent_session_ttl"`
+	SMTPAddr        string        `json:"smtp_addr"`
+	SMTPFrom        string        `json:"smtp_from"`
+	SMTPUsername    string        `json:"smtp_username"`
+	SMTPPassword    string        `json:"smtp_password"`
+	NotifyEmail     string        `json:"notify_email"`
 }
 
 // envPrefix prefixes every environment variable that sets a flag.
@@ -63,6 +70,15 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	fs.IntVar(&c.BotWorkers, "bot-workers", c.BotWorkers, "concurrent bot turns")
 	c.ShutdownTimeout = envDuration(env("shutdown-timeout", ""), 10*time.Second)
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a graceful shutdown may take")
+	c.PresenceGrace = envDuration(env("presence-grace", ""), 30*time.Second)
+	fs.DurationVar(&c.PresenceGrace, "presence-grace", c.PresenceGrace, "how long an agent stays online after their last console tab closed")
+	c.SessionTTL = envDuration(env("agent-session-ttl", ""), 12*time.Hour)
+	fs.DurationVar(&c.SessionTTL, "agent-session-ttl", c.SessionTTL, "how long a console sign-in lasts")
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", env("smtp-addr", ""), "SMTP server host:port for ticket e-mails (empty: e-mails wait in the outbox)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", env("smtp-from", "frontdesk@localhost"), "sender address of e-mails")
+	fs.StringVar(&c.SMTPUsername, "smtp-username", env("smtp-username", ""), "SMTP user name")
+	fs.StringVar(&c.SMTPPassword, "smtp-password", env("smtp-password", ""), "SMTP password")
+	fs.StringVar(&c.NotifyEmail, "notify-email", env("notify-email", ""), "address that receives new tickets of groups without their own")
 	return c, func() { c.AllowedOrigins = splitList(origins) }
 }
 
@@ -118,6 +134,9 @@ func (c *serverConfig) validate() error {
 	if c.BotThreshold < 0 || c.BotThreshold > 1 {
 		errs = append(errs, fmt.Errorf("--bot-answer-threshold %v: want a value in [0,1]", c.BotThreshold))
 	}
+	if c.PresenceGrace < 0 || c.SessionTTL < time.Minute {
+		errs = append(errs, errors.New("--presence-grace must be >= 0 and --agent-session-ttl >= 1m"))
+	}
 	if c.BotWorkers < 1 || c.BotWorkers > 1024 {
 		errs = append(errs, fmt.Errorf("--bot-workers %d: want 1-1024", c.BotWorkers))
 	}
@@ -142,6 +161,9 @@ func parseLevel(s string) (slog.Level, error) {
 func (c serverConfig) masked() serverConfig {
 	if c.MasterKey != "" {
 		c.MasterKey = "********"
+	}
+	if c.SMTPPassword != "" {
+		c.SMTPPassword = "********"
 	}
 	return c
 }

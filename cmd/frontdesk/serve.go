@@ -22,6 +22,7 @@ import (
 	"github.com/frontdesk/frontdesk/data/pubsub"
 	"github.com/frontdesk/frontdesk/data/seal"
 	"github.com/frontdesk/frontdesk/data/sqlstore"
+	"github.com/frontdesk/frontdesk/handoff"
 	"github.com/frontdesk/frontdesk/knowledge"
 )
 
@@ -121,9 +122,33 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	if err != nil {
 		return err
 	}
-	svc := chat.New(store, broker, engine, log, chat.Config{Workers: cfg.BotWorkers})
+	if err := seedHandoff(ctx, store, cfg, log); err != nil {
+		return err
+	}
+	pub := pubsub.NewPublisher(broker, log)
+	// The router and presence refer to each other (an agent coming online
+	// triggers assignment), so presence reports through a late-bound func.
+	var router *handoff.Router
+	presence := handoff.NewMemoryPresence(cfg.PresenceGrace, func(agentID string, st handoff.Status) {
+		pub.Event(context.Background(), data.AgentTopic(agentID), data.Event{Type: data.EventPresence, AgentID: agentID, Presence: string(st)})
+		if st == handoff.Online && router != nil {
+			go router.AgentAvailable(context.Background(), agentID)
+		}
+	})
+	router = handoff.NewRouter(store, pub, presence, log, handoff.Config{NotifyEmail: cfg.NotifyEmail})
+	svc := chat.New(store, broker, engine, router, log, chat.Config{Workers: cfg.BotWorkers})
 	hub := realtime.NewHub(broker, log)
-	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: realtime.DefaultLimits()}, svc, store, hub, log)
+	accounts := handoff.NewAccounts(store, cfg.SessionTTL, 0)
+	outbox := handoff.NewOutbox(store, map[string]handoff.Sender{
+		handoff.OutboxEmail: handoff.EmailSender(handoff.SMTPConfig{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}),
+	}, log, 2*time.Second)
+	if err := firstAdmin(ctx, store, accounts, cfg, log); err != nil {
+		return err
+	}
+	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: realtime.DefaultLimits()}, api.Deps{
+		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
+		Tickets: handoff.NewTickets(store), Hub: hub, Log: log,
+	})
 	if err != nil {
 		return err
 	}
@@ -144,6 +169,12 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	defer stopWork()
 	var g errgroup.Group
 	g.Go(func() error { return svc.Run(workCtx) })
+	g.Go(func() error { return router.Run(workCtx) })
+	if cfg.SMTPAddr != "" {
+		g.Go(func() error { return outbox.Run(workCtx) })
+	} else {
+		log.Info("no --smtp-addr: ticket e-mails are kept in the outbox until one is configured")
+	}
 	g.Go(func() error {
 		if err := kb.Run(workCtx); err != nil && !errors.Is(err, context.Canceled) {
 			return err

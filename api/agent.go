@@ -1,0 +1,162 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/handoff"
+)
+
+// Accounts is what the HTTP layer needs for agent sign-in.
+type Accounts interface {
+	Login(ctx context.Context, email, password string) (handoff.Session, error)
+	Authenticate(ctx context.Context, token string) (handoff.Session, error)
+	Logout(ctx context.Context, token string) error
+	CreateAgent(ctx context.Context, in handoff.NewAgent) (data.Agent, error)
+	SetPassword(ctx context.Context, agentID, password string) error
+}
+
+// sessionCookie holds the console session token.
+const sessionCookie = "fd_session"
+
+// csrfHeader carries the session's CSRF token on state-changing requests.
+const csrfHeader = "X-CSRF-Token"
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type meResponse struct {
+	Agent     data.Agent `json:"agent"`
+	CSRFToken string     `json:"csrf_token"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	Presence  string     `json:"presence"`
+}
+
+// login checks the password (rate-limited per IP and per e-mail) and sets the session cookie.
+func (s *Server) login(c *gin.Context) {
+	var req loginRequest
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)
+	if err := c.ShouldBindJSON(&req); err != nil || req.Email == "" || req.Password == "" {
+		writeError(c, badRequest(`body must be JSON: {"email": "...", "password": "..."}`))
+		return
+	}
+	for _, key := range []string{"ip:" + c.ClientIP(), "email:" + strings.ToLower(strings.TrimSpace(req.Email))} {
+		if ok, wait := s.loginLimit.allow(key); !ok {
+			c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			writeError(c, &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Message: "too many sign-in attempts; try again later"})
+			return
+		}
+	}
+	sess, err := s.accounts.Login(c.Request.Context(), req.Email, req.Password)
+	if errors.Is(err, handoff.ErrBadCredentials) {
+		writeError(c, &Error{Status: http.StatusUnauthorized, Code: "bad_credentials", Message: "wrong e-mail or password"})
+		return
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", HttpOnly: true,
+		Secure: isTLS(c.Request), SameSite: http.SameSiteStrictMode, Expires: sess.ExpiresAt})
+	c.JSON(http.StatusOK, meResponse{Agent: sess.Agent, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt, Presence: string(s.presence.Status(sess.Agent.ID))})
+}
+
+func isTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// agentAuth requires a console session; state-changing requests also need
+// the session's CSRF token in the X-CSRF-Token header.
+func (s *Server) agentAuth() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		token, _ := c.Cookie(sessionCookie)
+		sess, err := s.accounts.Authenticate(c.Request.Context(), token)
+		if err != nil {
+			if errors.Is(err, handoff.ErrNoSession) {
+				writeError(c, &Error{Status: http.StatusUnauthorized, Code: "not_signed_in", Message: "sign in to the console first"})
+				return
+			}
+			writeError(c, err)
+			return
+		}
+		switch c.Request.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			got := c.GetHeader(csrfHeader)
+			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) != 1 {
+				writeError(c, &Error{Status: http.StatusForbidden, Code: "bad_csrf_token", Message: "missing or wrong " + csrfHeader + " header"})
+				return
+			}
+		}
+		c.Set("session", sess)
+		c.Next()
+	}
+}
+
+// requireRole lets only the given roles through.
+func requireRole(roles ...data.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		a := currentAgent(c)
+		for _, r := range roles {
+			if a.Role == r {
+				c.Next()
+				return
+			}
+		}
+		writeError(c, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "your role may not do this"})
+	}
+}
+
+func currentSession(c *gin.Context) handoff.Session {
+	v, _ := c.Get("session")
+	sess, _ := v.(handoff.Session)
+	return sess
+}
+
+func currentAgent(c *gin.Context) data.Agent { return currentSession(c).Agent }
+
+func (s *Server) logout(c *gin.Context) {
+	if err := s.accounts.Logout(c.Request.Context(), currentSession(c).Token); err != nil {
+		writeError(c, err)
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: isTLS(c.Request), SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) me(c *gin.Context) {
+	sess := currentSession(c)
+	c.JSON(http.StatusOK, meResponse{Agent: sess.Agent, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt, Presence: string(s.presence.Status(sess.Agent.ID))})
+}
+
+func (s *Server) setPresence(c *gin.Context) {
+	var req struct {
+		Status string `json:"status"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil || (req.Status != "online" && req.Status != "away") {
+		writeError(c, badRequest(`body must be {"status": "online" | "away"}`))
+		return
+	}
+	a := currentAgent(c)
+	s.presence.SetAway(a.ID, req.Status == "away")
+	c.JSON(http.StatusOK, gin.H{"presence": s.presence.Status(a.ID)})
+}
+
+// agentSocket hands an authenticated agent's request to realtime.
+func (s *Server) agentSocket(c *gin.Context) {
+	if !sameOriginRequest(c.Request) {
+		writeError(c, &Error{Status: http.StatusForbidden, Code: "origin_not_allowed", Message: "the console socket is same-origin only"})
+		return
+	}
+	s.agentWS.Serve(c.Writer, c.Request, currentAgent(c))
+}

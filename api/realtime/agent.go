@@ -1,0 +1,315 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/frontdesk/frontdesk/data"
+)
+
+// AgentChat is what an agent connection needs from the message path.
+type AgentChat interface {
+	PostAgentMessage(ctx context.Context, a data.Agent, conversationID, clientMsgID, text string, note bool) (data.Message, bool, error)
+	Conversation(ctx context.Context, id string) (data.Conversation, error)
+	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]data.Message, error)
+	Typing(ctx context.Context, conversationID string, who data.SenderKind)
+}
+
+// AgentDesk is what an agent connection needs from handoff.
+type AgentDesk interface {
+	Queue(ctx context.Context, group string) (data.Queue, error)
+	AgentConversations(ctx context.Context, agentID string) ([]data.Conversation, error)
+	ListGroups(ctx context.Context) ([]data.SkillGroup, error)
+	// Connect marks the agent present until release is called.
+	Connect(agentID string) (release func())
+}
+
+// AgentEndpoint upgrades logged-in agents' console connections.
+type AgentEndpoint struct {
+	hub     *Hub
+	chat    AgentChat
+	desk    AgentDesk
+	limits  Limits
+	log     *slog.Logger
+	canView func(data.Agent, data.Conversation) bool
+}
+
+// NewAgentEndpoint returns the agent WebSocket endpoint; canView decides
+// which conversations an agent may watch.
+func NewAgentEndpoint(hub *Hub, chat AgentChat, desk AgentDesk, canView func(data.Agent, data.Conversation) bool, limits Limits, log *slog.Logger) *AgentEndpoint {
+	return &AgentEndpoint{hub: hub, chat: chat, desk: desk, canView: canView, limits: limits, log: log}
+}
+
+// SameOrigin reports whether the request's Origin is this server: the
+// console is only ever served by Frontdesk itself.
+func SameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+// Serve upgrades the request and runs the agent's connection.
+func (e *AgentEndpoint) Serve(w http.ResponseWriter, r *http.Request, a data.Agent) {
+	up := websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 8192, CheckOrigin: SameOrigin}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := &agentConn{socket: newSocket(ws, e.limits), ep: e, agent: a, cursors: map[string]int64{}, topics: map[string]bool{},
+		bucket: newBucket(e.limits.MessagesPerSecond*5, e.limits.Burst*3)}
+	if !e.hub.register(c) {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		ws.Close()
+		return
+	}
+	c.run()
+}
+
+// AgentHelloFrame is the first frame on an agent connection.
+type AgentHelloFrame struct {
+	Type     string              `json:"type"`
+	Agent    data.Agent          `json:"agent"`
+	Queues   []data.Queue        `json:"queues"`
+	Assigned []data.Conversation `json:"assigned"`
+}
+
+// QueueFrame carries a skill group's queue.
+type QueueFrame struct {
+	Type  string     `json:"type"`
+	Queue data.Queue `json:"queue"`
+}
+
+// ConversationStateFrame carries a whole conversation record to agents.
+type ConversationStateFrame struct {
+	Type         string            `json:"type"`
+	Conversation data.Conversation `json:"conversation"`
+}
+
+// AgentMessageFrame is a message as agents see it: with notes, the sender
+// id and the metadata (for bot messages, the decision record).
+type AgentMessageFrame struct {
+	MessageFrame
+	SenderID string          `json:"sender_id,omitempty"`
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+type agentConn struct {
+	*socket
+	ep     *AgentEndpoint
+	agent  data.Agent
+	bucket *bucket
+
+	// Owned by the write pump.
+	cursors map[string]int64
+	topics  map[string]bool
+}
+
+func (c *agentConn) run() {
+	log := c.ep.log.With(slog.String("agent", c.agent.ID))
+	defer c.ep.hub.unregister(c)
+	release := c.ep.desk.Connect(c.agent.ID)
+	defer release()
+	ctx := c.ep.hub.ctx
+	c.joinTopic(data.AgentTopic(c.agent.ID))
+	groups := c.agent.Groups
+	if c.agent.Role == data.RoleAdmin {
+		groups = nil
+		if all, err := c.ep.desk.ListGroups(ctx); err == nil {
+			for _, g := range all {
+				groups = append(groups, g.ID)
+			}
+		}
+	}
+	hello := AgentHelloFrame{Type: "hello", Agent: c.agent, Queues: []data.Queue{}, Assigned: []data.Conversation{}}
+	for _, g := range groups {
+		c.joinTopic(data.QueueTopic(g))
+		if q, err := c.ep.desk.Queue(ctx, g); err == nil {
+			hello.Queues = append(hello.Queues, q)
+		}
+	}
+	if mine, err := c.ep.desk.AgentConversations(ctx, c.agent.ID); err == nil {
+		hello.Assigned = append(hello.Assigned, mine...)
+		for _, conv := range mine {
+			c.watch(conv.ID, conv.LastSeq)
+		}
+	} else {
+		log.Error("agent conversations", slog.Any("err", err))
+	}
+	c.send <- outItem{frame: hello}
+	go c.readLoop(func(f ClientFrame) { c.handleFrame(log, f) })
+	c.writeLoop(c.handle)
+	for t := range c.topics {
+		c.ep.hub.leave(t, c)
+	}
+}
+
+func (c *agentConn) joinTopic(t string) {
+	if c.topics[t] {
+		return
+	}
+	if err := c.ep.hub.join(t, c); err == nil {
+		c.topics[t] = true
+	}
+}
+
+// watch starts following a conversation from seq (write pump or setup only).
+func (c *agentConn) watch(conversationID string, from int64) {
+	c.joinTopic(data.ConversationTopic(conversationID))
+	c.cursors[conversationID] = from
+}
+
+func (c *agentConn) deliver(ev *data.Event) {
+	var it outItem
+	switch ev.Type {
+	case data.EventMessage:
+		it.msg = ev.Message
+	case data.EventConversation, data.EventAssigned:
+		if ev.Conversation == nil {
+			return
+		}
+		it.conv = ev.Conversation
+	case data.EventQueue:
+		if ev.Queue == nil {
+			return
+		}
+		it.frame = QueueFrame{Type: "queue", Queue: *ev.Queue}
+	case data.EventTyping:
+		if ev.Sender != data.SenderVisitor {
+			return
+		}
+		it.frame = TypingFrame{Type: "typing", ConversationID: ev.ConversationID, Sender: string(ev.Sender)}
+	default:
+		return
+	}
+	if it.msg == nil && it.conv == nil && it.frame == nil {
+		return
+	}
+	c.enqueue(it)
+}
+
+func (c *agentConn) handleFrame(log *slog.Logger, f ClientFrame) {
+	ctx := c.ep.hub.ctx
+	switch f.Type {
+	case FrameWatch:
+		conv, err := c.ep.chat.Conversation(ctx, f.ConversationID)
+		if err != nil || !c.ep.canView(c.agent, conv) {
+			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeForbidden, Message: "you may not view this conversation"}})
+			return
+		}
+		c.enqueue(outItem{resume: &resumeReq{conversationID: conv.ID, lastSeq: f.LastSeq, reply: true}})
+	case FrameTyping:
+		if f.ConversationID != "" {
+			c.ep.chat.Typing(ctx, f.ConversationID, data.SenderAgent)
+		}
+	case FrameMessage, FrameNote:
+		if f.ConversationID == "" {
+			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeBadFrame, Message: "conversation_id is required", ClientMsgID: f.ClientMsgID}})
+			return
+		}
+		if !c.bucket.allow(time.Now()) {
+			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down", ClientMsgID: f.ClientMsgID}})
+			return
+		}
+		m, _, err := c.ep.chat.PostAgentMessage(ctx, c.agent, f.ConversationID, f.ClientMsgID, f.Text, f.Type == FrameNote)
+		if err != nil {
+			fe := domainError(err)
+			fe.ClientMsgID = f.ClientMsgID
+			log.Info("agent message refused", slog.Any("err", err))
+			c.enqueue(outItem{frame: fe})
+			return
+		}
+		c.enqueue(outItem{frame: AckFrame{Type: "ack", ClientMsgID: f.ClientMsgID, ConversationID: m.ConversationID, Seq: m.Seq}})
+	default:
+		c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeUnknownType, Message: "frame type not used on agent connections"}})
+	}
+}
+
+func agentMessageFrame(m *data.Message) AgentMessageFrame {
+	f := AgentMessageFrame{MessageFrame: visitorMessageFrame(m), SenderID: m.SenderID, Metadata: m.Metadata}
+	f.ClientMsgID = m.ClientMsgID
+	return f
+}
+
+// handle runs on the write pump; per watched conversation it keeps a cursor
+// so the agent sees every message once, in order, filling gaps from the store.
+func (c *agentConn) handle(it outItem) error {
+	ctx := c.ep.hub.ctx
+	switch {
+	case it.frame != nil:
+		return c.write(it.frame)
+	case it.conv != nil:
+		conv := it.conv
+		if _, watching := c.cursors[conv.ID]; !watching && conv.AssignedAgent == c.agent.ID && conv.Status == data.StatusAssigned {
+			c.watch(conv.ID, 0)
+			if err := c.write(ConversationStateFrame{Type: "assigned", Conversation: *conv}); err != nil {
+				return err
+			}
+			return c.fill(ctx, conv.ID, -1)
+		}
+		if _, watching := c.cursors[conv.ID]; watching || conv.AssignedAgent == c.agent.ID {
+			return c.write(ConversationStateFrame{Type: "conversation", Conversation: *conv})
+		}
+		return nil
+	case it.msg != nil:
+		m := it.msg
+		cur, watching := c.cursors[m.ConversationID]
+		if !watching || m.Seq <= cur {
+			return nil
+		}
+		if m.Seq > cur+1 {
+			if err := c.fill(ctx, m.ConversationID, m.Seq-1); err != nil {
+				return err
+			}
+		}
+		if m.Seq != c.cursors[m.ConversationID]+1 {
+			return nil
+		}
+		c.cursors[m.ConversationID] = m.Seq
+		return c.write(agentMessageFrame(m))
+	case it.resume != nil:
+		c.watch(it.resume.conversationID, it.resume.lastSeq)
+		if err := c.fill(ctx, it.resume.conversationID, -1); err != nil {
+			return err
+		}
+		conv, err := c.ep.chat.Conversation(ctx, it.resume.conversationID)
+		if err == nil {
+			if err := c.write(ConversationStateFrame{Type: "conversation", Conversation: conv}); err != nil {
+				return err
+			}
+		}
+		return c.write(ResumedFrame{Type: "resumed", ConversationID: it.resume.conversationID, LastSeq: c.cursors[it.resume.conversationID]})
+	}
+	return nil
+}
+
+func (c *agentConn) fill(ctx context.Context, convID string, upTo int64) error {
+	for {
+		msgs, err := c.ep.chat.Messages(ctx, convID, c.cursors[convID], 200)
+		if err != nil {
+			return c.write(ErrorFrame{Type: "error", Code: CodeInternal, Message: "could not load the conversation"})
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			if upTo >= 0 && m.Seq > upTo {
+				return nil
+			}
+			c.cursors[convID] = m.Seq
+			if err := c.write(agentMessageFrame(m)); err != nil {
+				return err
+			}
+		}
+		if len(msgs) < 200 {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/frontdesk/frontdesk/data"
+)
+
+// ErrForbidden means the caller may not act on this conversation.
+var ErrForbidden = errors.New("chat: forbidden")
+
+// CanView reports whether an agent may read a conversation: admins always;
+// agents when it is assigned to them or waits in (or was handled by) one of
+// their groups.
+func CanView(a data.Agent, c data.Conversation) bool {
+	if a.Disabled {
+		return false
+	}
+	if a.Role == data.RoleAdmin || c.AssignedAgent == a.ID {
+		return true
+	}
+	for _, g := range a.Groups {
+		if g == c.SkillGroup {
+			return true
+		}
+	}
+	return false
+}
+
+// PostAgentMessage stores an agent's reply (or, with note, an internal note
+// the visitor never sees) in a conversation assigned to them.
+func (s *Service) PostAgentMessage(ctx context.Context, a data.Agent, conversationID, clientMsgID, text string, note bool) (data.Message, bool, error) {
+	conv, err := s.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return data.Message{}, false, fmt.Errorf("chat: agent message: %w", err)
+	}
+	switch {
+	case note && !CanView(a, conv):
+		return data.Message{}, false, fmt.Errorf("chat: agent note: %w", ErrForbidden)
+	case !note && conv.AssignedAgent != a.ID && !(a.Role == data.RoleAdmin && conv.Status == data.StatusAssigned):
+		return data.Message{}, false, fmt.Errorf("chat: reply to a conversation not assigned to you: %w", ErrForbidden)
+	case !note && conv.Status != data.StatusAssigned:
+		return data.Message{}, false, fmt.Errorf("chat: conversation is %s: %w", conv.Status, data.ErrConflict)
+	}
+	kind := data.KindText
+	if note {
+		kind = data.KindNote
+	}
+	m, dup, err := s.store.AppendMessage(ctx, data.Message{ConversationID: conversationID, ClientMsgID: clientMsgID,
+		SenderKind: data.SenderAgent, SenderID: a.ID, Kind: kind, Text: text})
+	if err != nil {
+		return data.Message{}, false, fmt.Errorf("chat: agent message: %w", err)
+	}
+	if !dup {
+		s.publishMessage(ctx, m)
+	}
+	return m, dup, nil
+}
+
+// Typing tells the other side of a conversation that someone is typing.
+func (s *Service) Typing(ctx context.Context, conversationID string, who data.SenderKind) {
+	s.pub.Event(ctx, data.ConversationTopic(conversationID), data.Event{Type: data.EventTyping, ConversationID: conversationID, Sender: who})
+}
+
+// Rate records a visitor's 1-5 rating of their closed conversation.
+func (s *Service) Rate(ctx context.Context, v data.Visitor, conversationID string, score int, comment string) (data.Conversation, error) {
+	conv, err := s.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("chat: rate: %w", err)
+	}
+	if conv.VisitorID != v.ID {
+		return data.Conversation{}, fmt.Errorf("chat: rate: %w", data.ErrNotFound)
+	}
+	out, msg, err := s.store.RateConversation(ctx, conversationID, score, comment)
+	if err != nil {
+		return data.Conversation{}, fmt.Errorf("chat: rate: %w", err)
+	}
+	s.publishMessage(ctx, msg)
+	return out, nil
+}
+
+// Conversation returns a conversation by id.
+func (s *Service) Conversation(ctx context.Context, id string) (data.Conversation, error) {
+	return s.store.GetConversation(ctx, id)
+}
+
+// ErrNoHandoff means no human handoff is configured.
+var ErrNoHandoff = errors.New("chat: human handoff is not configured")
+
+// LeaveMessage turns a visitor's message into a ticket for their current
+// conversation's team (used when no agent is available).
+func (s *Service) LeaveMessage(ctx context.Context, v data.Visitor, contact data.Contact, text string) (data.Ticket, error) {
+	if s.handoff == nil {
+		return data.Ticket{}, ErrNoHandoff
+	}
+	conv, err := s.store.LatestConversation(ctx, v.ID)
+	if err != nil {
+		return data.Ticket{}, fmt.Errorf("chat: leave message: %w", err)
+	}
+	return s.handoff.LeaveMessage(ctx, conv, contact, text)
+}
+
+// Details is what an agent sees about a conversation besides its messages.
+type Details struct {
+	Conversation data.Conversation `json:"conversation"`
+	Visitor      data.Visitor      `json:"visitor"`
+	// Earlier lists the visitor's other conversations, newest first.
+	Earlier []data.Conversation `json:"earlier"`
+	// BotDecision is the bot's last decision record (why it answered or gave up).
+	BotDecision json.RawMessage `json:"bot_decision,omitempty"`
+}
+
+// Details returns a conversation with its visitor, their earlier
+// conversations and the bot's last decision, if the agent may view it.
+func (s *Service) Details(ctx context.Context, a data.Agent, conversationID string) (Details, error) {
+	conv, err := s.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return Details{}, fmt.Errorf("chat: details: %w", err)
+	}
+	if !CanView(a, conv) {
+		return Details{}, fmt.Errorf("chat: details: %w", ErrForbidden)
+	}
+	v, err := s.store.GetVisitor(ctx, conv.VisitorID)
+	if err != nil {
+		return Details{}, fmt.Errorf("chat: details: %w", err)
+	}
+	all, err := s.store.VisitorConversations(ctx, conv.VisitorID, 20)
+	if err != nil {
+		return Details{}, fmt.Errorf("chat: details: %w", err)
+	}
+	d := Details{Conversation: conv, Visitor: v, Earlier: []data.Conversation{}}
+	for _, c := range all {
+		if c.ID != conv.ID {
+			d.Earlier = append(d.Earlier, c)
+		}
+	}
+	// The last bot decision: scan the newest messages backwards.
+	from := conv.LastSeq - 50
+	if from < 0 {
+		from = 0
+	}
+	msgs, err := s.store.ListMessages(ctx, conv.ID, from, 50)
+	if err != nil {
+		return Details{}, fmt.Errorf("chat: details: %w", err)
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].SenderKind != data.SenderBot || len(msgs[i].Metadata) == 0 {
+			continue
+		}
+		var meta BotMetadata
+		if json.Unmarshal(msgs[i].Metadata, &meta) == nil {
+			d.BotDecision, _ = json.Marshal(meta.Decision)
+			break
+		}
+	}
+	return d, nil
+}
