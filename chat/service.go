@@ -251,7 +251,9 @@ func (s *Service) runTurn(job turnJob) {
 
 func (s *Service) publishMessage(ctx context.Context, m data.Message) { s.pub.Message(ctx, m) }
 
-func (s *Service) publishConversation(ctx context.Context, c data.Conversation) { s.pub.Conversation(ctx, c) }
+func (s *Service) publishConversation(ctx context.Context, c data.Conversation) {
+	s.pub.Conversation(ctx, c)
+}
 
 // StartSession returns the site with the given key and the visitor for this
 // browser: the existing one when visitorID names a visitor of that site,
