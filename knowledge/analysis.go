@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	porterstemmer "github.com/blevesearch/go-porterstemmer"
 	"golang.org/x/text/width"
@@ -94,33 +95,47 @@ func isWordRune(r rune) bool {
 }
 
 // tokens splits text into terms with their byte spans in text.
-func (a Analysis) tokens(text string) []token {
+func (a Analysis) tokens(text string) []token { return a.tokensIn(text, len(text)) }
+
+// tokensIn is tokens for the words that start before byte offset stop.
+func (a Analysis) tokensIn(text string, stop int) []token {
 	var out []token
-	var run []runeSpan // current word or CJK run
+	a.scan(text, stop, func(t token) { out = append(out, t) })
+	return out
+}
+
+// scan calls emit for each term of the words of text that start before byte
+// offset stop, in order, without collecting them.
+func (a Analysis) scan(text string, stop int, emit func(token)) {
+	var buf [32]runeSpan
+	run := buf[:0] // current word or CJK run
 	runCJK := false
 	flush := func() {
 		if len(run) == 0 {
 			return
 		}
 		if runCJK {
-			out = a.cjkTerms(out, run)
+			a.cjkTerms(emit, text, run)
 		} else {
-			var b strings.Builder
-			for _, s := range run {
-				b.WriteRune(s.r)
-			}
-			w := b.String()
+			w := a.runText(text, run)
 			if a.NoStopWords || !englishStopWords[w] {
 				if !a.NoStem && len(w) > 2 && isASCII(w) {
 					w = porterstemmer.StemString(w)
 				}
-				out = append(out, token{term: w, start: run[0].start, end: run[len(run)-1].end})
+				emit(token{term: w, start: run[0].start, end: run[len(run)-1].end})
 			}
 		}
 		run = run[:0]
 	}
 	for i, r := range text {
-		end := i + len(string(r))
+		if i >= stop && len(run) == 0 {
+			break
+		}
+		end := i + utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			_, size := utf8.DecodeRuneInString(text[i:])
+			end = i + size
+		}
 		f := foldRune(r)
 		switch {
 		case isCJK(f):
@@ -142,7 +157,6 @@ func (a Analysis) tokens(text string) []token {
 		}
 	}
 	flush()
-	return out
 }
 
 func isASCII(s string) bool {
@@ -154,20 +168,45 @@ func isASCII(s string) bool {
 	return true
 }
 
+// runText returns the folded text of a run, sliced from text (no allocation)
+// when folding changed nothing.
+func (a Analysis) runText(text string, run []runeSpan) string {
+	same := true
+	for i, s := range run {
+		if (i > 0 && run[i-1].end != s.start) || !runeIs(text[s.start:s.end], s.r) {
+			same = false
+			break
+		}
+	}
+	if same {
+		return text[run[0].start:run[len(run)-1].end]
+	}
+	var b strings.Builder
+	for _, s := range run {
+		b.WriteRune(s.r)
+	}
+	return b.String()
+}
+
+// runeIs reports whether src is exactly the UTF-8 encoding of r.
+func runeIs(src string, r rune) bool {
+	d, size := utf8.DecodeRuneInString(src)
+	return d == r && size == len(src)
+}
+
 // cjkTerms appends the unigrams and/or bigrams of a CJK run.
-func (a Analysis) cjkTerms(out []token, run []runeSpan) []token {
+func (a Analysis) cjkTerms(emit func(token), text string, run []runeSpan) {
 	mode := a.cjk()
 	if mode != CJKBigram || len(run) == 1 {
-		for _, s := range run {
-			out = append(out, token{term: string(s.r), start: s.start, end: s.end})
+		for i := range run {
+			emit(token{term: a.runText(text, run[i:i+1]), start: run[i].start, end: run[i].end})
 		}
 	}
 	if mode != CJKUnigram {
 		for i := 0; i+1 < len(run); i++ {
-			out = append(out, token{term: string(run[i].r) + string(run[i+1].r), start: run[i].start, end: run[i+1].end})
+			emit(token{term: a.runText(text, run[i:i+2]), start: run[i].start, end: run[i+1].end})
 		}
 	}
-	return out
 }
 
 // terms returns the terms of text, in order, repeats kept.

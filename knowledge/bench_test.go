@@ -88,3 +88,55 @@ func BenchmarkSearch(b *testing.B) {
 	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkReindexVisible measures how long an edit of one entry file takes to
+// become visible to Search while Run watches a 10k-entry knowledge directory
+// with the default poll interval; it reports the mean and the worst case.
+func BenchmarkReindexVisible(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, _ := genKB(b, 10000)
+	dir := filepath.Dir(p)
+	entry := func(word string) Entry {
+		return Entry{ID: "edited", Questions: []string{"How do I " + word + " my order?"}, Answer: "Like this."}
+	}
+	if _, err := WriteEntryFile(dir, entry("zzinitial")); err != nil {
+		b.Fatal(err)
+	}
+	x, err := Open(ctx, Config{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	done := make(chan error, 1)
+	go func() { done <- x.Run(ctx) }()
+	var worst time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		word := fmt.Sprintf("zzword%c%c", 'a'+i%26, 'a'+i/26%26)
+		start := time.Now()
+		if _, err := WriteEntryFile(dir, entry(word)); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			res, err := x.Search(ctx, word, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(res.Hits) > 0 && res.Hits[0].ID == "edited" {
+				break
+			}
+			if time.Since(start) > 10*time.Second {
+				b.Fatalf("edit %q not visible after 10s", word)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		worst = max(worst, time.Since(start))
+	}
+	b.StopTimer()
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(worst.Microseconds())/1000, "max-ms")
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -112,6 +113,7 @@ type Index struct {
 	entries  map[string]*liveEntry
 	files    map[string]*fileState
 	sums     map[string]string // id -> hash of the indexed text (the manifest)
+	dict     termDict          // term numbering of the vectors below
 	qstats   fieldStats        // question-field statistics
 	astats   fieldStats        // answer-field statistics
 	syn      *Synonyms
@@ -152,6 +154,7 @@ func Open(ctx context.Context, cfg Config) (*Index, error) {
 		entries: map[string]*liveEntry{},
 		files:   map[string]*fileState{},
 		sums:    map[string]string{},
+		dict:    newTermDict(),
 		qstats:  newFieldStats(),
 		astats:  newFieldStats(),
 	}
@@ -625,7 +628,7 @@ func (x *Index) apply(ctx context.Context, changes []parsed, initial bool) error
 			keep[e.ID] = true
 			ids = append(ids, e.ID)
 			le := x.newLiveEntry(e, c.name)
-			doc, sum := bleveDoc(le)
+			doc, sum := x.bleveDoc(le)
 			if old, ok := x.entries[e.ID]; ok {
 				x.count(old, -1)
 			}
@@ -733,19 +736,19 @@ func WriteEntryFile(dir string, e Entry) (string, error) {
 	return name, writeFileAtomic(name, data)
 }
 
-// newLiveEntry analyses an entry's questions and answers.
+// newLiveEntry analyses an entry's questions and answers; it needs x.mu held.
 func (x *Index) newLiveEntry(e Entry, file string) *liveEntry {
 	le := &liveEntry{
 		Entry: e,
 		file:  file,
-		q:     newFieldVec(x.an.terms(strings.Join(e.Questions, "\n"))),
-		a:     newFieldVec(x.an.terms(strings.Join(e.AllAnswers(), "\n"))),
+		q:     newFieldVec(&x.dict, x.an.terms(strings.Join(e.Questions, "\n"))),
+		a:     newFieldVec(&x.dict, x.an.terms(strings.Join(e.AllAnswers(), "\n"))),
 	}
 	if len(e.Questions) == 1 {
 		le.qs = []fieldVec{le.q}
 	} else {
 		for _, q := range e.Questions {
-			le.qs = append(le.qs, newFieldVec(x.an.terms(q)))
+			le.qs = append(le.qs, newFieldVec(&x.dict, x.an.terms(q)))
 		}
 	}
 	return le
@@ -759,12 +762,16 @@ func (x *Index) count(e *liveEntry, d int32) {
 
 // bleveDoc is the indexed form of an entry: its terms joined by spaces, and a
 // hash of that text for the manifest.
-func bleveDoc(e *liveEntry) (map[string]interface{}, string) {
+func (x *Index) bleveDoc(e *liveEntry) (map[string]interface{}, string) {
 	join := func(v fieldVec) string {
+		// Sorted by term, so the text (and its hash) does not depend on the
+		// order in which terms were numbered.
+		ts := slices.Clone(v.terms)
+		slices.SortFunc(ts, func(a, b termFreq) int { return strings.Compare(x.dict.names[a.id], x.dict.names[b.id]) })
 		var b strings.Builder
-		for _, t := range v.terms {
+		for _, t := range ts {
 			for range t.tf {
-				b.WriteString(t.term)
+				b.WriteString(x.dict.names[t.id])
 				b.WriteByte(' ')
 			}
 		}

@@ -63,32 +63,7 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 	if len(qt.terms) == 0 {
 		return Result{Hits: []Hit{}}, nil
 	}
-	// Answer-field lookups of terms in more than a tenth of the answers are
-	// skipped when finding candidates: their long postings lists dominate the
-	// search time and hardly change which entries are candidates (the
-	// rescoring still counts them).
-	commonAnswerTerm := map[string]bool{}
-	x.mu.RLock()
-	for _, t := range qt.all {
-		if int(x.astats.df[t])*10 > len(x.entries) {
-			commonAnswerTerm[t] = true
-		}
-	}
-	x.mu.RUnlock()
-	clauses := make([]query.Query, 0, 2*len(qt.all))
-	for _, t := range candidateTerms(qt.all) {
-		w := qt.boost[t]
-		tq := bleve.NewTermQuery(t)
-		tq.SetField(fieldQ)
-		tq.SetBoost(w * x.rank.QuestionBoost)
-		clauses = append(clauses, tq)
-		if !x.rank.NoAnswers && !commonAnswerTerm[t] {
-			ta := bleve.NewTermQuery(t)
-			ta.SetField(fieldA)
-			ta.SetBoost(w)
-			clauses = append(clauses, ta)
-		}
-	}
+	clauses := x.candidateClauses(qt)
 	n := max(k, x.rank.Candidates)
 	if len(clauses) == 0 {
 		return Result{Hits: []Hit{}}, nil
@@ -116,9 +91,9 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 	// that penalises questions about something more than the query).
 	for i := range cands {
 		c := &cands[i]
-		c.cos = sc.cosine(c.e)
 		c.score = c.bm25
 		if top > 0 && x.rank.Cosine {
+			c.cos = sc.cosine(c.e)
 			c.score = (c.bm25/top + c.cos) / 2
 		}
 	}
@@ -146,6 +121,72 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 		})
 	}
 	return out, nil
+}
+
+// lookupBudget bounds the postings Bleve walks per query: terms are looked up
+// rarest first until their document frequencies add up to this (or to a
+// quarter of the entries, if more); the first minLookupTerms terms always are.
+const (
+	lookupBudget   = 3000
+	minLookupTerms = 2
+)
+
+// candidateClauses builds the Bleve term queries that find candidates. The
+// rarest terms come first and the lookup stops at a postings budget: common
+// terms have long postings lists that dominate the search time but hardly
+// change which entries are candidates (the rescoring still counts them).
+// Answer-field lookups of terms in more than a tenth of the answers are
+// skipped for the same reason.
+func (x *Index) candidateClauses(qt queryTerms) []query.Query {
+	type lookup struct {
+		t        string
+		qdf, adf int
+	}
+	terms := candidateTerms(qt.all)
+	ls := make([]lookup, 0, len(terms))
+	x.mu.RLock()
+	n := len(x.entries)
+	for _, t := range terms {
+		if id, ok := x.dict.lookup(t); ok {
+			ls = append(ls, lookup{t, int(x.qstats.docFreq(id)), int(x.astats.docFreq(id))})
+		}
+	}
+	x.mu.RUnlock()
+	for i := range ls {
+		if x.rank.NoAnswers || ls[i].adf*10 > n {
+			ls[i].adf = 0 // not looked up in answers
+		}
+	}
+	sort.Slice(ls, func(i, j int) bool {
+		if a, b := ls[i].qdf+ls[i].adf, ls[j].qdf+ls[j].adf; a != b {
+			return a < b
+		}
+		return ls[i].t < ls[j].t
+	})
+	budget := max(lookupBudget, n/4)
+	clauses := make([]query.Query, 0, 2*len(ls))
+	walked := 0
+	for i, l := range ls {
+		if l.qdf+l.adf == 0 {
+			continue // in no entry
+		}
+		if i >= minLookupTerms && walked+l.qdf+l.adf > budget {
+			break
+		}
+		walked += l.qdf + l.adf
+		w := qt.boost[l.t]
+		tq := bleve.NewTermQuery(l.t)
+		tq.SetField(fieldQ)
+		tq.SetBoost(w * x.rank.QuestionBoost)
+		clauses = append(clauses, tq)
+		if l.adf > 0 {
+			ta := bleve.NewTermQuery(l.t)
+			ta.SetField(fieldA)
+			ta.SetBoost(w)
+			clauses = append(clauses, ta)
+		}
+	}
+	return clauses
 }
 
 // candidateTerms are the terms Bleve looks up to find candidates: all but the
@@ -221,40 +262,76 @@ func (x *Index) analyseQuery(q string, syn *Synonyms) queryTerms {
 	return qt
 }
 
+// qterm is a query term resolved against the knowledge base's dictionary.
+type qterm struct {
+	id         uint32
+	w          float64 // count in the query (own terms)
+	qidf, aidf float64
+}
+
 // scorer scores entries for one analysed query; it needs x.mu held for reading.
 type scorer struct {
 	x      *Index
-	qt     queryTerms
-	qidf   map[string]float64
-	aidf   map[string]float64
+	own    []qterm     // the query's own terms that occur in the knowledge base
+	groups [][][]qterm // per synonym group, per member: its terms that are not own terms
+	n      int
 	qavg   float64
 	aavg   float64
-	weight float64 // idf-weighted size of the query, for coverage
+	weight float64 // idf-weighted size of the query (unknown terms count as rarest), for coverage
 	qnorm  float64 // norm of the query's tf-idf vector (0: not computed, -1: empty)
 }
 
 func (x *Index) newScorer(qt queryTerms) *scorer {
 	n := len(x.entries)
-	s := &scorer{x: x, qt: qt, qidf: map[string]float64{}, aidf: map[string]float64{}}
+	s := &scorer{x: x, n: n}
 	if n > 0 {
 		s.qavg = float64(x.qstats.sumLen) / float64(n)
 		s.aavg = float64(x.astats.sumLen) / float64(n)
 	}
-	for _, t := range qt.all {
-		s.qidf[t] = x.qstats.idf(t, n)
-		s.aidf[t] = x.astats.idf(t, n)
+	resolve := func(t string, w float64) (qterm, bool) {
+		id, ok := x.dict.lookup(t)
+		if !ok {
+			return qterm{}, false
+		}
+		return qterm{id: id, w: w, qidf: x.qstats.idf(id, n), aidf: x.astats.idf(id, n)}, true
 	}
-	for t, w := range qt.terms {
-		s.weight += w * s.qidf[t]
+	unknown := math.Log(1 + (float64(n)+0.5)/0.5) // idf of a term in no entry
+	for _, t := range qt.all {
+		w, own := qt.terms[t]
+		if !own {
+			continue
+		}
+		if q, ok := resolve(t, w); ok {
+			s.own = append(s.own, q)
+			s.weight += w * q.qidf
+		} else {
+			s.weight += w * unknown
+		}
+	}
+	for _, g := range qt.groups {
+		var members [][]qterm
+		for _, m := range g {
+			var ms []qterm
+			for _, t := range m {
+				if _, own := qt.terms[t]; own {
+					continue
+				}
+				if q, ok := resolve(t, 1); ok {
+					ms = append(ms, q)
+				}
+			}
+			members = append(members, ms)
+		}
+		s.groups = append(s.groups, members)
 	}
 	return s
 }
 
 // term is the BM25 score of one term in an entry, questions boosted.
-func (s *scorer) term(e *liveEntry, t string) float64 {
-	v := s.x.rank.QuestionBoost * bm25(s.qidf[t], e.q.tf(t), e.q.len, s.qavg)
+func (s *scorer) term(e *liveEntry, t qterm) float64 {
+	v := s.x.rank.QuestionBoost * bm25(t.qidf, e.q.tf(t.id), e.q.len, s.qavg)
 	if !s.x.rank.NoAnswers {
-		v += bm25(s.aidf[t], e.a.tf(t), e.a.len, s.aavg)
+		v += bm25(t.aidf, e.a.tf(t.id), e.a.len, s.aavg)
 	}
 	return v
 }
@@ -262,17 +339,15 @@ func (s *scorer) term(e *liveEntry, t string) float64 {
 // score is the BM25 score of the query's terms plus the best member of each synonym group.
 func (s *scorer) score(e *liveEntry) float64 {
 	var total float64
-	for t, w := range s.qt.terms {
-		total += w * s.term(e, t)
+	for _, t := range s.own {
+		total += t.w * s.term(e, t)
 	}
-	for _, g := range s.qt.groups {
+	for _, g := range s.groups {
 		best := 0.0
 		for _, m := range g {
 			v := 0.0
 			for _, t := range m {
-				if _, own := s.qt.terms[t]; !own {
-					v += s.term(e, t)
-				}
+				v += s.term(e, t)
 			}
 			best = max(best, v)
 		}
@@ -281,14 +356,24 @@ func (s *scorer) score(e *liveEntry) float64 {
 	return total
 }
 
+// ownWeight returns the query count of term id among the query's own terms.
+func (s *scorer) ownWeight(id uint32) (float64, bool) {
+	for _, t := range s.own {
+		if t.id == id {
+			return t.w, true
+		}
+	}
+	return 0, false
+}
+
 // cosine is the tf-idf cosine similarity between the query's own terms and
 // the entry's closest question.
 func (s *scorer) cosine(e *liveEntry) float64 {
 	if s.qnorm == 0 {
 		s.qnorm = -1
 		var n2 float64
-		for t, w := range s.qt.terms {
-			v := w * s.qidf[t]
+		for _, t := range s.own {
+			v := t.w * t.qidf
 			n2 += v * v
 		}
 		if n2 > 0 {
@@ -299,17 +384,13 @@ func (s *scorer) cosine(e *liveEntry) float64 {
 		return 0
 	}
 	best := 0.0
-	n := len(s.x.entries)
 	for _, q := range e.qs {
 		var dot, n2 float64
 		for _, tf := range q.terms {
-			idf, ok := s.qidf[tf.term]
-			if !ok {
-				idf = s.x.qstats.idf(tf.term, n)
-			}
+			idf := s.x.qstats.idf(tf.id, s.n)
 			v := float64(tf.tf) * idf
 			n2 += v * v
-			if w, own := s.qt.terms[tf.term]; own {
+			if w, own := s.ownWeight(tf.id); own {
 				dot += v * w * idf
 			}
 		}
@@ -326,9 +407,9 @@ func (s *scorer) coverage(e *liveEntry) float64 {
 		return 0
 	}
 	var got float64
-	for t, w := range s.qt.terms {
-		if e.q.tf(t) > 0 {
-			got += w * s.qidf[t]
+	for _, t := range s.own {
+		if e.q.tf(t.id) > 0 {
+			got += t.w * t.qidf
 		}
 	}
 	return got / s.weight
@@ -386,23 +467,37 @@ func (x *Index) highlights(e *liveEntry, qset map[string]float64) []string {
 	return out
 }
 
+// highlightScan is how far into an answer (in bytes) a match is looked for.
+const highlightScan = 2048
+
 // markFragment marks the query terms in text; maxRunes > 0 cuts a window around
 // the first match. It returns the fragment and the number of matched terms.
 func (x *Index) markFragment(text string, qset map[string]float64, maxRunes int) (string, int) {
 	type span struct{ start, end int }
 	var spans []span
-	matched := map[string]bool{}
-	for _, t := range x.an.tokens(text) {
+	var matched []string
+	stop := len(text)
+	if maxRunes > 0 {
+		// Look for the first match in the first highlightScan bytes only:
+		// long answers would otherwise dominate the search time.
+		stop = min(stop, highlightScan+4*maxRunes)
+	}
+	x.an.scan(text, stop, func(t token) {
 		if _, ok := qset[t.term]; !ok {
-			continue
+			return
 		}
-		matched[t.term] = true
+		if len(spans) == 0 && maxRunes > 0 && t.start >= highlightScan {
+			return
+		}
+		if !contains(matched, t.term) {
+			matched = append(matched, t.term)
+		}
 		if n := len(spans); n > 0 && t.start <= spans[n-1].end {
 			spans[n-1].end = max(spans[n-1].end, t.end)
-			continue
+			return
 		}
 		spans = append(spans, span{t.start, t.end})
-	}
+	})
 	if len(spans) == 0 {
 		return "", 0
 	}
