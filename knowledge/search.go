@@ -50,6 +50,13 @@ const MaxK = 100
 // Bleve finds the candidates; they are then scored with BM25 over the
 // questions (boosted) and the answers, synonyms counted once per group.
 func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
+	res, _, err := x.search(ctx, q, k, "")
+	return res, err
+}
+
+// search is Search that leaves out the entry with id exclude (for building
+// calibration data) and also returns the confidence features of the first hit.
+func (x *Index) search(ctx context.Context, q string, k int, exclude string) (Result, confFeatures, error) {
 	if k <= 0 {
 		k = 5
 	}
@@ -61,17 +68,20 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 	x.mu.RUnlock()
 	qt := x.analyseQuery(q, syn)
 	if len(qt.terms) == 0 {
-		return Result{Hits: []Hit{}}, nil
+		return Result{Hits: []Hit{}}, confFeatures{}, nil
 	}
 	clauses := x.candidateClauses(qt)
 	n := max(k, x.rank.Candidates)
+	if exclude != "" {
+		n++
+	}
 	if len(clauses) == 0 {
-		return Result{Hits: []Hit{}}, nil
+		return Result{Hits: []Hit{}}, confFeatures{}, nil
 	}
 	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(clauses...), n, 0, false)
 	res, err := x.bi.SearchInContext(ctx, req)
 	if err != nil {
-		return Result{}, fmt.Errorf("knowledge: search: %w", err)
+		return Result{}, confFeatures{}, fmt.Errorf("knowledge: search: %w", err)
 	}
 
 	x.mu.RLock()
@@ -80,7 +90,7 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 	cands := make([]scored, 0, len(res.Hits))
 	top := 0.0
 	for _, h := range res.Hits {
-		if e, ok := x.entries[h.ID]; ok {
+		if e, ok := x.entries[h.ID]; ok && h.ID != exclude {
 			c := scored{e: e, bm25: sc.score(e)}
 			top = max(top, c.bm25)
 			cands = append(cands, c)
@@ -104,8 +114,14 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 		return cands[i].e.ID < cands[j].e.ID
 	})
 	out := Result{Hits: make([]Hit, 0, min(k, len(cands)))}
+	var f confFeatures
 	if len(cands) > 0 {
-		out.Confidence, out.Margin = sc.confidence(cands)
+		f = sc.features(cands, 0)
+		out.Confidence = f.probability()
+		out.Margin = out.Confidence
+		if len(cands) > 1 {
+			out.Margin = max(0, out.Confidence-sc.features(cands, 1).probability())
+		}
 	}
 	if len(cands) > k {
 		cands = cands[:k]
@@ -120,7 +136,7 @@ func (x *Index) Search(ctx context.Context, q string, k int) (Result, error) {
 			Highlights: x.highlights(c.e, qt.boost),
 		})
 	}
-	return out, nil
+	return out, f, nil
 }
 
 // lookupBudget bounds the postings Bleve walks per query: terms are looked up
@@ -271,14 +287,16 @@ type qterm struct {
 
 // scorer scores entries for one analysed query; it needs x.mu held for reading.
 type scorer struct {
-	x      *Index
-	own    []qterm     // the query's own terms that occur in the knowledge base
-	groups [][][]qterm // per synonym group, per member: its terms that are not own terms
-	n      int
-	qavg   float64
-	aavg   float64
-	weight float64 // idf-weighted size of the query (unknown terms count as rarest), for coverage
-	qnorm  float64 // norm of the query's tf-idf vector (0: not computed, -1: empty)
+	x       *Index
+	own     []qterm     // the query's own terms that occur in the knowledge base
+	groups  [][][]qterm // per synonym group, per member: its terms that are not own terms
+	n       int
+	qavg    float64
+	aavg    float64
+	weight  float64 // idf-weighted size of the query (unknown terms count as rarest), for coverage
+	unknown float64 // the part of weight from terms in no entry
+	terms   int     // number of the query's own terms
+	qnorm   float64 // norm of the query's tf-idf vector (0: not computed, -1: empty)
 }
 
 func (x *Index) newScorer(qt queryTerms) *scorer {
@@ -306,7 +324,9 @@ func (x *Index) newScorer(qt queryTerms) *scorer {
 			s.weight += w * q.qidf
 		} else {
 			s.weight += w * unknown
+			s.unknown += w * unknown
 		}
+		s.terms += int(w)
 	}
 	for _, g := range qt.groups {
 		var members [][]qterm
@@ -401,49 +421,20 @@ func (s *scorer) cosine(e *liveEntry) float64 {
 	return best
 }
 
-// coverage is the idf-weighted share of the query's terms found in an entry's questions.
+// coverage is the idf-weighted share of the query's terms found in an entry's
+// questions or answers.
 func (s *scorer) coverage(e *liveEntry) float64 {
 	if s.weight == 0 {
 		return 0
 	}
 	var got float64
 	for _, t := range s.own {
-		if e.q.tf(t.id) > 0 {
+		if e.q.tf(t.id) > 0 || !s.x.rank.NoAnswers && e.a.tf(t.id) > 0 {
 			got += t.w * t.qidf
 		}
 	}
 	return got / s.weight
 }
-
-// confidence estimates the probability that the first candidate answers the
-// query, and the gap to the same estimate for the runner-up.
-func (s *scorer) confidence(cands []scored) (conf, margin float64) {
-	p := func(i int) float64 {
-		c := cands[i]
-		rel := 1.0
-		if i+1 < len(cands) && c.score > 0 {
-			rel = (c.score - cands[i+1].score) / c.score
-		}
-		if i > 0 {
-			rel = 0
-		}
-		z := confBias + confCoverage*s.coverage(c.e) + confRelMargin*rel
-		return 1 / (1 + math.Exp(-z))
-	}
-	conf = p(0)
-	if len(cands) < 2 {
-		return conf, conf
-	}
-	return conf, math.Max(0, conf-p(1))
-}
-
-// Confidence model: a logistic function of the top entry's question coverage
-// and its relative score lead (see docs/quality.md for how it was fitted).
-const (
-	confBias      = -3.0
-	confCoverage  = 4.0
-	confRelMargin = 3.0
-)
 
 // highlights returns fragments of the entry's best question and answer with
 // matched words wrapped in <mark>…</mark>; the rest of the text is HTML-escaped.
