@@ -11,10 +11,18 @@ type featureConfig struct {
 	CharMin    int // shortest character n-gram inside a word, padded with boundary marks
 	CharMax    int // longest character n-gram inside a word
 	CJKMax     int // CJK character n-grams of length 3..CJKMax across a run of CJK characters
+	// CJKBound adds n-grams of 2..CJKMax CJK characters anchored at the start or the end of the utterance, with the
+	// boundary as one more character (the first and last characters of a Chinese query carry much of its intent:
+	// 打开.., ..怎么走).
+	CJKBound bool
+	// CJKWeight, when above 0, puts the CJK n-grams of length 3 and more (and the boundary ones) in a block of
+	// their own with this weight against the word and the character blocks (weight 1 each); at 0 they share the
+	// character block (models saved before the third block).
+	CJKWeight float64
 }
 
 func defaultFeatureConfig() featureConfig {
-	return featureConfig{WordNgrams: 2, CharMin: 2, CharMax: 4, CJKMax: 3}
+	return featureConfig{WordNgrams: 2, CharMin: 2, CharMax: 4, CJKMax: 3, CJKBound: true, CJKWeight: 0.4}
 }
 
 // FNV-1a, 64 bit.
@@ -39,8 +47,35 @@ const (
 	nsCJK  byte = 'k'
 )
 
-// charBit marks the hash of a character n-gram; word n-grams have it clear.
-const charBit = 1 << 63
+// The top two bits of a feature hash name its block: word n-grams have both clear, character n-grams inside
+// words have charBit, CJK n-grams of length 3 and more have charBit, and cjkBit too when they form a block of
+// their own (featureConfig.CJKWeight > 0); before the CJK block existed, only charBit was cleared or set.
+const (
+	charBit = 1 << 63
+	cjkBit  = 1 << 62
+)
+
+// block bits of the three kinds of feature.
+func (c featureConfig) wordBits(h uint64) uint64 {
+	if c.CJKWeight > 0 {
+		return h &^ (charBit | cjkBit)
+	}
+	return h &^ charBit
+}
+
+func (c featureConfig) charBits(h uint64) uint64 {
+	if c.CJKWeight > 0 {
+		return h&^cjkBit | charBit
+	}
+	return h | charBit
+}
+
+func (c featureConfig) cjkBits(h uint64) uint64 {
+	if c.CJKWeight > 0 {
+		return h | charBit | cjkBit
+	}
+	return h | charBit
+}
 
 const (
 	bos = "\x02"
@@ -68,7 +103,7 @@ func (c featureConfig) hashes(dst []uint64, toks []token) []uint64 {
 				}
 				h = hashByte(h, 0)
 			}
-			dst = append(dst, h&^charBit)
+			dst = append(dst, c.wordBits(h))
 		}
 	}
 	// Character n-grams inside words, padded: "<word>".
@@ -90,9 +125,12 @@ func (c featureConfig) hashes(dst []uint64, toks []token) []uint64 {
 				for _, r := range buf[i : i+n] {
 					h = hashRune(h, r)
 				}
-				dst = append(dst, h|charBit)
+				dst = append(dst, c.charBits(h))
 			}
 		}
+	}
+	if c.CJKBound {
+		dst = c.cjkBound(dst, toks)
 	}
 	// CJK character n-grams across runs of CJK characters.
 	for n := 3; n <= c.CJKMax; n++ {
@@ -111,7 +149,7 @@ func (c featureConfig) hashes(dst []uint64, toks []token) []uint64 {
 			for k := i; k < i+n; k++ {
 				h = hashString(h, toks[k].text)
 			}
-			dst = append(dst, h|charBit)
+			dst = append(dst, c.cjkBits(h))
 		}
 	}
 	return dst
@@ -155,12 +193,19 @@ type sparse struct {
 	val []float32
 }
 
-// vectorize maps counted hashes through the vocabulary and weights them with
-// sublinear TF times IDF; the word n-grams and the character n-grams are each
-// normalised to unit length, then the whole vector is (each block has half the weight).
-func vectorize(tc []termCount, vocab map[uint64]int32, idf []float32) sparse {
+// vectorize maps counted hashes through the vocabulary and weights them with sublinear TF times IDF; each block
+// of features (word n-grams, character n-grams, and with cjkWeight > 0 CJK n-grams) is normalised to unit length
+// and then weighted so that the whole vector has unit length: the word and character blocks weigh 1 each and the
+// CJK block cjkWeight, shared among the blocks present in the utterance.
+func vectorize(tc []termCount, vocab map[uint64]int32, idf []float32, cjkWeight float64) sparse {
 	v := sparse{idx: make([]int32, 0, len(tc)), val: make([]float32, 0, len(tc))}
-	var norm [2]float64
+	shift := uint(63)
+	weight := [4]float64{1, 1, 1, 1}
+	if cjkWeight > 0 {
+		shift = 62
+		weight[3] = cjkWeight
+	}
+	var norm [4]float64
 	for _, t := range tc {
 		j, ok := vocab[t.hash]
 		if !ok {
@@ -169,26 +214,69 @@ func vectorize(tc []termCount, vocab map[uint64]int32, idf []float32) sparse {
 		x := (1 + math.Log(float64(t.count))) * float64(idf[j])
 		v.idx = append(v.idx, j)
 		v.val = append(v.val, float32(x))
-		norm[t.hash>>63] += x * x
+		norm[t.hash>>shift] += x * x
 	}
-	var inv [2]float32
+	var total float64
 	blocks := 0
 	for b, n := range norm {
 		if n > 0 {
-			inv[b] = float32(1 / math.Sqrt(n))
+			total += weight[b]
 			blocks++
 		}
 	}
-	if blocks == 2 {
-		inv[0] *= math.Sqrt2 / 2
-		inv[1] *= math.Sqrt2 / 2
+	var inv [4]float32
+	for b, n := range norm {
+		switch {
+		case n == 0:
+		case cjkWeight > 0:
+			inv[b] = float32(math.Sqrt(weight[b] / total / n))
+		default: // two blocks of equal weight, computed as models saved before the CJK block expect
+			inv[b] = float32(1 / math.Sqrt(n))
+			if blocks == 2 {
+				inv[b] *= math.Sqrt2 / 2
+			}
+		}
 	}
 	k := 0
 	for _, t := range tc {
 		if _, ok := vocab[t.hash]; ok {
-			v.val[k] *= inv[t.hash>>63]
+			v.val[k] *= inv[t.hash>>shift]
 			k++
 		}
 	}
 	return v
+}
+
+// cjkBound appends the n-grams of the first and of the last 2..CJKMax characters of an utterance, when they are
+// all CJK, each with the boundary mark as one more character.
+func (c featureConfig) cjkBound(dst []uint64, toks []token) []uint64 {
+	for n := 3; n <= c.CJKMax+1; n++ {
+		if n-1 <= len(toks) {
+			ok := true
+			h := hashString(hashByte(hashByte(fnvOffset, 'b'), byte(n)), bos)
+			for k := 0; k < n-1; k++ {
+				if !toks[k].cjk {
+					ok = false
+					break
+				}
+				h = hashString(h, toks[k].text)
+			}
+			if ok {
+				dst = append(dst, c.cjkBits(h))
+			}
+			ok = true
+			h = hashByte(hashByte(fnvOffset, 'e'), byte(n))
+			for k := len(toks) - n + 1; k < len(toks); k++ {
+				if !toks[k].cjk {
+					ok = false
+					break
+				}
+				h = hashString(h, toks[k].text)
+			}
+			if ok {
+				dst = append(dst, c.cjkBits(hashString(h, eos)))
+			}
+		}
+	}
+	return dst
 }

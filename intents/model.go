@@ -265,7 +265,8 @@ func Load(r io.Reader) (*Model, error) {
 		math.IsNaN(f.Temperature) {
 		return nil, errors.New("intents: load: inconsistent model file")
 	}
-	l := &linear{vocab: make(map[uint64]int32, f.Dims), idf: f.IDF, dims: f.Dims, k: k, w: f.W, b: f.B}
+	l := &linear{vocab: make(map[uint64]int32, f.Dims), idf: f.IDF, dims: f.Dims, k: k, w: f.W, b: f.B,
+		cjkWeight: f.Features.CJKWeight}
 	for j, h := range f.Hashes {
 		l.vocab[h] = int32(j)
 	}

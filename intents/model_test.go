@@ -3,6 +3,7 @@ package intents
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -36,13 +37,53 @@ func TestAccuracyFloor(t *testing.T) {
 		got, want float64
 	}{
 		{"top-1 accuracy", r.Top1Accuracy, 0.92},
-		{"in-scope accuracy", r.InScopeAccuracy, 0.85},
-		{"out-of-scope recall", r.OOSRecall, 0.75},
-		{"macro F1", r.MacroF1, 0.85},
+		{"in-scope accuracy", r.InScopeAccuracy, 0.9},
+		{"out-of-scope recall", r.OOSRecall, 0.6},
+		{"macro F1", r.MacroF1, 0.88},
 	}
 	for _, f := range floors {
 		if f.got < f.want {
 			t.Errorf("%s on testdata/clinc_val.jsonl = %.3f, want >= %.2f", f.name, f.got, f.want)
+		}
+	}
+}
+
+// TestChooseThreshold checks the threshold rule on hand-made held-out scores: 100 in-scope utterances answered
+// correctly with confidence 0.95, 4 out-of-scope ones rejected by the out-of-scope class and 6 more whose best
+// intent has confidence 0.4, 0.5, 0.6, 0.7, 0.8 and 0.85.
+func TestChooseThreshold(t *testing.T) {
+	m := &Model{classes: []string{"a", "b", OutOfScope}, thresholds: []float64{0, 0, 0}, oos: 2, temperature: 1}
+	logits := func(p ...float64) []float64 {
+		z := make([]float64, len(p))
+		for i, v := range p {
+			z[i] = math.Log(v)
+		}
+		return z
+	}
+	var scores [][]float64
+	var y []int32
+	for range 100 {
+		scores, y = append(scores, logits(0.95, 0.03, 0.02)), append(y, 0)
+	}
+	for range 4 {
+		scores, y = append(scores, logits(0.2, 0.1, 0.7)), append(y, 2)
+	}
+	for _, c := range []float64{0.4, 0.5, 0.6, 0.7, 0.8, 0.85} {
+		scores, y = append(scores, logits(c, (1-c)*0.6, (1-c)*0.4)), append(y, 2)
+	}
+	tests := []struct {
+		target, want float64
+	}{
+		{-1, 0.95},   // the false-rejection budget alone
+		{0.3, 0},     // the out-of-scope class alone reaches 40%
+		{0.6, 0.5},   // two more to reject: just above 0.4 and 0.5
+		{1, 0.85},    // all of them: just above 0.85, below the budget threshold
+		{0.99, 0.85}, // rounding up the count of examples
+	}
+	for _, tt := range tests {
+		got := m.chooseThreshold(scores, y, 0.01, tt.target)
+		if math.Abs(got-tt.want) > 0.0015 {
+			t.Errorf("chooseThreshold(target recall %v) = %v, want about %v", tt.target, got, tt.want)
 		}
 	}
 }
@@ -128,7 +169,7 @@ func TestTrainReproducible(t *testing.T) {
 
 func TestPerIntentThreshold(t *testing.T) {
 	d := Dataset{Intents: []Intent{
-		{Name: "refund", Threshold: 0.999, Examples: []string{"refund please", "I want my money back", "give me a refund"}},
+		{Name: "refund", Threshold: 0.9999999, Examples: []string{"refund please", "I want my money back", "give me a refund"}},
 		{Name: "pricing", Examples: []string{"how much is it", "what is the price", "is it expensive"}},
 	}}
 	m, err := Train(context.Background(), d, Options{Folds: 1})
@@ -136,7 +177,7 @@ func TestPerIntentThreshold(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p := m.Predict("refund please"); !p.OutOfScope || p.Top[0].Intent != "refund" {
-		t.Errorf("Predict with a 0.999 intent threshold = %+v, want out of scope with refund on top", p)
+		t.Errorf("Predict with a 0.9999999 intent threshold = %+v, want out of scope with refund on top", p)
 	}
 	if p := m.Predict("what is the price"); p.OutOfScope || p.Intent != "pricing" {
 		t.Errorf("Predict(%q) = %+v, want pricing", "what is the price", p)

@@ -19,9 +19,9 @@ type Options struct {
 	Epochs int
 	// L2 is the L2 regularisation strength per example; 0 means 2e-6.
 	L2 float64
-	// LearningRate is the initial SGD step; 0 means 0.5.
+	// LearningRate is the initial SGD step; 0 means 2.
 	LearningRate float64
-	// MinDF drops features seen in fewer training utterances; 0 means 2 (1 for data sets under 2,000 examples).
+	// MinDF drops features seen in fewer training utterances; 0 means 2 (1 for data sets under 5,000 examples).
 	MinDF int
 	// Folds is the number of cross-validation folds used to calibrate the confidence and choose the
 	// out-of-scope threshold; 0 means 5; 1 or less skips cross-validation (temperature 1, threshold FixedThreshold).
@@ -29,6 +29,10 @@ type Options struct {
 	// MaxFalseRejection is the share of held-out in-scope utterances, otherwise answered correctly, that the
 	// chosen threshold may reject (hand off); 0 means 0.01.
 	MaxFalseRejection float64
+	// TargetOOSRecall is the out-of-scope recall, on held-out out-of-scope examples, that the threshold aims for
+	// when the training (or validation) data has such examples: the threshold is the lowest that reaches it, capped
+	// by the false-rejection budget; 0 means 0.6, below 0 uses the budget alone.
+	TargetOOSRecall float64
 	// FixedThreshold, when above 0, is used as the out-of-scope threshold instead of one chosen by cross-validation.
 	FixedThreshold float64
 	// Validation, when it has examples, is used instead of cross-validation to calibrate and choose the threshold.
@@ -37,6 +41,11 @@ type Options struct {
 	Workers int
 	// Embedder, when set, adds sentence embeddings as extra features (the optional second stage).
 	Embedder Embedder
+	// NBWeight is the weight of the multinomial naive Bayes scores added to the logistic regression's; 0 means
+	// 0.25, below 0 turns naive Bayes off.
+	NBWeight float64
+	// NBSmoothing is the additive smoothing of the naive Bayes part; 0 means 0.005.
+	NBSmoothing float64
 	// EmbeddingWeight scales the unit-length embedding against the unit-length sparse features; 0 means 1.
 	EmbeddingWeight float64
 }
@@ -52,22 +61,31 @@ func (o Options) withDefaults(n int) Options {
 		o.L2 = 2e-6
 	}
 	if o.LearningRate <= 0 {
-		o.LearningRate = 0.5
+		o.LearningRate = 2
 	}
 	if o.MinDF <= 0 {
 		o.MinDF = 2
-		if n < 2000 {
+		if n < 5000 {
 			o.MinDF = 1
 		}
 	}
 	if o.MaxFalseRejection <= 0 {
 		o.MaxFalseRejection = 0.01
 	}
+	if o.TargetOOSRecall == 0 {
+		o.TargetOOSRecall = 0.6
+	}
 	if o.Folds == 0 {
 		o.Folds = 5
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.NBWeight == 0 {
+		o.NBWeight = 0.25
+	}
+	if o.NBSmoothing <= 0 {
+		o.NBSmoothing = 0.005
 	}
 	if o.EmbeddingWeight <= 0 {
 		o.EmbeddingWeight = 1
@@ -157,7 +175,7 @@ func Train(ctx context.Context, ds Dataset, opts Options) (*Model, error) {
 	}
 	if cal != nil {
 		m.temperature = fitTemperature(scores, cal.y)
-		m.threshold = m.chooseThreshold(scores, cal.y, opts.MaxFalseRejection)
+		m.threshold = m.chooseThreshold(scores, cal.y, opts.MaxFalseRejection, opts.TargetOOSRecall)
 	}
 	if opts.FixedThreshold > 0 {
 		m.threshold = opts.FixedThreshold
@@ -285,11 +303,17 @@ type linear struct {
 	k     int       // classes
 	w     []float32 // (dims+embedDims) x k, row-major by feature
 	b     []float32
+
+	cjkWeight float64 // featureConfig.CJKWeight, for vectorize
+
+	// Training only: the naive Bayes log-probabilities over the same features (dims x k) and log priors.
+	nbw []float32
+	nbb []float32
 }
 
 // vector builds the feature vector of one utterance.
 func (l *linear) vector(tc []termCount, emb []float32, embWeight float64) sparse {
-	v := vectorize(tc, l.vocab, l.idf)
+	v := vectorize(tc, l.vocab, l.idf, l.cjkWeight)
 	if len(emb) > 0 {
 		var n float64
 		for _, e := range emb {
@@ -348,7 +372,7 @@ func fit(ctx context.Context, d *labelled, train []int, k int, opts Options, fc 
 		}
 	}
 	slices.Sort(hashes) // deterministic feature order
-	l := &linear{vocab: make(map[uint64]int32, len(hashes)), idf: make([]float32, len(hashes)), dims: len(hashes), k: k}
+	l := &linear{vocab: make(map[uint64]int32, len(hashes)), idf: make([]float32, len(hashes)), dims: len(hashes), k: k, cjkWeight: fc.CJKWeight}
 	n := float64(len(train))
 	for j, h := range hashes {
 		l.vocab[h] = int32(j)
@@ -411,7 +435,53 @@ func fit(ctx context.Context, d *labelled, train []int, k int, opts Options, fc 
 	for j := range l.w {
 		l.w[j] *= float32(scale)
 	}
+	if opts.NBWeight > 0 {
+		l.fitNB(xs, ys, opts.NBSmoothing)
+		l.mergeNB(opts.NBWeight)
+	}
 	return l, nil
+}
+
+// fitNB fits a multinomial naive Bayes over the (TF-IDF weighted, normalised) sparse features.
+func (l *linear) fitNB(xs []sparse, ys []int32, alpha float64) {
+	k := l.k
+	cnt := make([]float64, l.dims*k)
+	tot := make([]float64, k)
+	nc := make([]float64, k)
+	for i, x := range xs {
+		c := int(ys[i])
+		nc[c]++
+		for j, f := range x.idx {
+			if int(f) >= l.dims {
+				continue
+			}
+			cnt[int(f)*k+c] += float64(x.val[j])
+			tot[c] += float64(x.val[j])
+		}
+	}
+	l.nbw = make([]float32, l.dims*k)
+	l.nbb = make([]float32, k)
+	for c := 0; c < k; c++ {
+		den := math.Log(tot[c] + alpha*float64(l.dims))
+		for f := 0; f < l.dims; f++ {
+			l.nbw[f*k+c] = float32(math.Log(cnt[f*k+c]+alpha) - den)
+		}
+		l.nbb[c] = float32(math.Log((nc[c] + 1) / (float64(len(xs)) + float64(k))))
+	}
+}
+
+// mergeNB adds the naive Bayes scores, times weight, to the linear model (both are linear in the features).
+func (l *linear) mergeNB(weight float64) {
+	k := l.k
+	for f := 0; f < l.dims; f++ {
+		for c := 0; c < k; c++ {
+			l.w[f*k+c] += float32(weight * float64(l.nbw[f*k+c]))
+		}
+	}
+	for c := range l.b {
+		l.b[c] += float32(weight * float64(l.nbb[c]))
+	}
+	l.nbw, l.nbb = nil, nil
 }
 
 // softmax turns scores into probabilities in place.
@@ -468,18 +538,30 @@ func fitTemperature(scores [][]float64, y []int32) float64 {
 	return math.Exp((a + b) / 2)
 }
 
-// chooseThreshold picks the global out-of-scope threshold from calibrated held-out scores: the highest
-// threshold that wrongly rejects at most maxReject of the held-out in-scope utterances the model would
-// otherwise answer correctly. The same rule holds with and without out-of-scope examples; those examples
-// make the explicit out-of-scope class, which rejects on its own.
-func (m *Model) chooseThreshold(scores [][]float64, y []int32, maxReject float64) float64 {
-	var ps []float64
+// chooseThreshold picks the global out-of-scope threshold from calibrated held-out scores. The budget threshold
+// is the highest that wrongly rejects at most maxReject of the held-out in-scope utterances the model would
+// otherwise answer correctly. When the held-out scores include out-of-scope examples, the threshold is instead the
+// lowest one at which the out-of-scope recall (the class and the threshold together) reaches targetRecall, but
+// never above the budget threshold: a threshold beyond what the recall target needs only hands off more
+// in-scope messages. Out-of-scope examples make the explicit out-of-scope class, which rejects on its own.
+func (m *Model) chooseThreshold(scores [][]float64, y []int32, maxReject, targetRecall float64) float64 {
+	var ps, oosConf []float64
+	nOOS, oosByClass := 0, 0
 	for i, z := range scores {
-		if z == nil || y[i] < 0 || int(y[i]) == m.oos {
+		if z == nil {
 			continue
 		}
 		probs := m.calibrated(slices.Clone(z))
 		best, p := m.bestInScope(probs)
+		if y[i] < 0 || int(y[i]) == m.oos {
+			nOOS++
+			if m.oos >= 0 && probs[m.oos] > p {
+				oosByClass++
+			} else {
+				oosConf = append(oosConf, p)
+			}
+			continue
+		}
 		if best != int(y[i]) || (m.oos >= 0 && probs[m.oos] > p) || m.thresholds[best] > 0 {
 			continue // wrong, already rejected by the out-of-scope class, or governed by its own threshold
 		}
@@ -494,7 +576,20 @@ func (m *Model) chooseThreshold(scores [][]float64, y []int32, maxReject float64
 		k = len(ps) - 1
 	}
 	// Round down to a 0.001 grid so the saved threshold reads well and stays below ps[k].
-	return math.Floor(ps[k]*1000) / 1000
+	th := math.Floor(ps[k]*1000) / 1000
+	if nOOS == 0 || targetRecall <= 0 {
+		return th
+	}
+	need := int(math.Ceil(targetRecall*float64(nOOS)-1e-9)) - oosByClass
+	if need <= 0 {
+		return 0
+	}
+	if need > len(oosConf) {
+		return th
+	}
+	slices.Sort(oosConf)
+	// Reject the need least confident out-of-scope examples: the threshold must exceed their confidence.
+	return min(th, math.Floor(oosConf[need-1]*1000)/1000+0.001)
 }
 
 func newRand(seed uint64) *rand.Rand {
