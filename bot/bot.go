@@ -25,7 +25,7 @@ const (
 const (
 	ReasonFAQMatch       = "faq_match"
 	ReasonLowConfidence  = "low_confidence"
-	ReasonRequestedHuman = "requested_human"
+	ReasonExplicitRequest = "explicit_request"
 	ReasonSmalltalk      = "smalltalk"
 	ReasonEmpty          = "empty_input"
 )
@@ -112,7 +112,7 @@ func (e *Engine) Turn(ctx context.Context, in Input) (Decision, error) {
 		return d, nil
 	}
 	if wantsHuman(text) {
-		d.Kind, d.Reason, d.Reply, d.Skill = KindHandoff, ReasonRequestedHuman, phrase(lang, "handoff"), "default_support"
+		d.Kind, d.Reason, d.Reply, d.Skill = KindHandoff, ReasonExplicitRequest, phrase(lang, "handoff"), "default_support"
 		return d, nil
 	}
 	if key, ok := smalltalk(text); ok {

@@ -20,10 +20,18 @@
   var TEXT = {
     en: { launcher: "Chat with us", title: "Customer service", placeholder: "Type your question…", send: "Send",
       connecting: "Connecting…", offline: "Reconnecting…", failed: "Not sent — will retry", close: "Close chat",
-      greeting: "Hi! Ask me anything about your order, shipping, returns or payment." },
+      greeting: "Hi! Ask me anything about your order, shipping, returns or payment.",
+      position: "You are number {n} in line.", eta: " Estimated wait: about {m} min.", typing: "Agent is typing…",
+      leave_title: "Leave us a message", name: "Name", email: "E-mail", phone: "Phone (optional)", message: "Your message",
+      leave_send: "Send message", leave_done: "Thanks! We received your message and will reply by e-mail.",
+      rate_title: "How did we do?", rate_thanks: "Thanks for your feedback!", stars: "{n} of 5 stars" },
     zh: { launcher: "在线客服", title: "在线客服", placeholder: "请输入您的问题…", send: "发送",
       connecting: "连接中…", offline: "正在重新连接…", failed: "未发送，稍后重试", close: "关闭",
-      greeting: "您好！有关订单、配送、退换货或支付的问题都可以问我。" }
+      greeting: "您好！有关订单、配送、退换货或支付的问题都可以问我。",
+      position: "您当前排在第 {n} 位。", eta: "预计等待约 {m} 分钟。", typing: "客服正在输入…",
+      leave_title: "给我们留言", name: "姓名", email: "邮箱", phone: "电话（可选）", message: "留言内容",
+      leave_send: "提交留言", leave_done: "谢谢！我们已收到您的留言，会通过邮件回复您。",
+      rate_title: "请为本次服务评分", rate_thanks: "感谢您的评价！", stars: "{n} 星（满分 5 星）" }
   }[lang];
 
   var storeKey = "frontdesk:" + siteKey + ":";
@@ -55,6 +63,12 @@
     ".foot{display:flex;gap:8px;padding:10px;border-top:1px solid #e2e8f0;background:#fff}",
     ".input{flex:1;border:1px solid #cbd5e1;border-radius:8px;padding:8px 10px;font-size:14px;resize:none;height:40px}",
     ".send{border:0;border-radius:8px;background:#2563eb;color:#fff;padding:0 16px;cursor:pointer;font-size:14px}",
+    ".typing{font-size:12px;color:#64748b;padding:0 12px 4px;min-height:16px;background:#f8fafc}",
+    ".queue{font-size:12px;color:#1e3a8a;background:#eff6ff;padding:6px 12px;display:none}.queue.show{display:block}",
+    ".card{align-self:stretch;background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:10px;display:flex;flex-direction:column;gap:6px}",
+    ".card h3{margin:0;font-size:14px}.card input,.card textarea{border:1px solid #cbd5e1;border-radius:6px;padding:6px 8px;font-size:13px}",
+    ".card textarea{height:70px;resize:vertical}.card .err{color:#b91c1c;font-size:12px;min-height:14px}",
+    ".stars{display:flex;gap:4px}.star{border:0;background:none;font-size:24px;cursor:pointer;color:#cbd5e1;padding:0 2px}.star.on{color:#f59e0b}",
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}"
   ].join("\n");
 
@@ -150,8 +164,13 @@
   foot.appendChild(input);
   foot.appendChild(sendBtn);
   panel.appendChild(head);
+  var queueBar = el("div", "queue");
+  queueBar.setAttribute("aria-live", "polite");
+  var typingBar = el("div", "typing");
   panel.appendChild(status);
+  panel.appendChild(queueBar);
   panel.appendChild(log);
+  panel.appendChild(typingBar);
   panel.appendChild(foot);
   root.appendChild(launcher);
   root.appendChild(panel);
@@ -197,6 +216,12 @@
     }
     if (f.kind === "event" && !f.text) return;
     clearQuickReplies();
+    if (f.sender !== "visitor") { typingBar.textContent = ""; }
+    if (f.event && f.event.name === "status" && f.event.to !== "queued") {
+      queueBar.className = "queue";
+      var offer = log.querySelector(".leave");
+      if (offer && f.event.to === "assigned") offer.remove();
+    }
     var cls = f.sender === "visitor" ? "visitor" : f.sender === "agent" ? "agent" : f.sender === "system" ? "system" : "bot";
     var node;
     if (cls === "bot" || cls === "agent") {
@@ -208,6 +233,15 @@
     node.setAttribute("data-seq", f.seq);
     node.setAttribute("data-sender", f.sender);
     log.appendChild(node);
+    if (f.event && f.event.name === "offer_ticket" && !log.querySelector(".leave")) log.appendChild(leaveForm());
+    if (f.event && f.event.name === "status" && f.event.to === "closed" && !ratedConv[f.conversation_id] && !log.querySelector(".rate[data-conv='" + f.conversation_id + "']")) {
+      log.appendChild(rateCard(f.conversation_id));
+    }
+    if (f.event && f.event.name === "rating") {
+      ratedConv[f.conversation_id] = true;
+      var rc = log.querySelector(".rate[data-conv='" + f.conversation_id + "']");
+      if (rc) rc.remove();
+    }
     if (f.quick_replies && f.quick_replies.length) {
       var box = el("div", "qrs");
       f.quick_replies.forEach(function (q) {
@@ -219,6 +253,63 @@
       log.appendChild(box);
     }
     scroll();
+  }
+
+  var ratedConv = {};
+
+  function field(ph, type, name) {
+    var i = el(type === "textarea" ? "textarea" : "input");
+    if (type !== "textarea") i.type = type;
+    i.placeholder = ph;
+    i.setAttribute("aria-label", ph);
+    i.name = name;
+    return i;
+  }
+
+  function leaveForm() {
+    var card = el("form", "card leave");
+    card.appendChild(el("h3", null, TEXT.leave_title));
+    var name = field(TEXT.name, "text", "name"), email = field(TEXT.email, "email", "email"),
+      phone = field(TEXT.phone, "tel", "phone"), msg = field(TEXT.message, "textarea", "message");
+    name.maxLength = 100; email.maxLength = 254; phone.maxLength = 32; msg.maxLength = 2000;
+    [name, email, phone, msg].forEach(function (x) { card.appendChild(x); });
+    var err = el("div", "err");
+    var send = el("button", "send", TEXT.leave_send);
+    send.type = "submit";
+    card.appendChild(err);
+    card.appendChild(send);
+    card.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (!msg.value.trim() || (!email.value.trim() && !phone.value.trim())) { err.textContent = TEXT.email + " / " + TEXT.message + " ?"; return; }
+      leaveCard = card;
+      leaveErr = err;
+      sendFrame({ type: "leave_message", name: name.value, email: email.value, phone: phone.value, text: msg.value });
+    });
+    return card;
+  }
+  var leaveCard = null, leaveErr = null;
+
+  function rateCard(conv) {
+    var card = el("div", "card rate");
+    card.setAttribute("data-conv", conv);
+    card.appendChild(el("h3", null, TEXT.rate_title));
+    var row = el("div", "stars");
+    for (var n = 1; n <= 5; n++) {
+      (function (n) {
+        var b = el("button", "star", "★");
+        b.type = "button";
+        b.setAttribute("data-score", n);
+        b.setAttribute("aria-label", TEXT.stars.replace("{n}", n));
+        b.addEventListener("click", function () {
+          var stars = row.querySelectorAll(".star");
+          for (var i = 0; i < stars.length; i++) stars[i].className = i < n ? "star on" : "star";
+          sendFrame({ type: "rate", conversation_id: conv, score: n });
+        });
+        row.appendChild(b);
+      })(n);
+    }
+    card.appendChild(row);
+    return card;
   }
 
   function sendFrame(obj) {
@@ -252,7 +343,10 @@
     convId = f.conversation_id;
   }
 
+  var typingTimer = null;
+
   function onError(f) {
+    if (leaveCard && leaveErr && !f.client_msg_id && f.code !== "rate_limited") { leaveErr.textContent = f.message; }
     if (f.client_msg_id && pendingById[f.client_msg_id]) {
       var p = pendingById[f.client_msg_id];
       if (f.code === "internal" || f.code === "unavailable" || f.code === "rate_limited") {
@@ -282,6 +376,25 @@
         if (convId !== f.conversation_id) { convId = f.conversation_id; lastSeq = 0; seen = {}; }
         break;
       case "ack": onAck(f); break;
+      case "position":
+        var txt = TEXT.position.replace("{n}", f.position);
+        if (f.estimated_wait_seconds > 0) txt += TEXT.eta.replace("{m}", Math.max(1, Math.round(f.estimated_wait_seconds / 60)));
+        queueBar.textContent = txt;
+        queueBar.className = "queue show";
+        break;
+      case "typing":
+        typingBar.textContent = TEXT.typing;
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () { typingBar.textContent = ""; }, 3000);
+        break;
+      case "ticket":
+        if (leaveCard) { leaveCard.replaceWith(el("div", "msg system", TEXT.leave_done)); leaveCard = null; }
+        break;
+      case "rated":
+        ratedConv[f.conversation_id] = true;
+        var card = log.querySelector(".rate[data-conv='" + f.conversation_id + "']");
+        if (card) card.replaceWith(el("div", "msg system", TEXT.rate_thanks));
+        break;
       case "message": renderMessage(f); break;
       case "error": onError(f); break;
     }
@@ -357,6 +470,10 @@
     e.preventDefault();
     sendText(input.value);
     input.value = "";
+  });
+  var lastTyping = 0;
+  input.addEventListener("input", function () {
+    if (Date.now() - lastTyping > 2500) { lastTyping = Date.now(); sendFrame({ type: "typing" }); }
   });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {

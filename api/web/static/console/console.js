@@ -1,0 +1,570 @@
+/* Frontdesk agent console: plain JavaScript, no build step, no third-party
+ * requests. Every piece of conversation text is inserted as text, never HTML. */
+(function () {
+  "use strict";
+
+  var zh = (localStorage.getItem("fd-console-lang") || navigator.language || "en").toLowerCase().indexOf("zh") === 0;
+  var T = {
+    signin: ["Sign in to Frontdesk", "登录客服工作台"], email: ["E-mail", "邮箱"], password: ["Password", "密码"],
+    login: ["Sign in", "登录"], logout: ["Sign out", "退出"], queue: ["Queue", "排队"], mine: ["Mine", "我的会话"],
+    tickets: ["Tickets", "工单"], accept: ["Accept", "接入"], online: ["Online", "在线"], away: ["Away", "离开"],
+    empty_queue: ["Nobody is waiting.", "暂无排队访客。"], empty_mine: ["No conversations assigned to you.", "暂无分配给您的会话。"],
+    pick: ["Pick a conversation on the left.", "请在左侧选择一个会话。"], send: ["Send", "发送"], note: ["Internal note", "内部备注"],
+    reply_ph: ["Reply… (type / for canned responses)", "回复…（输入 / 使用快捷回复）"], transfer: ["Transfer", "转接"],
+    handback: ["Back to bot", "转回机器人"], close: ["Close", "结束会话"], why: ["Why the bot handed off", "机器人转人工的原因"],
+    reason: ["Reason", "原因"], confidence: ["confidence", "置信度"], threshold: ["threshold", "阈值"], candidates: ["top FAQ", "候选问答"],
+    visitor: ["Visitor", "访客"], earlier: ["earlier conversations", "历史会话"], waiting: ["waiting", "等待"],
+    typing: ["Visitor is typing…", "访客正在输入…"], to_group: ["to team", "转至客服组"], to_agent: ["to agent", "转至客服"],
+    transfer_note: ["note for the next agent", "给下一位客服的备注"], go: ["Transfer", "确认转接"], cancel: ["Cancel", "取消"],
+    status_all: ["All", "全部"], reply: ["Reply by e-mail", "邮件回复"], add_note: ["Add note", "添加备注"], solve: ["Mark solved", "标记已解决"],
+    reopen: ["Reopen", "重新打开"], disconnected: ["reconnecting…", "正在重连…"], lang: ["中文", "English"],
+    decision: ["decision", "决策"], rated: ["Rating", "评分"], no_tickets: ["No tickets.", "暂无工单。"],
+    from: ["From", "来自"], assigned_to_you: ["Assigned to you", "已分配给您"], bad_login: ["Wrong e-mail or password.", "邮箱或密码错误。"]
+  };
+  function t(k) { var v = T[k]; return v ? v[zh ? 1 : 0] : k; }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function btn(text, cls, onclick) {
+    var b = el("button", cls, text);
+    b.type = "button";
+    if (onclick) b.addEventListener("click", onclick);
+    return b;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function ago(iso) {
+    var s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+    if (s < 60) return s + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m " + (s % 60) + "s";
+    return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
+  }
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+  }
+
+  var app = document.getElementById("app");
+  var state = {
+    me: null, csrf: "", presence: "online", queues: {}, mine: {}, current: null, details: null,
+    messages: {}, tab: "queue", groups: [], agents: [], canned: [], ws: null, retry: 0, tickets: [], ticketFilter: "open"
+  };
+
+  function api(method, path, body) {
+    var opts = { method: method, headers: {}, credentials: "same-origin" };
+    if (method !== "GET") opts.headers["X-CSRF-Token"] = state.csrf;
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(path, opts).then(function (r) {
+      if (r.status === 204) return null;
+      return r.json().then(function (j) {
+        if (!r.ok) { var e = new Error((j && j.error && j.error.message) || r.statusText); e.status = r.status; e.code = j && j.error && j.error.code; throw e; }
+        return j;
+      });
+    });
+  }
+
+  // ---------- sign in ----------
+  function showLogin(message) {
+    clear(app);
+    var box = el("form", "login");
+    box.appendChild(el("h1", null, t("signin")));
+    var l1 = el("label", null, t("email")); var email = el("input"); email.type = "email"; email.name = "email"; email.autocomplete = "username"; email.required = true;
+    var l2 = el("label", null, t("password")); var pw = el("input"); pw.type = "password"; pw.name = "password"; pw.autocomplete = "current-password"; pw.required = true;
+    l1.appendChild(email); l2.appendChild(pw);
+    box.appendChild(l1); box.appendChild(l2);
+    var actions = el("div", "actions");
+    var submit = el("button", "primary", t("login")); submit.type = "submit";
+    actions.appendChild(submit);
+    actions.appendChild(btn(t("lang"), null, function () { switchLang(); showLogin(); }));
+    box.appendChild(actions);
+    var err = el("div", "error", message || "");
+    box.appendChild(err);
+    box.addEventListener("submit", function (e) {
+      e.preventDefault();
+      submit.disabled = true;
+      api("POST", "/api/v1/agent/login", { email: email.value, password: pw.value }).then(function (me) {
+        start(me);
+      }).catch(function (e2) {
+        submit.disabled = false;
+        err.textContent = e2.status === 401 ? t("bad_login") : e2.message;
+      });
+    });
+    app.appendChild(box);
+    email.focus();
+  }
+
+  function switchLang() { zh = !zh; localStorage.setItem("fd-console-lang", zh ? "zh" : "en"); document.documentElement.lang = zh ? "zh-CN" : "en"; }
+
+  // ---------- main layout ----------
+  var ui = {};
+  function start(me) {
+    state.me = me.agent; state.csrf = me.csrf_token; state.presence = me.presence || "online";
+    document.documentElement.lang = zh ? "zh-CN" : "en";
+    clear(app);
+    var top = el("div", "top");
+    top.appendChild(el("span", "brand", "Frontdesk"));
+    ui.conn = el("span", "conn", "");
+    top.appendChild(ui.conn);
+    top.appendChild(el("span", null, state.me.name));
+    ui.presence = btn("", "presence", function () {
+      var next = state.presence === "away" ? "online" : "away";
+      api("POST", "/api/v1/agent/presence", { status: next }).then(function (r) { state.presence = r.presence; renderPresence(); });
+    });
+    top.appendChild(ui.presence);
+    top.appendChild(btn(t("lang"), null, function () { switchLang(); start({ agent: state.me, csrf_token: state.csrf, presence: state.presence }); }));
+    top.appendChild(btn(t("logout"), null, function () {
+      api("POST", "/api/v1/agent/logout").finally(function () { if (state.ws) state.ws.close(); location.reload(); });
+    }));
+    app.appendChild(top);
+    var main = el("div", "main");
+    var side = el("div", "side");
+    var tabs = el("div", "tabs");
+    ui.tabs = {};
+    ["queue", "mine", "tickets"].forEach(function (k) {
+      var b = btn(t(k), "", function () { state.tab = k; renderSide(); if (k === "tickets") loadTickets(); });
+      b.setAttribute("data-tab", k);
+      ui.tabs[k] = b;
+      tabs.appendChild(b);
+    });
+    side.appendChild(tabs);
+    ui.list = el("div", "list");
+    side.appendChild(ui.list);
+    main.appendChild(side);
+    ui.pane = el("div", "pane");
+    main.appendChild(ui.pane);
+    app.appendChild(main);
+    renderPresence();
+    renderPane();
+    api("GET", "/api/v1/agent/groups").then(function (r) { state.groups = r.groups; });
+    api("GET", "/api/v1/agent/canned").then(function (r) { state.canned = r.canned || []; });
+    connect();
+    setInterval(function () {
+      var subs = ui.list.querySelectorAll("[data-queued]");
+      for (var i = 0; i < subs.length; i++) {
+        subs[i].textContent = t("reason") + ": " + subs[i].getAttribute("data-reason") + " · " + t("waiting") + " " + ago(subs[i].getAttribute("data-queued"));
+      }
+    }, 1000);
+  }
+
+  function renderPresence() {
+    ui.presence.textContent = "● " + t(state.presence === "away" ? "away" : "online");
+    ui.presence.className = "presence " + state.presence;
+  }
+
+  // ---------- real time ----------
+  function connect() {
+    var proto = location.protocol === "https:" ? "wss:" : "ws:";
+    var ws = new WebSocket(proto + "//" + location.host + "/api/v1/agent/ws");
+    state.ws = ws;
+    ws.onopen = function () { state.retry = 0; ui.conn.textContent = ""; };
+    ws.onmessage = function (ev) { var f; try { f = JSON.parse(ev.data); } catch (e) { return; } onFrame(f); };
+    ws.onclose = function () {
+      state.ws = null;
+      ui.conn.textContent = t("disconnected");
+      state.retry++;
+      setTimeout(function () {
+        api("GET", "/api/v1/agent/me").then(function () { connect(); }).catch(function (e) { if (e.status === 401) showLogin(); else connect(); });
+      }, Math.min(15000, 500 * Math.pow(2, state.retry)));
+    };
+  }
+  function send(f) { if (state.ws && state.ws.readyState === 1) { state.ws.send(JSON.stringify(f)); return true; } return false; }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "hello":
+        state.me = f.agent;
+        state.queues = {};
+        (f.queues || []).forEach(function (q) { state.queues[q.group] = q; });
+        state.mine = {};
+        (f.assigned || []).forEach(function (c) { state.mine[c.id] = c; });
+        if (state.current) send({ type: "watch", conversation_id: state.current, last_seq: lastSeq(state.current) });
+        renderSide();
+        break;
+      case "queue":
+        state.queues[f.queue.group] = f.queue;
+        renderSide();
+        break;
+      case "assigned":
+        state.mine[f.conversation.id] = f.conversation;
+        renderSide();
+        if (!state.current) openConversation(f.conversation.id);
+        break;
+      case "conversation":
+        var c = f.conversation;
+        if (c.status === "assigned" && c.assigned_agent === state.me.id) state.mine[c.id] = c; else delete state.mine[c.id];
+        if (state.details && state.details.conversation.id === c.id) { state.details.conversation = c; renderHeader(); }
+        renderSide();
+        break;
+      case "message":
+        addMessage(f);
+        break;
+      case "typing":
+        if (f.conversation_id === state.current && ui.typing) {
+          ui.typing.textContent = t("typing");
+          clearTimeout(ui.typingTimer);
+          ui.typingTimer = setTimeout(function () { ui.typing.textContent = ""; }, 3000);
+        }
+        break;
+      case "error":
+        if (ui.error) ui.error.textContent = f.message;
+        break;
+    }
+  }
+
+  function lastSeq(id) {
+    var m = state.messages[id];
+    if (!m) return 0;
+    var max = 0;
+    Object.keys(m).forEach(function (k) { if (+k > max) max = +k; });
+    return max;
+  }
+
+  // ---------- side lists ----------
+  function renderSide() {
+    Object.keys(ui.tabs).forEach(function (k) { ui.tabs[k].className = state.tab === k ? "active" : ""; });
+    var mineCount = Object.keys(state.mine).length;
+    ui.tabs.mine.textContent = t("mine") + (mineCount ? " (" + mineCount + ")" : "");
+    var waiting = 0;
+    Object.keys(state.queues).forEach(function (g) { waiting += state.queues[g].entries.length; });
+    ui.tabs.queue.textContent = t("queue") + (waiting ? " (" + waiting + ")" : "");
+    clear(ui.list);
+    if (state.tab === "queue") renderQueue();
+    else if (state.tab === "mine") renderMine();
+    else renderTickets();
+  }
+
+  function renderQueue() {
+    var groups = Object.keys(state.queues).sort();
+    var any = false;
+    groups.forEach(function (g) {
+      var q = state.queues[g];
+      var head = el("div", "group-title");
+      head.appendChild(el("span", null, g));
+      head.appendChild(el("span", null, String(q.entries.length)));
+      ui.list.appendChild(head);
+      q.entries.forEach(function (e) {
+        any = true;
+        var it = el("div", "item queue-entry");
+        it.setAttribute("data-conversation", e.conversation_id);
+        var info = el("div", "grow");
+        var line = el("div", null, "#" + e.position + " " + e.visitor_id.slice(0, 12) + " ");
+        if (e.priority > 0) line.appendChild(el("span", "badge vip", "VIP"));
+        info.appendChild(line);
+        var sub = el("div", "sub reason", t("reason") + ": " + e.reason + " · " + t("waiting") + " " + ago(e.queued_at));
+        sub.setAttribute("data-queued", e.queued_at);
+        sub.setAttribute("data-reason", e.reason);
+        info.appendChild(sub);
+        it.appendChild(info);
+        var accept = btn(t("accept"), "primary accept", function (ev) {
+          ev.stopPropagation();
+          accept.disabled = true;
+          api("POST", "/api/v1/agent/conversations/" + e.conversation_id + "/accept").then(function (c) {
+            state.mine[c.id] = c;
+            state.tab = "mine";
+            renderSide();
+            openConversation(c.id);
+          }).catch(function (err) { accept.disabled = false; alert(err.message); });
+        });
+        it.appendChild(accept);
+        it.addEventListener("click", function () { openConversation(e.conversation_id); });
+        ui.list.appendChild(it);
+      });
+    });
+    if (!any) ui.list.appendChild(el("div", "empty", t("empty_queue")));
+  }
+
+  function renderMine() {
+    var ids = Object.keys(state.mine);
+    if (!ids.length) { ui.list.appendChild(el("div", "empty", t("empty_mine"))); return; }
+    ids.forEach(function (id) {
+      var c = state.mine[id];
+      var it = el("div", "item mine-entry" + (state.current === id ? " selected" : ""));
+      it.setAttribute("data-conversation", id);
+      var info = el("div", "grow");
+      info.appendChild(el("div", null, c.visitor_id.slice(0, 14)));
+      info.appendChild(el("div", "sub", c.skill_group + " · " + (c.handoff_reason || "")));
+      it.appendChild(info);
+      it.addEventListener("click", function () { openConversation(id); });
+      ui.list.appendChild(it);
+    });
+  }
+
+  // ---------- conversation ----------
+  function renderPane() {
+    clear(ui.pane);
+    if (!state.current) { ui.pane.appendChild(el("div", "empty", t("pick"))); return; }
+    ui.why = el("div", "why");
+    ui.visitor = el("div", "visitor");
+    ui.actions = el("div", "actions-bar");
+    ui.dialog = el("div");
+    ui.transcript = el("div", "transcript");
+    ui.typing = el("div", "typing");
+    ui.error = el("div", "error");
+    ui.pane.appendChild(ui.why);
+    ui.pane.appendChild(ui.visitor);
+    ui.pane.appendChild(ui.actions);
+    ui.pane.appendChild(ui.dialog);
+    ui.pane.appendChild(ui.transcript);
+    ui.pane.appendChild(ui.typing);
+    ui.pane.appendChild(ui.error);
+    ui.pane.appendChild(composer());
+    renderHeader();
+    var msgs = state.messages[state.current] || {};
+    Object.keys(msgs).map(Number).sort(function (a, b) { return a - b; }).forEach(function (s) { renderMessage(msgs[s]); });
+  }
+
+  function openConversation(id) {
+    state.current = id;
+    state.details = null;
+    if (!state.messages[id]) state.messages[id] = {};
+    renderSide();
+    renderPane();
+    send({ type: "watch", conversation_id: id, last_seq: lastSeq(id) });
+    api("GET", "/api/v1/agent/conversations/" + id).then(function (d) {
+      if (state.current !== id) return;
+      state.details = d;
+      renderHeader();
+    }).catch(function (e) { ui.error.textContent = e.message; });
+  }
+
+  function renderHeader() {
+    if (!ui.why || !state.details) return;
+    var d = state.details, c = d.conversation;
+    clear(ui.why);
+    ui.why.appendChild(el("h2", null, t("why")));
+    var reason = el("div", "handoff-reason", t("reason") + ": " + (c.handoff_reason || "—") + " · " + c.skill_group);
+    ui.why.appendChild(reason);
+    if (d.bot_decision) {
+      var bd = d.bot_decision;
+      var parts = [t("decision") + ": " + bd.kind + " (" + bd.reason + ")", t("confidence") + " " + (bd.confidence || 0).toFixed(2), t("threshold") + " " + (bd.threshold || 0).toFixed(2)];
+      if (bd.candidates && bd.candidates.length) parts.push(t("candidates") + ": " + bd.candidates.map(function (x) { return x.id + " " + x.score.toFixed(2); }).join(", "));
+      ui.why.appendChild(el("div", "scores", parts.join(" · ")));
+    }
+    clear(ui.visitor);
+    var v = d.visitor, p = v.personal || {};
+    ui.visitor.appendChild(el("span", null, t("visitor") + ": " + v.id));
+    if (p.name) ui.visitor.appendChild(el("span", null, p.name));
+    if (p.email) ui.visitor.appendChild(el("span", null, p.email));
+    ui.visitor.appendChild(el("span", null, d.earlier.length + " " + t("earlier")));
+    if (c.rating) ui.visitor.appendChild(el("span", null, t("rated") + ": " + c.rating + "/5"));
+    clear(ui.actions);
+    ui.actions.appendChild(el("span", "status conv-status", c.status));
+    var mine = c.status === "assigned" && c.assigned_agent === state.me.id;
+    if (c.status === "queued") {
+      ui.actions.appendChild(btn(t("accept"), "primary", function () {
+        api("POST", "/api/v1/agent/conversations/" + c.id + "/accept").then(function (x) { state.mine[x.id] = x; state.details.conversation = x; renderHeader(); renderSide(); }).catch(function (e) { ui.error.textContent = e.message; });
+      }));
+    }
+    if (mine) {
+      ui.actions.appendChild(btn(t("transfer"), "transfer", showTransfer));
+      ui.actions.appendChild(btn(t("handback"), "handback", function () { act("handback"); }));
+      ui.actions.appendChild(btn(t("close"), "danger close-conv", function () { act("close"); }));
+    }
+    if (ui.input) ui.input.disabled = false;
+  }
+
+  function act(what) {
+    var id = state.current;
+    api("POST", "/api/v1/agent/conversations/" + id + "/" + what).then(function (c) {
+      state.details.conversation = c;
+      delete state.mine[c.id];
+      renderHeader();
+      renderSide();
+    }).catch(function (e) { ui.error.textContent = e.message; });
+  }
+
+  function showTransfer() {
+    clear(ui.dialog);
+    ui.dialog.className = "dialog";
+    var kind = el("select");
+    [["group", t("to_group")], ["agent", t("to_agent")]].forEach(function (o) { var op = el("option", null, o[1]); op.value = o[0]; kind.appendChild(op); });
+    var target = el("select");
+    var note = el("input"); note.placeholder = t("transfer_note"); note.maxLength = 500;
+    function fill() {
+      clear(target);
+      if (kind.value === "group") {
+        state.groups.forEach(function (g) { var op = el("option", null, g.name); op.value = g.id; target.appendChild(op); });
+      } else {
+        api("GET", "/api/v1/agent/agents").then(function (r) {
+          r.agents.forEach(function (a) {
+            if (a.id === state.me.id) return;
+            var op = el("option", null, a.name + " (" + a.presence + ")"); op.value = a.id; target.appendChild(op);
+          });
+        });
+      }
+    }
+    kind.addEventListener("change", fill);
+    fill();
+    ui.dialog.appendChild(kind); ui.dialog.appendChild(target); ui.dialog.appendChild(note);
+    ui.dialog.appendChild(btn(t("go"), "primary", function () {
+      var body = { note: note.value };
+      body[kind.value] = target.value;
+      api("POST", "/api/v1/agent/conversations/" + state.current + "/transfer", body).then(function (c) {
+        state.details.conversation = c;
+        if (!(c.status === "assigned" && c.assigned_agent === state.me.id)) delete state.mine[c.id];
+        clear(ui.dialog); ui.dialog.className = "";
+        renderHeader(); renderSide();
+      }).catch(function (e) { ui.error.textContent = e.message; });
+    }));
+    ui.dialog.appendChild(btn(t("cancel"), null, function () { clear(ui.dialog); ui.dialog.className = ""; }));
+  }
+
+  function addMessage(f) {
+    var byConv = state.messages[f.conversation_id];
+    if (!byConv) byConv = state.messages[f.conversation_id] = {};
+    if (byConv[f.seq]) return;
+    byConv[f.seq] = f;
+    if (f.conversation_id === state.current && ui.transcript) {
+      // Keep the transcript in seq order even if a gap was filled late.
+      renderMessage(f);
+    }
+  }
+
+  function renderMessage(f) {
+    var cls = f.kind === "note" ? "note" : f.sender;
+    if (f.kind === "event") cls = "system";
+    var node = el("div", "msg " + cls);
+    node.setAttribute("data-seq", f.seq);
+    var who = f.sender === "agent" && f.sender_id === state.me.id ? state.me.name : f.sender;
+    if (f.kind === "note") who += " · " + t("note");
+    node.appendChild(el("div", "meta", who + " · " + new Date(f.created_at).toLocaleTimeString()));
+    node.appendChild(el("div", "text", f.text));
+    if (f.sender === "bot" && f.metadata && f.metadata.decision) {
+      var det = el("details");
+      det.appendChild(el("summary", null, t("decision") + ": " + f.metadata.decision.kind));
+      det.appendChild(el("pre", null, JSON.stringify(f.metadata.decision, null, 2)));
+      node.appendChild(det);
+    }
+    var after = null;
+    var kids = ui.transcript.children;
+    for (var i = 0; i < kids.length; i++) { if (+kids[i].getAttribute("data-seq") > f.seq) { after = kids[i]; break; } }
+    ui.transcript.insertBefore(node, after);
+    if (!after) ui.transcript.scrollTop = ui.transcript.scrollHeight;
+  }
+
+  function composer() {
+    var box = el("form", "composer");
+    var input = el("textarea", "reply");
+    input.placeholder = t("reply_ph");
+    input.maxLength = 2000;
+    ui.input = input;
+    var sideActs = el("div", "side-actions");
+    var noteLabel = el("label");
+    var noteBox = el("input"); noteBox.type = "checkbox"; noteBox.className = "note-toggle";
+    noteLabel.appendChild(noteBox);
+    noteLabel.appendChild(document.createTextNode(" " + t("note")));
+    var sendBtn = el("button", "primary send", t("send")); sendBtn.type = "submit";
+    sideActs.appendChild(sendBtn);
+    sideActs.appendChild(noteLabel);
+    box.appendChild(input);
+    box.appendChild(sideActs);
+    var suggest = el("div", "suggest");
+    suggest.hidden = true;
+    box.appendChild(suggest);
+    var lastTyping = 0;
+    function submit() {
+      var text = input.value.trim();
+      if (!text) return;
+      var frame = { type: noteBox.checked ? "note" : "message", conversation_id: state.current, client_msg_id: newId(), text: text };
+      if (!send(frame)) {
+        api("POST", "/api/v1/agent/conversations/" + state.current + "/messages", { client_msg_id: frame.client_msg_id, text: text, note: noteBox.checked })
+          .catch(function (e) { ui.error.textContent = e.message; });
+      }
+      input.value = "";
+      suggest.hidden = true;
+    }
+    function updateSuggest() {
+      var v = input.value;
+      if (v.charAt(0) !== "/" || v.indexOf(" ") >= 0) { suggest.hidden = true; return; }
+      var q = v.slice(1).toLowerCase();
+      clear(suggest);
+      var hits = state.canned.filter(function (c) { return c.shortcut.toLowerCase().indexOf(q) === 0; });
+      hits.forEach(function (c, i) {
+        var d = el("div", i === 0 ? "active" : "", "/" + c.shortcut + " — " + c.title);
+        d.addEventListener("mousedown", function (e) { e.preventDefault(); input.value = c.body; suggest.hidden = true; input.focus(); });
+        suggest.appendChild(d);
+      });
+      suggest.hidden = hits.length === 0;
+    }
+    input.addEventListener("input", function () {
+      updateSuggest();
+      if (Date.now() - lastTyping > 2000) { lastTyping = Date.now(); send({ type: "typing", conversation_id: state.current }); }
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Tab" && !suggest.hidden) {
+        e.preventDefault();
+        var first = suggest.querySelector("div");
+        if (first) first.dispatchEvent(new MouseEvent("mousedown"));
+      } else if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        if (!suggest.hidden) { var f0 = suggest.querySelector("div"); if (f0) { f0.dispatchEvent(new MouseEvent("mousedown")); return; } }
+        submit();
+      } else if (e.key === "Escape") { suggest.hidden = true; }
+    });
+    box.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+    return box;
+  }
+
+  // ---------- tickets ----------
+  function loadTickets() {
+    var q = state.ticketFilter ? "?status=" + state.ticketFilter : "";
+    api("GET", "/api/v1/agent/tickets" + q).then(function (r) { state.tickets = r.tickets; if (state.tab === "tickets") renderSide(); });
+  }
+
+  function renderTickets() {
+    var bar = el("div", "dialog");
+    var sel = el("select");
+    [["open", "open"], ["pending", "pending"], ["solved", "solved"], ["", t("status_all")]].forEach(function (o) {
+      var op = el("option", null, o[1]); op.value = o[0]; if (state.ticketFilter === o[0]) op.selected = true; sel.appendChild(op);
+    });
+    sel.addEventListener("change", function () { state.ticketFilter = sel.value; loadTickets(); });
+    bar.appendChild(sel);
+    ui.list.appendChild(bar);
+    if (!state.tickets.length) { ui.list.appendChild(el("div", "empty", t("no_tickets"))); return; }
+    state.tickets.forEach(function (tk) {
+      var it = el("div", "item ticket-entry");
+      var info = el("div", "grow");
+      info.appendChild(el("div", null, tk.subject || tk.id));
+      info.appendChild(el("div", "sub", tk.group_id + " · " + ago(tk.created_at)));
+      it.appendChild(info);
+      it.appendChild(el("span", "badge " + tk.status, tk.status));
+      it.addEventListener("click", function () { openTicket(tk.id); });
+      ui.list.appendChild(it);
+    });
+  }
+
+  function openTicket(id) {
+    state.current = null;
+    api("GET", "/api/v1/agent/tickets/" + id).then(function (r) {
+      clear(ui.pane);
+      var tk = r.ticket;
+      var box = el("div", "ticket");
+      box.appendChild(el("h2", null, tk.subject));
+      var c = tk.contact || {};
+      box.appendChild(el("div", "sub", t("from") + ": " + [c.name, c.email, c.phone].filter(Boolean).join(" · ") + " · " + tk.status));
+      box.appendChild(el("div", "event", tk.body));
+      r.events.forEach(function (ev) { box.appendChild(el("div", "event " + ev.kind, ev.body)); });
+      var text = el("textarea");
+      box.appendChild(text);
+      var acts = el("div", "dialog");
+      acts.appendChild(btn(t("reply"), "primary", function () {
+        api("POST", "/api/v1/agent/tickets/" + id + "/replies", { text: text.value }).then(function () { openTicket(id); loadTickets(); }).catch(function (e) { alert(e.message); });
+      }));
+      acts.appendChild(btn(t("add_note"), null, function () {
+        api("POST", "/api/v1/agent/tickets/" + id + "/notes", { text: text.value }).then(function () { openTicket(id); }).catch(function (e) { alert(e.message); });
+      }));
+      var next = tk.status === "solved" ? "open" : "solved";
+      acts.appendChild(btn(t(next === "solved" ? "solve" : "reopen"), null, function () {
+        api("PATCH", "/api/v1/agent/tickets/" + id, { status: next }).then(function () { openTicket(id); loadTickets(); });
+      }));
+      box.appendChild(acts);
+      ui.pane.appendChild(box);
+    });
+  }
+
+  // ---------- boot ----------
+  api("GET", "/api/v1/agent/me").then(start).catch(function () { showLogin(); });
+})();
