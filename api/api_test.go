@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -520,4 +521,9 @@ func TestShutdownClosesSockets(t *testing.T) {
 			t.Error("a connection opened after shutdown received data")
 		}
 	}
+}
+
+func mustParse(s string) *url.URL {
+	u, _ := url.Parse(s)
+	return u
 }

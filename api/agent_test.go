@@ -1,0 +1,333 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/frontdesk/frontdesk/api/realtime"
+	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/handoff"
+)
+
+type agentClient struct {
+	t    *testing.T
+	h    *harness
+	http *http.Client
+	csrf string
+}
+
+func (h *harness) newAgent(email string, role data.Role, groups ...string) data.Agent {
+	h.t.Helper()
+	a, err := h.accounts.CreateAgent(context.Background(), handoff.NewAgent{Email: email, Name: email, Password: "password-" + email, Role: role, Groups: groups})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return a
+}
+
+func (h *harness) login(email string) *agentClient {
+	h.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	ac := &agentClient{t: h.t, h: h, http: &http.Client{Jar: jar}}
+	code, out := ac.do("POST", "/api/v1/agent/login", map[string]string{"email": email, "password": "password-" + email})
+	if code != 200 {
+		h.t.Fatalf("login %s = %d %v", email, code, out)
+	}
+	ac.csrf = out["csrf_token"].(string)
+	return ac
+}
+
+func (ac *agentClient) do(method, path string, body any) (int, map[string]any) {
+	ac.t.Helper()
+	var b []byte
+	if body != nil {
+		b, _ = json.Marshal(body)
+	}
+	req, _ := http.NewRequest(method, ac.h.srv.URL+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if ac.csrf != "" {
+		req.Header.Set("X-CSRF-Token", ac.csrf)
+	}
+	resp, err := ac.http.Do(req)
+	if err != nil {
+		ac.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func errCode(out map[string]any) any {
+	e, _ := out["error"].(map[string]any)
+	return e["code"]
+}
+
+func TestLoginAndSessionCookie(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	jar, _ := cookiejar.New(nil)
+	ac := &agentClient{t: t, h: h, http: &http.Client{Jar: jar}}
+	if code, out := ac.do("GET", "/api/v1/agent/me", nil); code != 401 || errCode(out) != "not_signed_in" {
+		t.Errorf("me without a session = %d %v, want 401 not_signed_in", code, out)
+	}
+	if code, out := ac.do("POST", "/api/v1/agent/login", map[string]string{"email": "mei@acme.example", "password": "nope nope nope"}); code != 401 || errCode(out) != "bad_credentials" {
+		t.Errorf("wrong password = %d %v, want 401", code, out)
+	}
+	// The cookie is HttpOnly and SameSite=Strict.
+	body, _ := json.Marshal(map[string]string{"email": "mei@acme.example", "password": "password-mei@acme.example"})
+	resp, err := http.Post(h.srv.URL+"/api/v1/agent/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookie := resp.Header.Get("Set-Cookie")
+	if !strings.Contains(cookie, "fd_session=") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+		t.Errorf("session cookie = %q; want HttpOnly, SameSite=Strict", cookie)
+	}
+	a := h.login("mei@acme.example")
+	if code, out := a.do("GET", "/api/v1/agent/me", nil); code != 200 || out["agent"].(map[string]any)["email"] != "mei@acme.example" {
+		t.Errorf("me = %d %v", code, out)
+	}
+	if code, _ := a.do("POST", "/api/v1/agent/logout", nil); code != 204 {
+		t.Errorf("logout = %d", code)
+	}
+	if code, _ := a.do("GET", "/api/v1/agent/me", nil); code != 401 {
+		t.Errorf("me after logout = %d, want 401", code)
+	}
+}
+
+func TestCSRFRequiredForChanges(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	a := h.login("mei@acme.example")
+	good := a.csrf
+	for _, bad := range []string{"", "wrong-token"} {
+		a.csrf = bad
+		if code, out := a.do("POST", "/api/v1/agent/presence", map[string]string{"status": "away"}); code != 403 || errCode(out) != "bad_csrf_token" {
+			t.Errorf("POST with CSRF token %q = %d %v, want 403 bad_csrf_token", bad, code, out)
+		}
+	}
+	a.csrf = ""
+	if code, _ := a.do("GET", "/api/v1/agent/queues", nil); code != 200 {
+		t.Errorf("GET without a CSRF token = %d, want 200", code)
+	}
+	a.csrf = good
+	if code, out := a.do("POST", "/api/v1/agent/presence", map[string]string{"status": "away"}); code != 200 || out["presence"] != "offline" {
+		// No console socket is open, so the agent is offline whatever they choose.
+		t.Errorf("POST with the right token = %d %v", code, out)
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits()) // 5 attempts per 5 minutes
+	h.newAgent("mei@acme.example", data.RoleAgent)
+	jar, _ := cookiejar.New(nil)
+	ac := &agentClient{t: t, h: h, http: &http.Client{Jar: jar}}
+	for i := 0; i < 5; i++ {
+		if code, _ := ac.do("POST", "/api/v1/agent/login", map[string]string{"email": "mei@acme.example", "password": "guess-guess-" + string(rune('a'+i))}); code != 401 {
+			t.Fatalf("attempt %d = %d, want 401", i+1, code)
+		}
+	}
+	code, out := ac.do("POST", "/api/v1/agent/login", map[string]string{"email": "mei@acme.example", "password": "password-mei@acme.example"})
+	if code != 429 || errCode(out) != "too_many_attempts" {
+		t.Errorf("6th attempt (even with the right password) = %d %v, want 429", code, out)
+	}
+}
+
+func TestAdminRoutesNeedAdmin(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("agent@acme.example", data.RoleAgent, "default_support")
+	h.newAgent("boss@acme.example", data.RoleAdmin)
+	agent := h.login("agent@acme.example")
+	if code, out := agent.do("POST", "/api/v1/admin/agents", map[string]any{"email": "x@acme.example", "name": "X", "password": "long password"}); code != 403 {
+		t.Errorf("agent creating an agent = %d %v, want 403", code, out)
+	}
+	boss := h.login("boss@acme.example")
+	code, out := boss.do("POST", "/api/v1/admin/agents", map[string]any{"email": "new@acme.example", "name": "New", "password": "a long password", "groups": []string{"order_support"}, "capacity": 2})
+	if code != 201 || out["email"] != "new@acme.example" {
+		t.Fatalf("admin creating an agent = %d %v", code, out)
+	}
+	if _, ok := out["PasswordHash"]; ok {
+		t.Error("the API exposed a password hash")
+	}
+	if code, out := boss.do("POST", "/api/v1/admin/agents", map[string]any{"email": "bad@acme.example", "name": "B", "password": "short"}); code != 400 {
+		t.Errorf("short password = %d %v, want 400", code, out)
+	}
+	if code, out := boss.do("PUT", "/api/v1/admin/groups/order_support", map[string]any{"name": "Orders", "settings": map[string]any{
+		"business_hours": map[string]any{"time_zone": "Nowhere/Land"}}}); code != 400 {
+		t.Errorf("bad time zone = %d %v, want 400", code, out)
+	}
+	if code, out := boss.do("PUT", "/api/v1/admin/groups/vip", map[string]any{"name": "VIP", "settings": map[string]any{"routing": "manual"}}); code != 200 || out["id"] != "vip" {
+		t.Errorf("new group = %d %v", code, out)
+	}
+	if code, out := boss.do("POST", "/api/v1/admin/canned", map[string]any{"shortcut": "refund", "title": "Refunds", "body": "Refunds take 3-5 days."}); code != 200 {
+		t.Errorf("canned = %d %v", code, out)
+	}
+	if code, out := agent.do("GET", "/api/v1/agent/canned", nil); code != 200 || len(out["canned"].([]any)) != 1 {
+		t.Errorf("agent canned list = %d %v", code, out)
+	}
+}
+
+// TestAgentFlowOverHTTP: handoff, accept, reply, a note the visitor never sees, close.
+func TestAgentFlowOverHTTP(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	other := h.newAgent("lei@acme.example", data.RoleAgent, "order_support")
+	_ = other
+	mei := h.login("mei@acme.example")
+	lei := h.login("lei@acme.example")
+
+	v := h.mustDial(h.token())
+	v.say("h1", "转人工")
+	frames := v.until(func(f map[string]any) bool { return f["type"] == "position" })
+	if p := frames[len(frames)-1]; p["position"] != 1.0 {
+		t.Errorf("position frame = %v, want position 1", p)
+	}
+	convID := ""
+	for _, f := range frames {
+		if f["type"] == "ack" {
+			convID = f["conversation_id"].(string)
+		}
+	}
+	code, out := mei.do("GET", "/api/v1/agent/queues", nil)
+	if code != 200 || !strings.Contains(mustJSON(out), convID) || !strings.Contains(mustJSON(out), "explicit_request") {
+		t.Fatalf("queues = %d %v; want the conversation with reason explicit_request", code, out)
+	}
+	if code, out := lei.do("POST", "/api/v1/agent/conversations/"+convID+"/accept", nil); code != 403 {
+		t.Errorf("accept by an agent of another group = %d %v, want 403", code, out)
+	}
+	if code, out := lei.do("GET", "/api/v1/agent/conversations/"+convID, nil); code != 403 {
+		t.Errorf("details for an agent of another group = %d %v, want 403", code, out)
+	}
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/accept", nil); code != 200 || out["status"] != "assigned" {
+		t.Fatalf("accept = %d %v", code, out)
+	}
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/accept", nil); code != 409 {
+		t.Errorf("second accept = %d %v, want 409", code, out)
+	}
+	code, out = mei.do("GET", "/api/v1/agent/conversations/"+convID, nil)
+	if code != 200 || out["bot_decision"].(map[string]any)["reason"] != "explicit_request" {
+		t.Errorf("details = %d %v; want the bot's decision", code, out)
+	}
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/messages", map[string]any{"client_msg_id": "n1", "text": "VIP customer, be nice", "note": true}); code != 201 {
+		t.Fatalf("note = %d %v", code, out)
+	}
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/messages", map[string]any{"client_msg_id": "r1", "text": "Hi! How can I help?"}); code != 201 {
+		t.Fatalf("reply = %d %v", code, out)
+	}
+	if code, _ := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/messages", map[string]any{"client_msg_id": "r1", "text": "Hi! How can I help?"}); code != 200 {
+		t.Errorf("retried reply = %d, want 200 (idempotent)", code)
+	}
+	if code, out := lei.do("POST", "/api/v1/agent/conversations/"+convID+"/messages", map[string]any{"client_msg_id": "x", "text": "hijack"}); code != 403 {
+		t.Errorf("reply by another agent = %d %v, want 403", code, out)
+	}
+	got := v.until(func(f map[string]any) bool { return f["type"] == "message" && f["sender"] == "agent" })
+	for _, f := range got {
+		if strings.Contains(mustJSON(f), "VIP customer") {
+			t.Fatalf("the visitor received an internal note: %v", f)
+		}
+	}
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/close", nil); code != 200 || out["status"] != "closed" {
+		t.Fatalf("close = %d %v", code, out)
+	}
+	v.until(func(f map[string]any) bool {
+		ev, _ := f["event"].(map[string]any)
+		return f["type"] == "message" && ev != nil && ev["to"] == "closed"
+	})
+	v.send(map[string]any{"type": "rate", "conversation_id": convID, "score": 5})
+	if f := v.until(func(f map[string]any) bool { return f["type"] == "rated" || f["type"] == "error" }); f[len(f)-1]["type"] != "rated" {
+		t.Errorf("rating answered %v", f[len(f)-1])
+	}
+	v.send(map[string]any{"type": "rate", "conversation_id": convID, "score": 4})
+	if f := v.until(func(f map[string]any) bool { return f["type"] == "error" }); f[len(f)-1]["code"] != "conflict" {
+		t.Errorf("second rating answered %v, want conflict", f[len(f)-1])
+	}
+}
+
+func TestLeaveMessageFrame(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	v := h.mustDial(h.token())
+	v.say("h1", "talk to a human")
+	v.until(func(f map[string]any) bool {
+		ev, _ := f["event"].(map[string]any)
+		return ev != nil && ev["name"] == "offer_ticket"
+	})
+	v.send(map[string]any{"type": "leave_message", "email": "not-an-email", "text": "hi"})
+	if f := v.until(isType("error")); f[len(f)-1]["code"] != "invalid" {
+		t.Errorf("bad e-mail answered %v, want invalid", f[len(f)-1])
+	}
+	v.send(map[string]any{"type": "leave_message", "name": "Wang", "email": "wang@example.com", "text": "Please call me back about order 1234"})
+	frames := v.until(isType("ticket"))
+	id, _ := frames[len(frames)-1]["ticket_id"].(string)
+	tk, err := h.store.GetTicket(context.Background(), id)
+	if err != nil || tk.Contact.Email != "wang@example.com" || tk.GroupID != "default_support" {
+		t.Errorf("ticket %s = %+v, %v", id, tk, err)
+	}
+}
+
+func TestAgentSocket(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	mei := h.login("mei@acme.example")
+	u := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/api/v1/agent/ws"
+	if _, resp, err := websocket.DefaultDialer.Dial(u, nil); err == nil || resp.StatusCode != 401 {
+		t.Errorf("agent socket without a session: %v", resp)
+	}
+	hdr := http.Header{}
+	for _, c := range mei.http.Jar.Cookies(mustParse(h.srv.URL)) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	evil := hdr.Clone()
+	evil.Set("Origin", "https://evil.example")
+	if _, resp, err := websocket.DefaultDialer.Dial(u, evil); err == nil || resp.StatusCode != 403 {
+		t.Errorf("agent socket from a foreign origin: %v", resp)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(u, hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ac := &client{t: t, conn: ws}
+	if f := ac.next(); f["type"] != "hello" {
+		t.Fatalf("first agent frame = %v", f)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for h.presence.Status(mustString(mei, t)) != handoff.Online && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A handoff is assigned to the online agent automatically and pushed to the console.
+	v := h.mustDial(h.token())
+	v.say("h1", "转人工")
+	frames := ac.until(func(f map[string]any) bool { return f["type"] == "assigned" })
+	conv := frames[len(frames)-1]["conversation"].(map[string]any)
+	convID := conv["id"].(string)
+	// The console receives the transcript including the bot's decision record.
+	got := ac.until(func(f map[string]any) bool { return f["type"] == "message" && f["sender"] == "bot" })
+	if md, _ := got[len(got)-1]["metadata"].(map[string]any); md == nil || md["decision"] == nil {
+		t.Errorf("bot message to the agent lacks the decision record: %v", got[len(got)-1])
+	}
+	ac.send(map[string]any{"type": "message", "conversation_id": convID, "client_msg_id": "w1", "text": "Hello from the console"})
+	ac.until(isType("ack"))
+	v.until(func(f map[string]any) bool { return f["type"] == "message" && f["text"] == "Hello from the console" })
+	v.send(map[string]any{"type": "typing"})
+	ac.until(func(f map[string]any) bool { return f["type"] == "typing" && f["conversation_id"] == convID })
+}
+
+func mustString(ac *agentClient, t *testing.T) string {
+	_, out := ac.do("GET", "/api/v1/agent/me", nil)
+	return out["agent"].(map[string]any)["id"].(string)
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
