@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -185,7 +187,8 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	qboost := fs.Float64("qboost", 0, "ranking choice: question boost over answers (default 3)")
 	noAnswers := fs.Bool("no-answers", false, "ranking choice: index questions only")
 	cosine := fs.Bool("cosine", false, "ranking choice: average BM25 with the cosine to the closest question")
-	candidates := fs.Int("candidates", 0, "ranking choice: Bleve candidates rescored per query (default 30)")
+	candidates := fs.Int("candidates", 0, "ranking choice: Bleve candidates rescored per query (default 30; 50 with --train-pairs)")
+	trainPairs := fs.String("train-pairs", "", "learn a re-ranker from labelled question pairs (CSV sentence1,sentence2,label); the queries are split in two folds by relevant entry and each fold is evaluated with a re-ranker learned without any pair that contains one of its queries")
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
@@ -224,11 +227,101 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer x.Close()
-	rep, err := knowledge.Evaluate(ctx, x, queries, *k)
+	var rep knowledge.Report
+	if *trainPairs != "" {
+		rep, err = evalCrossFitted(ctx, x, *trainPairs, queries, *k, *candidates)
+	} else {
+		rep, err = knowledge.Evaluate(ctx, x, queries, *k)
+	}
 	if err != nil {
 		return err
 	}
 	rep.IndexSeconds = x.BuildTime().Seconds()
 	rep.Entries = x.Len()
 	return json.NewEncoder(stdout).Encode(rep)
+}
+
+// evalCrossFitted evaluates queries in two folds (split by relevant entry, so
+// paraphrases of one entry stay together); each fold is searched with a
+// re-ranker learned from the pairs that contain none of its query texts.
+func evalCrossFitted(ctx context.Context, x *knowledge.Index, pairsPath string, queries []knowledge.Query, k, candidates int) (knowledge.Report, error) {
+	pairs, err := readPairs(pairsPath)
+	if err != nil {
+		return knowledge.Report{}, err
+	}
+	var folds [2][]knowledge.Query
+	for _, q := range queries {
+		key := q.QID
+		if len(q.Relevant) > 0 {
+			key = q.Relevant[0]
+		}
+		h := fnv.New32a()
+		h.Write([]byte(key))
+		folds[h.Sum32()%2] = append(folds[h.Sum32()%2], q)
+	}
+	var out knowledge.Report
+	for _, fold := range folds {
+		held := map[string]bool{}
+		for _, q := range fold {
+			held[q.Query] = true
+		}
+		rr, err := knowledge.LearnReranker(ctx, x, pairs, func(s string) bool { return held[s] }, candidates)
+		if err != nil {
+			return out, err
+		}
+		x.SetReranker(rr)
+		rep, err := knowledge.Evaluate(ctx, x, fold, k)
+		if err != nil {
+			return out, err
+		}
+		out = mergeReports(out, rep)
+	}
+	x.SetReranker(nil)
+	return out, nil
+}
+
+// mergeReports pools two reports: means weighted by n, latency the worse of the two.
+func mergeReports(a, b knowledge.Report) knowledge.Report {
+	n := float64(a.N + b.N)
+	if n == 0 {
+		return a
+	}
+	wa, wb := float64(a.N)/n, float64(b.N)/n
+	avg := func(x, y float64) float64 { return wa*x + wb*y }
+	return knowledge.Report{
+		N:              a.N + b.N,
+		RecallAt1:      avg(a.RecallAt1, b.RecallAt1),
+		RecallAt5:      avg(a.RecallAt5, b.RecallAt5),
+		RecallAt10:     avg(a.RecallAt10, b.RecallAt10),
+		MRRAt10:        avg(a.MRRAt10, b.MRRAt10),
+		P50Ms:          max(a.P50Ms, b.P50Ms),
+		P99Ms:          max(a.P99Ms, b.P99Ms),
+		ECE:            avg(a.ECE, b.ECE),
+		MeanConfidence: avg(a.MeanConfidence, b.MeanConfidence),
+	}
+}
+
+// readPairs reads labelled question pairs from a CSV file with the columns
+// sentence1, sentence2, label (1: same meaning) and an optional header row.
+func readPairs(path string) ([]knowledge.Pair, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var out []knowledge.Pair
+	for i, r := range rows {
+		if len(r) < 3 {
+			return nil, fmt.Errorf("%s:%d: want sentence1,sentence2,label", path, i+1)
+		}
+		if i == 0 && r[2] == "label" {
+			continue
+		}
+		out = append(out, knowledge.Pair{A: r[0], B: r[1], Same: strings.TrimSpace(r[2]) == "1"})
+	}
+	return out, nil
 }

@@ -22,6 +22,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
 		"serve":   {"run the Frontdesk server", runServe},
+		"admin":   {"create agents, set passwords, list agents", runAdmin},
 		"config":  {"print the effective configuration (secrets masked)", runConfig},
 		"chat":    {"talk to the bot from the terminal, like a visitor", runChat},
 		"intents": {"train, evaluate and try the intent classifier", runIntents},

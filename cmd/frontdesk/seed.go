@@ -56,11 +56,10 @@ func firstAdmin(ctx context.Context, store agentLister, accounts *handoff.Accoun
 	if err != nil || len(agents) > 0 {
 		return err
 	}
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
+	password, err := randomPassword()
+	if err != nil {
 		return err
 	}
-	password := base64.RawURLEncoding.EncodeToString(b)
 	const email = "admin@example.com"
 	groups := make([]string, 0, len(defaultGroups))
 	for _, g := range defaultGroups {
@@ -76,4 +75,13 @@ func firstAdmin(ctx context.Context, store agentLister, accounts *handoff.Accoun
 	log.Warn("created the first admin; sign in to /console/ and change the password",
 		slog.String("email", email), slog.String("password_file", path))
 	return nil
+}
+
+// randomPassword returns a new 16-character password.
+func randomPassword() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }

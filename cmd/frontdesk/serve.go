@@ -56,32 +56,13 @@ func newLogger(cfg *serverConfig, w io.Writer) (*slog.Logger, error) {
 // serve wires every part by hand, runs until ctx ends, then shuts down in
 // reverse order. ready, if set, is called with the listening address.
 func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(addr string)) error {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	keyDir := filepath.Join(cfg.DataDir, "keys")
-	var (
-		masterKey []byte
-		err       error
-	)
-	if cfg.MasterKey != "" {
-		if masterKey, err = seal.ParseKey(cfg.MasterKey); err != nil {
-			return fmt.Errorf("--master-key: %w", err)
-		}
-	} else if masterKey, err = seal.LoadOrCreateKeyFile(filepath.Join(keyDir, "master.key")); err != nil {
-		return err
-	}
-	sessionKey, err := seal.LoadOrCreateKeyFile(filepath.Join(keyDir, "session.key"))
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	sealer, err := seal.NewKeyring(masterKey)
+	sessionKey, err := seal.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "keys", "session.key"))
 	if err != nil {
-		return err
-	}
-
-	store, err := sqlstore.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "frontdesk.db"), sealer, sqlstore.Options{Synchronous: cfg.SQLiteSync})
-	if err != nil {
+		store.Close()
 		return err
 	}
 	defer func() {
@@ -213,4 +194,28 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	}
 	log.Info("stopped")
 	return runErr
+}
+
+// openStore opens the data directory's store with the master key from the
+// configuration or the key file (created on first use).
+func openStore(ctx context.Context, cfg *serverConfig) (*sqlstore.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	var (
+		masterKey []byte
+		err       error
+	)
+	if cfg.MasterKey != "" {
+		if masterKey, err = seal.ParseKey(cfg.MasterKey); err != nil {
+			return nil, fmt.Errorf("--master-key: %w", err)
+		}
+	} else if masterKey, err = seal.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "keys", "master.key")); err != nil {
+		return nil, err
+	}
+	sealer, err := seal.NewKeyring(masterKey)
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "frontdesk.db"), sealer, sqlstore.Options{Synchronous: cfg.SQLiteSync})
 }

@@ -236,3 +236,27 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+func TestAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := adminWithInput(context.Background(), []string{"create-agent", "--data-dir", dir, "--email", "Mei@Acme.example", "--name", "韩梅梅", "--groups", "order_support,tech_support", "--password-stdin"},
+		strings.NewReader("a very long password\n"), &out, &errOut)
+	if err != nil || !strings.Contains(out.String(), "created agent mei@acme.example") {
+		t.Fatalf("create-agent = %v, %q %q", err, out.String(), errOut.String())
+	}
+	out.Reset()
+	if err := adminWithInput(context.Background(), []string{"create-agent", "--data-dir", dir, "--email", "x@acme.example", "--name", "X", "--groups", "nope"}, strings.NewReader(""), &out, &errOut); err == nil {
+		t.Error("create-agent with an unknown group succeeded")
+	}
+	if err := adminWithInput(context.Background(), []string{"set-password", "--data-dir", dir, "--email", "mei@acme.example"}, strings.NewReader(""), &out, &errOut); err != nil || !strings.Contains(out.String(), "password: ") {
+		t.Errorf("set-password = %v, %q; want a generated password printed", err, out.String())
+	}
+	out.Reset()
+	if err := adminWithInput(context.Background(), []string{"list-agents", "--data-dir", dir}, strings.NewReader(""), &out, &errOut); err != nil || !strings.Contains(out.String(), "mei@acme.example") || !strings.Contains(out.String(), "order_support,tech_support") {
+		t.Errorf("list-agents = %v, %q", err, out.String())
+	}
+	if err := adminWithInput(context.Background(), []string{"frobnicate"}, strings.NewReader(""), &out, &errOut); err == nil {
+		t.Error("unknown admin command accepted")
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/handoff"
+)
+
+// runAdmin manages agents directly in the data directory's store (the
+// server may be running: SQLite serialises the writes).
+func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return adminWithInput(ctx, args, osStdin(), stdout, stderr)
+}
+
+func adminWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: frontdesk admin create-agent|set-password|list-agents [flags]")
+	}
+	sub, rest := args[0], args[1:]
+	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, finish := serverFlags(fs, os.Getenv)
+	var email, name, groups, role string
+	var capacity int
+	var passwordStdin bool
+	switch sub {
+	case "create-agent":
+		fs.StringVar(&email, "email", "", "the agent's e-mail (their sign-in)")
+		fs.StringVar(&name, "name", "", "the agent's name as visitors see it")
+		fs.StringVar(&groups, "groups", "default_support", "comma-separated skill groups")
+		fs.StringVar(&role, "role", "agent", "admin, agent or editor")
+		fs.IntVar(&capacity, "capacity", 3, "concurrent conversations")
+		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin (otherwise one is generated and printed)")
+	case "set-password":
+		fs.StringVar(&email, "email", "", "the agent's e-mail")
+		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin (otherwise one is generated and printed)")
+	case "list-agents":
+	default:
+		return fmt.Errorf("unknown admin command %q (want create-agent, set-password or list-agents)", sub)
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	finish()
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := seedHandoff(ctx, store, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		return err
+	}
+	accounts := handoff.NewAccounts(store, cfg.SessionTTL, 0)
+	readPassword := func() (string, bool, error) {
+		if !passwordStdin {
+			p, err := randomPassword()
+			return p, true, err
+		}
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", false, err
+		}
+		return strings.TrimRight(line, "\r\n"), false, nil
+	}
+	switch sub {
+	case "create-agent":
+		if email == "" || name == "" {
+			return errors.New("--email and --name are required")
+		}
+		pw, generated, err := readPassword()
+		if err != nil {
+			return err
+		}
+		a, err := accounts.CreateAgent(ctx, handoff.NewAgent{Email: email, Name: name, Password: pw, Role: data.Role(role),
+			Groups: splitList(groups), Capacity: capacity})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s %s (%s) in %s\n", a.Role, a.Email, a.ID, strings.Join(a.Groups, ", "))
+		if generated {
+			fmt.Fprintf(stdout, "password: %s\n", pw)
+		}
+	case "set-password":
+		a, err := store.AgentByEmail(ctx, email)
+		if err != nil {
+			return fmt.Errorf("agent %q: %w", email, err)
+		}
+		pw, generated, err := readPassword()
+		if err != nil {
+			return err
+		}
+		if err := accounts.SetPassword(ctx, a.ID, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s changed\n", a.Email)
+		if generated {
+			fmt.Fprintf(stdout, "password: %s\n", pw)
+		}
+	case "list-agents":
+		agents, err := store.ListAgents(ctx)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tE-MAIL\tNAME\tROLE\tGROUPS\tCAPACITY\tDISABLED")
+		for _, a := range agents {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%v\n", a.ID, a.Email, a.Name, a.Role, strings.Join(a.Groups, ","), a.Capacity, a.Disabled)
+		}
+		return w.Flush()
+	}
+	return nil
+}
