@@ -20,11 +20,79 @@ var (
 
 // Site is one website using Frontdesk.
 type Site struct {
-	ID             string    `json:"id"`
-	Key            string    `json:"key"`
-	Name           string    `json:"name"`
-	AllowedOrigins []string  `json:"allowed_origins"`
-	CreatedAt      time.Time `json:"created_at"`
+	ID             string       `json:"id"`
+	Key            string       `json:"key"`
+	Name           string       `json:"name"`
+	AllowedOrigins []string     `json:"allowed_origins"`
+	Settings       SiteSettings `json:"settings"`
+	CreatedAt      time.Time    `json:"created_at"`
+}
+
+// SiteSettings are a site's configurable behaviours.
+type SiteSettings struct {
+	Widget WidgetSettings `json:"widget"`
+}
+
+// WidgetSettings configure the visitor widget of a site.
+type WidgetSettings struct {
+	// PreChat, when enabled, asks new visitors for their details before the first message.
+	PreChat PreChatForm `json:"pre_chat"`
+	// Invitations are proactive messages shown when their conditions hold.
+	Invitations []Invitation `json:"invitations"`
+}
+
+// PreChatForm is the optional form shown before the first message.
+type PreChatForm struct {
+	Enabled bool `json:"enabled"`
+	// RequireContact asks for an e-mail address or a phone number.
+	RequireContact bool `json:"require_contact"`
+	// Topics, if any, are offered as a choice (e.g. "Orders", "Technical").
+	Topics []string `json:"topics,omitempty"`
+}
+
+// Invitation is a proactive chat invitation rule.
+type Invitation struct {
+	ID string `json:"id"`
+	// When: every set condition must hold.
+	When InvitationWhen `json:"when"`
+	// Message is the invitation text per language ("en", "zh").
+	Message map[string]string `json:"message"`
+	// Coupon, if set, is shown as a coupon card with the message.
+	Coupon *Coupon `json:"coupon,omitempty"`
+	// MaxPerDay caps how often one visitor sees it (default 1).
+	MaxPerDay int `json:"max_per_day,omitempty"`
+	// ConversionEvent is the tracked event that counts as a conversion after the invitation was shown.
+	ConversionEvent string `json:"conversion_event,omitempty"`
+}
+
+// InvitationWhen are the conditions of an invitation.
+type InvitationWhen struct {
+	SecondsOnPage int    `json:"seconds_on_page,omitempty"`
+	URLPattern    string `json:"url_pattern,omitempty"`
+	ScrollPercent int    `json:"scroll_percent,omitempty"`
+	ExitIntent    bool   `json:"exit_intent,omitempty"`
+	Event         string `json:"event,omitempty"`
+	Returning     bool   `json:"returning,omitempty"`
+}
+
+// Coupon is a discount offered in a coupon card.
+type Coupon struct {
+	Code        string `json:"code"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	ExpiresAt   string `json:"expires_at,omitempty"`
+}
+
+// VisitorEvent is something a visitor did on the site (a tracked event, an
+// invitation shown, clicked or converted).
+type VisitorEvent struct {
+	ID             string          `json:"id"`
+	SiteID         string          `json:"site_id"`
+	VisitorID      string          `json:"visitor_id"`
+	ConversationID string          `json:"conversation_id,omitempty"`
+	Name           string          `json:"name"`
+	Props          json.RawMessage `json:"props,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
 }
 
 // Visitor is a person chatting through the widget, anonymous until identified.
@@ -39,6 +107,8 @@ type Visitor struct {
 
 // Personal is a visitor's personal data (encrypted at rest, never queried by content).
 type Personal struct {
+	// Verified is true when the identity came with a valid signed token from the site.
+	Verified   bool   `json:"verified,omitempty"`
 	ExternalID string `json:"external_id,omitempty"`
 	Name       string `json:"name,omitempty"`
 	Email      string `json:"email,omitempty"`

@@ -13,6 +13,8 @@ type SiteStore interface {
 	SiteByKey(ctx context.Context, key string) (Site, error)
 	// GetSite returns a site by id.
 	GetSite(ctx context.Context, id string) (Site, error)
+	// UpdateSiteSettings replaces a site's settings.
+	UpdateSiteSettings(ctx context.Context, siteID string, s SiteSettings) (Site, error)
 }
 
 // VisitorStore keeps visitors.
@@ -23,6 +25,12 @@ type VisitorStore interface {
 	GetVisitor(ctx context.Context, id string) (Visitor, error)
 	// TouchVisitor records that the visitor was seen at t.
 	TouchVisitor(ctx context.Context, id string, t time.Time) error
+	// UpdateVisitorPersonal replaces a visitor's personal fields.
+	UpdateVisitorPersonal(ctx context.Context, id string, p Personal) error
+	// RecordEvent stores a visitor event.
+	RecordEvent(ctx context.Context, e VisitorEvent) error
+	// CountEvents counts a site's events by name since a time.
+	CountEvents(ctx context.Context, siteID string, since time.Time) (map[string]int, error)
 }
 
 // ConversationStore keeps conversations and their lifecycle.

@@ -30,6 +30,7 @@ func handoffTests() []struct {
 		{"Tickets", testTickets},
 		{"CannedResponses", testCanned},
 		{"Outbox", testOutbox},
+		{"SiteSettingsAndEvents", testSiteSettingsAndEvents},
 	}
 }
 
@@ -444,5 +445,54 @@ func testOutbox(t *testing.T, s data.Store) {
 	}
 	if err := s.CompleteOutbox(c, "o_none", t0); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("complete missing = %v", err)
+	}
+}
+
+func testSiteSettingsAndEvents(t *testing.T, s data.Store) {
+	c := ctx(t)
+	site, v, conv := fixture(t, s)
+	st := data.SiteSettings{Widget: data.WidgetSettings{
+		PreChat: data.PreChatForm{Enabled: true, RequireContact: true, Topics: []string{"Orders", "订单"}},
+		Invitations: []data.Invitation{{ID: "welcome", When: data.InvitationWhen{SecondsOnPage: 10, URLPattern: "/products/*"},
+			Message: map[string]string{"en": "Need help?", "zh": "需要帮助吗？"}, Coupon: &data.Coupon{Code: "WELCOME10", Title: "10% off"}, MaxPerDay: 1}},
+	}}
+	got, err := s.UpdateSiteSettings(c, site.ID, st)
+	if err != nil {
+		t.Fatalf("UpdateSiteSettings: %v", err)
+	}
+	if !got.Settings.Widget.PreChat.Enabled || len(got.Settings.Widget.Invitations) != 1 || got.Settings.Widget.Invitations[0].Coupon.Code != "WELCOME10" {
+		t.Errorf("settings round trip = %+v", got.Settings)
+	}
+	if again, _ := s.SiteByKey(c, site.Key); again.Settings.Widget.Invitations[0].Message["zh"] != "需要帮助吗？" {
+		t.Errorf("SiteByKey settings = %+v", again.Settings)
+	}
+	if _, err := s.UpdateSiteSettings(c, "s_none", st); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("UpdateSiteSettings(missing) = %v", err)
+	}
+	p := data.Personal{Verified: true, ExternalID: "cust-42", Name: "Li", Email: "li@example.com"}
+	if err := s.UpdateVisitorPersonal(c, v.ID, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetVisitor(c, v.ID); got.Personal != p {
+		t.Errorf("personal = %+v, want %+v", got.Personal, p)
+	}
+	since := time.Now().Add(-time.Minute)
+	for _, name := range []string{"invitation_shown", "invitation_shown", "invitation_clicked"} {
+		if err := s.RecordEvent(c, data.VisitorEvent{SiteID: site.ID, VisitorID: v.ID, ConversationID: conv.ID, Name: name, Props: json.RawMessage(`{"invitation":"welcome"}`)}); err != nil {
+			t.Fatalf("RecordEvent: %v", err)
+		}
+	}
+	if err := s.RecordEvent(c, data.VisitorEvent{SiteID: site.ID, VisitorID: v.ID, Name: ""}); !errors.Is(err, data.ErrInvalid) {
+		t.Errorf("event without a name = %v", err)
+	}
+	if err := s.RecordEvent(c, data.VisitorEvent{SiteID: site.ID, VisitorID: "v_none", Name: "x"}); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("event of an unknown visitor = %v", err)
+	}
+	counts, err := s.CountEvents(c, site.ID, since)
+	if err != nil || counts["invitation_shown"] != 2 || counts["invitation_clicked"] != 1 {
+		t.Errorf("CountEvents = %v, %v", counts, err)
+	}
+	if later, _ := s.CountEvents(c, site.ID, time.Now().Add(time.Minute)); len(later) != 0 {
+		t.Errorf("CountEvents in the future = %v", later)
 	}
 }

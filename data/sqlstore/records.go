@@ -54,15 +54,16 @@ func (s *Store) EnsureSite(ctx context.Context, site data.Site) (data.Site, erro
 	return s.SiteByKey(ctx, site.Key)
 }
 
-const siteColumns = `id, key, name, allowed_origins, created_at`
+const siteColumns = `id, key, name, allowed_origins, settings, created_at`
 
 func scanSite(row *sql.Row) (data.Site, error) {
 	var (
-		site    data.Site
-		origins string
-		created int64
+		site     data.Site
+		origins  string
+		settings string
+		created  int64
 	)
-	if err := row.Scan(&site.ID, &site.Key, &site.Name, &origins, &created); err != nil {
+	if err := row.Scan(&site.ID, &site.Key, &site.Name, &origins, &settings, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return data.Site{}, data.ErrNotFound
 		}
@@ -70,6 +71,9 @@ func scanSite(row *sql.Row) (data.Site, error) {
 	}
 	if err := json.Unmarshal([]byte(origins), &site.AllowedOrigins); err != nil {
 		return data.Site{}, fmt.Errorf("allowed_origins: %w", err)
+	}
+	if err := json.Unmarshal([]byte(settings), &site.Settings); err != nil {
+		return data.Site{}, fmt.Errorf("settings: %w", err)
 	}
 	site.CreatedAt = fromMS(created)
 	return site, nil
@@ -91,6 +95,28 @@ func (s *Store) GetSite(ctx context.Context, id string) (data.Site, error) {
 		return data.Site{}, fmt.Errorf("sqlstore: get site %s: %w", id, err)
 	}
 	return site, nil
+}
+
+// UpdateSiteSettings replaces a site's settings.
+func (s *Store) UpdateSiteSettings(ctx context.Context, siteID string, st data.SiteSettings) (data.Site, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return data.Site{}, fmt.Errorf("sqlstore: site settings: %w", err)
+	}
+	err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sites SET settings = ? WHERE id = ?`, string(b), siteID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return data.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return data.Site{}, fmt.Errorf("sqlstore: site settings %s: %w", siteID, err)
+	}
+	return s.GetSite(ctx, siteID)
 }
 
 // --- visitors ---
@@ -182,6 +208,85 @@ func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error 
 		return fmt.Errorf("sqlstore: touch visitor %s: %w", id, err)
 	}
 	return nil
+}
+
+// UpdateVisitorPersonal replaces a visitor's personal fields (sealed).
+func (s *Store) UpdateVisitorPersonal(ctx context.Context, id string, p data.Personal) error {
+	pt, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("sqlstore: visitor personal: %w", err)
+	}
+	sealed, err := s.sealer.Seal(pt, visitorAAD(id))
+	if err != nil {
+		return fmt.Errorf("sqlstore: visitor personal: %w", err)
+	}
+	err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE visitors SET personal = ? WHERE id = ?`, sealed, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return data.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: visitor personal %s: %w", id, err)
+	}
+	return nil
+}
+
+// RecordEvent stores a visitor event with its properties sealed.
+func (s *Store) RecordEvent(ctx context.Context, e data.VisitorEvent) error {
+	if e.SiteID == "" || e.VisitorID == "" || e.Name == "" || len(e.Name) > 64 || len(e.Props) > 4096 || (len(e.Props) > 0 && !json.Valid(e.Props)) {
+		return fmt.Errorf("sqlstore: record event: site, visitor and a name of at most 64 bytes are required, props at most 4 KiB of JSON: %w", data.ErrInvalid)
+	}
+	if e.ID == "" {
+		e.ID = data.NewID("e_")
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = now()
+	}
+	var props []byte
+	if len(e.Props) > 0 {
+		var err error
+		if props, err = s.sealer.Seal(e.Props, []byte("event:"+e.ID)); err != nil {
+			return fmt.Errorf("sqlstore: record event: %w", err)
+		}
+	}
+	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO visitor_events (id, site_id, visitor_id, conversation_id, name, props, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.SiteID, e.VisitorID, e.ConversationID, e.Name, props, ms(e.CreatedAt))
+		if isFKViolation(err) {
+			return data.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: record event: %w", err)
+	}
+	return nil
+}
+
+// CountEvents counts a site's events by name since a time.
+func (s *Store) CountEvents(ctx context.Context, siteID string, since time.Time) (map[string]int, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name, COUNT(*) FROM visitor_events WHERE site_id = ? AND created_at >= ? GROUP BY name`, siteID, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: count events: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			name string
+			n    int
+		)
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, fmt.Errorf("sqlstore: count events: %w", err)
+		}
+		out[name] = n
+	}
+	return out, rows.Err()
 }
 
 // --- conversations ---
