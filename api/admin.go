@@ -1,6 +1,8 @@
 package api
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -109,4 +111,80 @@ func (s *Server) putGroup(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getSiteSettings(c *gin.Context) {
+	site, err := s.records.SiteByKey(c.Request.Context(), c.Param("key"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, site.Settings)
+}
+
+func (s *Server) putSiteSettings(c *gin.Context) {
+	var st data.SiteSettings
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
+	if err := c.ShouldBindJSON(&st); err != nil {
+		writeError(c, badRequest("body must be the site settings as JSON: {\"widget\": {\"pre_chat\": {...}, \"invitations\": [...]}}"))
+		return
+	}
+	if err := validateSiteSettings(st); err != nil {
+		writeError(c, badRequest(err.Error()))
+		return
+	}
+	site, err := s.records.SiteByKey(c.Request.Context(), c.Param("key"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out, err := s.records.UpdateSiteSettings(c.Request.Context(), site.ID, st)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out.Settings)
+}
+
+// validateSiteSettings checks widget settings before they are stored.
+func validateSiteSettings(st data.SiteSettings) error {
+	w := st.Widget
+	if len(w.PreChat.Topics) > 20 {
+		return errors.New("pre_chat.topics: at most 20")
+	}
+	for _, t := range w.PreChat.Topics {
+		if t == "" || len(t) > 60 {
+			return errors.New("pre_chat.topics: each 1-60 bytes")
+		}
+	}
+	if len(w.Invitations) > 20 {
+		return errors.New("invitations: at most 20")
+	}
+	ids := map[string]bool{}
+	for i, inv := range w.Invitations {
+		where := fmt.Sprintf("invitations[%d]", i)
+		switch {
+		case inv.ID == "" || len(inv.ID) > 40 || ids[inv.ID]:
+			return fmt.Errorf("%s.id: required, unique, at most 40 bytes", where)
+		case len(inv.Message) == 0:
+			return fmt.Errorf("%s.message: give the text per language, e.g. {\"en\": \"...\", \"zh\": \"...\"}", where)
+		case inv.When == (data.InvitationWhen{}):
+			return fmt.Errorf("%s.when: at least one condition is required", where)
+		case inv.When.SecondsOnPage < 0 || inv.When.SecondsOnPage > 3600 || inv.When.ScrollPercent < 0 || inv.When.ScrollPercent > 100:
+			return fmt.Errorf("%s.when: seconds_on_page 0-3600, scroll_percent 0-100", where)
+		case len(inv.When.URLPattern) > 200 || len(inv.When.Event) > 64 || len(inv.ConversionEvent) > 64:
+			return fmt.Errorf("%s: url_pattern at most 200 bytes, events at most 64", where)
+		case inv.MaxPerDay < 0 || inv.MaxPerDay > 20:
+			return fmt.Errorf("%s.max_per_day: 0-20", where)
+		case inv.Coupon != nil && (inv.Coupon.Code == "" || len(inv.Coupon.Code) > 40 || len(inv.Coupon.Title) > 100 || len(inv.Coupon.Description) > 300):
+			return fmt.Errorf("%s.coupon: code 1-40 bytes, title at most 100, description at most 300", where)
+		}
+		for lang, text := range inv.Message {
+			if (lang != "en" && lang != "zh") || text == "" || len(text) > 500 {
+				return fmt.Errorf("%s.message: languages en and zh, 1-500 bytes each", where)
+			}
+		}
+		ids[inv.ID] = true
+	}
+	return nil
 }

@@ -41,6 +41,8 @@ type Records interface {
 	ListCanned(ctx context.Context) ([]data.CannedResponse, error)
 	UpsertCanned(ctx context.Context, c data.CannedResponse) (data.CannedResponse, error)
 	DeleteCanned(ctx context.Context, id string) error
+	SiteByKey(ctx context.Context, key string) (data.Site, error)
+	UpdateSiteSettings(ctx context.Context, siteID string, st data.SiteSettings) (data.Site, error)
 }
 
 // Deps are the domain services the HTTP layer calls.
@@ -148,6 +150,7 @@ func (s *Server) routes(r *gin.Engine) {
 	visitor := v1.Group("/visitor", s.visitorCORS())
 	visitor.OPTIONS("/sessions", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	visitor.POST("/sessions", s.createSession)
+	visitor.GET("/config", s.widgetConfig)
 	visitor.GET("/ws", s.visitorSocket)
 
 	v1.POST("/agent/login", s.login)
@@ -178,6 +181,8 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.POST("/agents", s.createAgent)
 	admin.PATCH("/agents/:id", s.patchAgent)
 	admin.PUT("/groups/:id", s.putGroup)
+	admin.GET("/sites/:key/settings", s.getSiteSettings)
+	admin.PUT("/sites/:key/settings", s.putSiteSettings)
 	admin.POST("/canned", s.upsertCanned)
 	admin.PUT("/canned/:id", s.upsertCanned)
 	admin.DELETE("/canned/:id", s.deleteCanned)

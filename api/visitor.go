@@ -27,8 +27,9 @@ type sessionResponse struct {
 }
 
 type siteInfo struct {
-	Key  string `json:"key"`
-	Name string `json:"name"`
+	Key    string              `json:"key"`
+	Name   string              `json:"name"`
+	Widget data.WidgetSettings `json:"widget"`
 }
 
 // createSession starts or resumes a visitor session and returns its token.
@@ -63,7 +64,7 @@ func (s *Server) createSession(c *gin.Context) {
 	}
 	token, exp := s.tokens.sign(v.ID, site.ID)
 	c.JSON(http.StatusCreated, sessionResponse{
-		VisitorID: v.ID, Token: token, ExpiresAt: exp.UTC(), Site: siteInfo{Key: site.Key, Name: site.Name},
+		VisitorID: v.ID, Token: token, ExpiresAt: exp.UTC(), Site: siteInfo{Key: site.Key, Name: site.Name, Widget: site.Settings.Widget},
 		SocketURL: "/api/v1/visitor/ws",
 	})
 }
@@ -114,3 +115,24 @@ func (s *Server) visitorCORS() gin.HandlerFunc {
 
 // sameOriginRequest reports whether a browser request comes from a page of this server.
 func sameOriginRequest(r *http.Request) bool { return realtime.SameOrigin(r) }
+
+// widgetConfig returns a site's public widget settings (pre-chat form,
+// invitations) without creating a visitor, so every page view can load it.
+func (s *Server) widgetConfig(c *gin.Context) {
+	key := c.Query("site_key")
+	if key == "" || len(key) > 64 {
+		writeError(c, badRequest("site_key is required"))
+		return
+	}
+	site, err := s.chat.Site(c.Request.Context(), key)
+	if errors.Is(err, data.ErrNotFound) {
+		writeError(c, &Error{Status: http.StatusNotFound, Code: "unknown_site", Message: "no site has this site_key"})
+		return
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Header("Cache-Control", "public, max-age=60")
+	c.JSON(http.StatusOK, siteInfo{Key: site.Key, Name: site.Name, Widget: site.Settings.Widget})
+}

@@ -158,3 +158,35 @@ func (s *Service) Details(ctx context.Context, a data.Agent, conversationID stri
 	}
 	return d, nil
 }
+
+// Read tells the other side of a conversation that who has read it up to seq.
+func (s *Service) Read(ctx context.Context, conversationID string, who data.SenderKind, seq int64) {
+	s.pub.Event(ctx, data.ConversationTopic(conversationID), data.Event{Type: data.EventRead, ConversationID: conversationID, Sender: who, Seq: seq})
+}
+
+// Track records a visitor's page event (for proactive invitations and analytics).
+func (s *Service) Track(ctx context.Context, v data.Visitor, name string, props json.RawMessage) error {
+	convID := ""
+	if conv, err := s.store.LatestConversation(ctx, v.ID); err == nil && conv.Status != data.StatusClosed {
+		convID = conv.ID
+	}
+	if string(props) == "null" {
+		props = nil
+	}
+	if err := s.store.RecordEvent(ctx, data.VisitorEvent{SiteID: v.SiteID, VisitorID: v.ID, ConversationID: convID, Name: name, Props: props}); err != nil {
+		return fmt.Errorf("chat: track: %w", err)
+	}
+	return nil
+}
+
+// Identify records who the visitor says they are. Without a verified token
+// the identity is kept as unverified: agents see it flagged, and it never
+// raises the visitor's priority.
+func (s *Service) Identify(ctx context.Context, v data.Visitor, p data.Personal) (data.Visitor, error) {
+	p.Verified = false
+	if err := s.store.UpdateVisitorPersonal(ctx, v.ID, p); err != nil {
+		return data.Visitor{}, fmt.Errorf("chat: identify: %w", err)
+	}
+	v.Personal = p
+	return v, nil
+}

@@ -35,6 +35,8 @@ const (
 	EventAssigned EventType = "assigned"
 	// EventPresence: an agent's presence changed.
 	EventPresence EventType = "presence"
+	// EventRead: the sender has read the conversation up to Seq (not stored).
+	EventRead EventType = "read"
 )
 
 // QueueEntry is one conversation waiting in a queue.
@@ -73,6 +75,8 @@ type Event struct {
 	ConversationID string    `json:"conversation_id,omitempty"`
 	Queue          *Queue    `json:"queue,omitempty"`
 	Position       *Position `json:"position,omitempty"`
+	// Seq is set for read events.
+	Seq int64 `json:"seq,omitempty"`
 	// AgentID and Presence are set for presence events.
 	AgentID  string `json:"agent_id,omitempty"`
 	Presence string `json:"presence,omitempty"`

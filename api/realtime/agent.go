@@ -20,6 +20,7 @@ type AgentChat interface {
 	Conversation(ctx context.Context, id string) (data.Conversation, error)
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]data.Message, error)
 	Typing(ctx context.Context, conversationID string, who data.SenderKind)
+	Read(ctx context.Context, conversationID string, who data.SenderKind, seq int64)
 }
 
 // AgentDesk is what an agent connection needs from handoff.
@@ -188,6 +189,11 @@ func (c *agentConn) deliver(ev *data.Event) {
 			return
 		}
 		it.frame = TypingFrame{Type: "typing", ConversationID: ev.ConversationID, Sender: string(ev.Sender)}
+	case data.EventRead:
+		if ev.Sender != data.SenderVisitor {
+			return
+		}
+		it.frame = ReadFrame{Type: "read", ConversationID: ev.ConversationID, Sender: string(ev.Sender), Seq: ev.Seq}
 	default:
 		return
 	}
@@ -210,6 +216,10 @@ func (c *agentConn) handleFrame(log *slog.Logger, f ClientFrame) {
 	case FrameTyping:
 		if f.ConversationID != "" {
 			c.ep.chat.Typing(ctx, f.ConversationID, data.SenderAgent)
+		}
+	case FrameRead:
+		if conv, err := c.ep.chat.Conversation(ctx, f.ConversationID); err == nil && conv.AssignedAgent == c.agent.ID {
+			c.ep.chat.Read(ctx, conv.ID, data.SenderAgent, f.Seq)
 		}
 	case FrameMessage, FrameNote:
 		if f.ConversationID == "" {

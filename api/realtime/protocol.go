@@ -19,6 +19,9 @@ const (
 	FrameTyping       = "typing"
 	FrameRate         = "rate"
 	FrameLeaveMessage = "leave_message"
+	FrameTrack        = "track"
+	FrameIdentify     = "identify"
+	FrameRead         = "read"
 	// Agent frames.
 	FrameNote  = "note"
 	FrameWatch = "watch"
@@ -55,10 +58,17 @@ type ClientFrame struct {
 	// Score and Comment belong to rate frames.
 	Score   int    `json:"score,omitempty"`
 	Comment string `json:"comment,omitempty"`
-	// Name, Email and Phone belong to leave_message frames.
+	// Name, Email and Phone belong to leave_message and identify frames.
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email,omitempty"`
 	Phone string `json:"phone,omitempty"`
+	// ExternalID and Token belong to identify frames.
+	ExternalID string `json:"external_id,omitempty"`
+	Token      string `json:"token,omitempty"`
+	// Props belong to track frames (a JSON object of at most 2 KiB).
+	Props json.RawMessage `json:"props,omitempty"`
+	// Seq belongs to read frames: everything up to it was read.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // FrameError is a protocol error reported to the client in an error frame.
@@ -100,6 +110,21 @@ func DecodeClientFrame(b []byte) (ClientFrame, *FrameError) {
 	case FrameResume:
 		if f.LastSeq < 0 {
 			return f, &FrameError{Code: CodeBadFrame, Message: "last_seq must be >= 0"}
+		}
+	case FrameTrack:
+		if f.Name == "" || len(f.Name) > 64 {
+			return f, &FrameError{Code: CodeBadFrame, Message: "track needs a name of 1-64 bytes"}
+		}
+		if len(f.Props) > 2048 || (len(f.Props) > 0 && string(f.Props) != "null" && f.Props[0] != '{') {
+			return f, &FrameError{Code: CodeBadFrame, Message: "props must be a JSON object of at most 2 KiB"}
+		}
+	case FrameIdentify:
+		if len(f.ExternalID) > 128 || len(f.Name) > 100 || len(f.Email) > 254 || len(f.Phone) > 32 || len(f.Token) > 4096 {
+			return f, &FrameError{Code: CodeBadFrame, Message: "identify fields are too long"}
+		}
+	case FrameRead:
+		if f.ConversationID == "" || f.Seq < 1 {
+			return f, &FrameError{Code: CodeBadFrame, Message: "read needs conversation_id and seq >= 1"}
 		}
 	case FramePing, FrameTyping:
 	case FrameWatch:
@@ -182,8 +207,32 @@ type MessageFrame struct {
 	Text           string   `json:"text"`
 	QuickReplies   []string `json:"quick_replies,omitempty"`
 	// Event describes a system event message (status change, offer to leave a message, rating).
-	Event     *EventInfo `json:"event,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
+	Event *EventInfo `json:"event,omitempty"`
+	// AskFeedback marks bot answers the visitor may rate as helpful or not.
+	AskFeedback bool `json:"ask_feedback,omitempty"`
+	// Coupon and Card carry rich content (kinds coupon and card).
+	Coupon    *Coupon   `json:"coupon,omitempty"`
+	Card      *Card     `json:"card,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Coupon is a discount shown as a coupon card.
+type Coupon struct {
+	Code        string `json:"code"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	ExpiresAt   string `json:"expires_at,omitempty"`
+}
+
+// Card is a rich message: a title, text, an optional image and button.
+type Card struct {
+	Title    string `json:"title"`
+	Text     string `json:"text,omitempty"`
+	ImageURL string `json:"image_url,omitempty"`
+	Button   *struct {
+		Label string `json:"label"`
+		URL   string `json:"url"`
+	} `json:"button,omitempty"`
 }
 
 // EventInfo is the visitor-visible part of a system event message.
@@ -214,6 +263,14 @@ type PositionFrame struct {
 	ConversationID       string `json:"conversation_id"`
 	Position             int    `json:"position"`
 	EstimatedWaitSeconds int    `json:"estimated_wait_seconds"`
+}
+
+// ReadFrame says the other side has read everything up to Seq.
+type ReadFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	Sender         string `json:"sender"`
+	Seq            int64  `json:"seq"`
 }
 
 // TypingFrame says the other side is typing.
@@ -271,9 +328,21 @@ func visitorMessageFrame(m *data.Message) MessageFrame {
 			To           string   `json:"to"`
 			Reason       string   `json:"reason"`
 			Score        int      `json:"score"`
+			Coupon       *Coupon  `json:"coupon"`
+			Card         *Card    `json:"card"`
+			Decision     struct {
+				Kind string `json:"kind"`
+			} `json:"decision"`
 		}
 		if json.Unmarshal(m.Metadata, &meta) == nil {
 			f.QuickReplies = meta.QuickReplies
+			f.AskFeedback = m.SenderKind == data.SenderBot && meta.Decision.Kind == "answer"
+			if m.Kind == data.KindCoupon {
+				f.Coupon = meta.Coupon
+			}
+			if m.Kind == data.KindCard {
+				f.Card = meta.Card
+			}
 			if m.Kind == data.KindEvent && meta.Event != "" {
 				f.Event = &EventInfo{Name: meta.Event, To: meta.To, Reason: meta.Reason, Score: meta.Score}
 			}

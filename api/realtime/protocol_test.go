@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,16 @@ func TestDecodeClientFrame(t *testing.T) {
 		{"empty text", `{"type":"message","client_msg_id":"a","text":"  "}`, CodeEmptyText, ClientFrame{}},
 		{"text too long", `{"type":"message","client_msg_id":"a","text":"` + long + `"}`, CodeTextTooLong, ClientFrame{}},
 		{"negative seq", `{"type":"resume","last_seq":-1}`, CodeBadFrame, ClientFrame{}},
+		{"track", `{"type":"track","name":"added_to_cart","props":{"sku":"A1"}}`, "", ClientFrame{Type: "track", Name: "added_to_cart", Props: json.RawMessage(`{"sku":"A1"}`)}},
+		{"track without name", `{"type":"track"}`, CodeBadFrame, ClientFrame{}},
+		{"track with array props", `{"type":"track","name":"x","props":[1]}`, CodeBadFrame, ClientFrame{}},
+		{"identify", `{"type":"identify","external_id":"c-1","name":"Li","email":"li@example.com"}`, "", ClientFrame{Type: "identify", ExternalID: "c-1", Name: "Li", Email: "li@example.com"}},
+		{"identify too long", `{"type":"identify","name":"` + strings.Repeat("n", 101) + `"}`, CodeBadFrame, ClientFrame{}},
+		{"read", `{"type":"read","conversation_id":"c_1","seq":4}`, "", ClientFrame{Type: "read", ConversationID: "c_1", Seq: 4}},
+		{"read without seq", `{"type":"read","conversation_id":"c_1"}`, CodeBadFrame, ClientFrame{}},
+		{"rate", `{"type":"rate","conversation_id":"c_1","score":5}`, "", ClientFrame{Type: "rate", ConversationID: "c_1", Score: 5}},
+		{"rate out of range", `{"type":"rate","conversation_id":"c_1","score":6}`, CodeBadFrame, ClientFrame{}},
+		{"leave message without contact", `{"type":"leave_message","text":"hi"}`, CodeBadFrame, ClientFrame{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +55,7 @@ func TestDecodeClientFrame(t *testing.T) {
 				if ferr != nil {
 					t.Fatalf("DecodeClientFrame(%s) error %v, want none", tt.in, ferr)
 				}
-				if got != tt.want {
+				if !reflect.DeepEqual(got, tt.want) {
 					t.Errorf("DecodeClientFrame(%s) = %+v, want %+v", tt.in, got, tt.want)
 				}
 				return

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,9 @@ type Chat interface {
 	Rate(ctx context.Context, v data.Visitor, conversationID string, score int, comment string) (data.Conversation, error)
 	LeaveMessage(ctx context.Context, v data.Visitor, contact data.Contact, text string) (data.Ticket, error)
 	Typing(ctx context.Context, conversationID string, who data.SenderKind)
+	Read(ctx context.Context, conversationID string, who data.SenderKind, seq int64)
+	Track(ctx context.Context, v data.Visitor, name string, props json.RawMessage) error
+	Identify(ctx context.Context, v data.Visitor, p data.Personal) (data.Visitor, error)
 }
 
 // Limits bound what one connection may do.
@@ -171,6 +175,11 @@ func (c *visitorConn) deliver(ev *data.Event) {
 			return
 		}
 		it.frame = TypingFrame{Type: "typing", ConversationID: ev.ConversationID, Sender: string(ev.Sender)}
+	case data.EventRead:
+		if ev.Sender == data.SenderVisitor {
+			return
+		}
+		it.frame = ReadFrame{Type: "read", ConversationID: ev.ConversationID, Sender: string(ev.Sender), Seq: ev.Seq}
 	default:
 		return
 	}
@@ -191,6 +200,24 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 		if conv, err := c.ep.chat.CurrentConversation(ctx, c.visitor.ID); err == nil && conv.Status != data.StatusClosed {
 			c.ep.chat.Typing(ctx, conv.ID, data.SenderVisitor)
 		}
+	case FrameRead:
+		if conv, err := c.ep.chat.CurrentConversation(ctx, c.visitor.ID); err == nil && conv.ID == f.ConversationID {
+			c.ep.chat.Read(ctx, conv.ID, data.SenderVisitor, f.Seq)
+		}
+	case FrameTrack:
+		if !c.bucket.allow(time.Now()) {
+			return
+		}
+		if err := c.ep.chat.Track(ctx, c.visitor, f.Name, f.Props); err != nil {
+			c.enqueue(outItem{frame: domainError(err)})
+		}
+	case FrameIdentify:
+		v, err := c.ep.chat.Identify(ctx, c.visitor, data.Personal{ExternalID: f.ExternalID, Name: f.Name, Email: f.Email, Phone: f.Phone})
+		if err != nil {
+			c.enqueue(outItem{frame: domainError(err)})
+			return
+		}
+		c.visitor = v
 	case FrameRate:
 		if _, err := c.ep.chat.Rate(ctx, c.visitor, f.ConversationID, f.Score, f.Comment); err != nil {
 			c.enqueue(outItem{frame: domainError(err)})
