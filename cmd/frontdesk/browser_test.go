@@ -28,6 +28,12 @@ func browser(t *testing.T) context.Context {
 			t.Skip("chromium is not installed")
 		}
 	}
+	// Chromium's helpers may still write to the profile for a moment after
+	// the browser exits, so the profile is removed best-effort, not by t.TempDir.
+	profile, err := os.MkdirTemp("", "frontdesk-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -35,7 +41,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
@@ -47,7 +53,17 @@ func browser(t *testing.T) context.Context {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		for i := 0; i < 20; i++ {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	return ctx
 }
 
@@ -66,6 +82,9 @@ func TestWidgetInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("load demo page: %v", err)
 	}
+	var renderedAt float64
+	_ = chromedp.Run(ctx, chromedp.Evaluate(`window.Frontdesk.renderedAt`, &renderedAt))
+	t.Logf("widget launcher rendered %.0f ms after navigation start", renderedAt)
 	if launcher != "Chat with us" {
 		t.Errorf("launcher text = %q, want %q", launcher, "Chat with us")
 	}

@@ -30,10 +30,11 @@ type testServer struct {
 	done    chan error
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t *testing.T, extra ...string) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, _, err := parseServerConfig("serve", []string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--shutdown-timeout", "5s"}, io.Discard)
+	args := append([]string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--shutdown-timeout", "5s"}, extra...)
+	cfg, _, err := parseServerConfig("serve", args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,14 +24,18 @@
       position: "You are number {n} in line.", eta: " Estimated wait: about {m} min.", typing: "Agent is typing…",
       leave_title: "Leave us a message", name: "Name", email: "E-mail", phone: "Phone (optional)", message: "Your message",
       leave_send: "Send message", leave_done: "Thanks! We received your message and will reply by e-mail.",
-      rate_title: "How did we do?", rate_thanks: "Thanks for your feedback!", stars: "{n} of 5 stars" },
+      rate_title: "How did we do?", rate_thanks: "Thanks for your feedback!", stars: "{n} of 5 stars",
+      helpful: "Was this helpful?", yes: "Yes", no: "No", thanks: "Thanks!", read: "Read",
+      prechat_title: "Before we start", topic: "Topic", start: "Start chat", copy: "Copy code", copied: "Copied!" },
     zh: { launcher: "在线客服", title: "在线客服", placeholder: "请输入您的问题…", send: "发送",
       connecting: "连接中…", offline: "正在重新连接…", failed: "未发送，稍后重试", close: "关闭",
       greeting: "您好！有关订单、配送、退换货或支付的问题都可以问我。",
       position: "您当前排在第 {n} 位。", eta: "预计等待约 {m} 分钟。", typing: "客服正在输入…",
       leave_title: "给我们留言", name: "姓名", email: "邮箱", phone: "电话（可选）", message: "留言内容",
       leave_send: "提交留言", leave_done: "谢谢！我们已收到您的留言，会通过邮件回复您。",
-      rate_title: "请为本次服务评分", rate_thanks: "感谢您的评价！", stars: "{n} 星（满分 5 星）" }
+      rate_title: "请为本次服务评分", rate_thanks: "感谢您的评价！", stars: "{n} 星（满分 5 星）",
+      helpful: "这个回答有帮助吗？", yes: "有帮助", no: "没帮助", thanks: "谢谢反馈！", read: "已读",
+      prechat_title: "开始咨询前", topic: "咨询主题", start: "开始咨询", copy: "复制优惠码", copied: "已复制！" }
   }[lang];
 
   var storeKey = "frontdesk:" + siteKey + ":";
@@ -63,13 +67,20 @@
     ".foot{display:flex;gap:8px;padding:10px;border-top:1px solid #e2e8f0;background:#fff}",
     ".input{flex:1;border:1px solid #cbd5e1;border-radius:8px;padding:8px 10px;font-size:14px;resize:none;height:40px}",
     ".send{border:0;border-radius:8px;background:#2563eb;color:#fff;padding:0 16px;cursor:pointer;font-size:14px}",
+    ".badge{display:inline-block;min-width:18px;height:18px;line-height:18px;margin-left:8px;padding:0 5px;border-radius:9px;background:#dc2626;color:#fff;font-size:12px;text-align:center}",
+    ".badge[hidden]{display:none}",
+    ".coupon{align-self:flex-start;border:2px dashed #f59e0b;background:#fffbeb;border-radius:10px;padding:10px;max-width:85%}",
+    ".coupon .code{font-family:monospace;font-size:16px;font-weight:700;letter-spacing:1px;margin:4px 0}",
+    ".card img{max-width:100%;border-radius:6px}.card a.btn{display:inline-block;background:#2563eb;color:#fff;padding:6px 12px;border-radius:6px;text-decoration:none;text-align:center}",
+    ".fb{display:flex;gap:6px;align-items:center;font-size:12px;color:#64748b;align-self:flex-start}.fb button{border:1px solid #cbd5e1;background:#fff;border-radius:12px;padding:2px 8px;cursor:pointer}",
+    ".read{align-self:flex-end;font-size:11px;color:#94a3b8;margin-top:-4px}",
     ".typing{font-size:12px;color:#64748b;padding:0 12px 4px;min-height:16px;background:#f8fafc}",
     ".queue{font-size:12px;color:#1e3a8a;background:#eff6ff;padding:6px 12px;display:none}.queue.show{display:block}",
     ".card{align-self:stretch;background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:10px;display:flex;flex-direction:column;gap:6px}",
     ".card h3{margin:0;font-size:14px}.card input,.card textarea{border:1px solid #cbd5e1;border-radius:6px;padding:6px 8px;font-size:13px}",
     ".card textarea{height:70px;resize:vertical}.card .err{color:#b91c1c;font-size:12px;min-height:14px}",
     ".stars{display:flex;gap:4px}.star{border:0;background:none;font-size:24px;cursor:pointer;color:#cbd5e1;padding:0 2px}.star.on{color:#f59e0b}",
-    "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}"
+    "@media (max-width:480px){.panel{left:0;right:0;bottom:0;top:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}.launcher{right:12px;bottom:12px}}"
   ].join("\n");
 
   function el(tag, cls, text) {
@@ -127,8 +138,14 @@
     });
   }
 
-  var host = el("div");
+  // A custom element host: page rules such as `div { display: none }` do
+  // not match it, and its few own styles are set with !important.
+  var host = document.createElement("frontdesk-widget");
   host.id = "frontdesk-widget";
+  ["display:block", "position:static", "visibility:visible", "opacity:1", "width:0", "height:0", "margin:0", "padding:0", "border:0"].forEach(function (d) {
+    var kv = d.split(":");
+    host.style.setProperty(kv[0], kv[1], "important");
+  });
   var root = host.attachShadow({ mode: "open" });
   if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
     var sheet = new CSSStyleSheet();
@@ -140,6 +157,9 @@
   var launcher = el("button", "launcher", TEXT.launcher);
   launcher.type = "button";
   launcher.setAttribute("aria-label", TEXT.launcher);
+  var badge = el("span", "badge");
+  badge.hidden = true;
+  launcher.appendChild(badge);
   var panel = el("div", "panel");
   panel.setAttribute("role", "dialog");
   panel.setAttribute("aria-label", TEXT.title);
@@ -185,8 +205,86 @@
   var seen = {};       // seq -> true
   var pending = [];    // {id, text, node}
   var pendingById = {};
+  var unread = 0;
+  var replayedUpTo = 0; // messages up to this seq were already seen before this page
+  var listeners = {};
+  var baseTitle = document.title;
   var greeted = false;
   var started = false;
+
+  function emit(name, data) {
+    (listeners[name] || []).slice().forEach(function (fn) { try { fn(data); } catch (e) { /* a listener's error is its own */ } });
+  }
+
+  function isOpen() { return panel.className.indexOf("open") >= 0; }
+
+  // Messages not yet acknowledged survive page navigation: they are kept in
+  // sessionStorage and sent again (with the same client ids) after a reload.
+  function savePending() {
+    try { sessionStorage.setItem(storeKey + "pending", JSON.stringify(pending.map(function (p) { return { id: p.id, text: p.text }; }))); } catch (e) { /* private mode */ }
+  }
+
+  function restorePending() {
+    var saved;
+    try { saved = JSON.parse(sessionStorage.getItem(storeKey + "pending") || "[]"); } catch (e) { saved = []; }
+    saved.forEach(function (p) {
+      if (!p || !p.id || pendingById[p.id]) return;
+      var node = el("div", "msg visitor pending", p.text);
+      log.appendChild(node);
+      var item = { id: p.id, text: p.text, node: node };
+      pending.push(item);
+      pendingById[p.id] = item;
+    });
+  }
+
+  var audioCtx = null;
+  function beep() {
+    try {
+      var AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) return;
+      audioCtx = audioCtx || new AC();
+      var o = audioCtx.createOscillator(), g = audioCtx.createGain();
+      o.frequency.value = 880;
+      g.gain.value = 0.05;
+      o.connect(g); g.connect(audioCtx.destination);
+      o.start(); o.stop(audioCtx.currentTime + 0.12);
+    } catch (e) { /* no sound, no harm */ }
+  }
+
+  function setUnread(n) {
+    unread = n;
+    badge.textContent = n > 9 ? "9+" : String(n);
+    badge.hidden = n === 0;
+    document.title = n > 0 ? "(" + n + ") " + baseTitle : baseTitle;
+    emit("unread", n);
+  }
+
+  var readSent = 0, readTimer = null;
+  function markRead() {
+    if (!convId || !isOpen() || document.hidden || lastSeq <= readSent) return;
+    clearTimeout(readTimer);
+    readTimer = setTimeout(function () {
+      if (lastSeq > readSent && sendFrame({ type: "read", conversation_id: convId, seq: lastSeq })) readSent = lastSeq;
+    }, 300);
+  }
+
+  function showRead(seq) {
+    var old = log.querySelector(".read");
+    if (old) old.remove();
+    var mine = log.querySelectorAll(".msg.visitor[data-seq]");
+    var last = null;
+    for (var i = 0; i < mine.length; i++) if (+mine[i].getAttribute("data-seq") <= seq) last = mine[i];
+    if (last && !last.nextSibling) log.appendChild(el("div", "read", TEXT.read));
+    else if (last) last.parentNode.insertBefore(el("div", "read", TEXT.read), last.nextSibling);
+  }
+
+  function notifyIncoming(f) {
+    emit("message", { sender: f.sender, text: f.text, seq: f.seq });
+    if (!isOpen() || document.hidden) {
+      setUnread(unread + 1);
+      beep();
+    }
+  }
 
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -223,6 +321,7 @@
       if (offer && f.event.to === "assigned") offer.remove();
     }
     var cls = f.sender === "visitor" ? "visitor" : f.sender === "agent" ? "agent" : f.sender === "system" ? "system" : "bot";
+    if ((cls === "bot" || cls === "agent") && f.seq > replayedUpTo) notifyIncoming(f);
     var node;
     if (cls === "bot" || cls === "agent") {
       node = el("div", "msg " + cls);
@@ -233,6 +332,9 @@
     node.setAttribute("data-seq", f.seq);
     node.setAttribute("data-sender", f.sender);
     log.appendChild(node);
+    if (f.coupon) log.appendChild(couponCard(f.coupon));
+    if (f.card) log.appendChild(richCard(f.card));
+    if (f.ask_feedback && f.seq > replayedUpTo) log.appendChild(feedbackRow(f));
     if (f.event && f.event.name === "offer_ticket" && !log.querySelector(".leave")) log.appendChild(leaveForm());
     if (f.event && f.event.name === "status" && f.event.to === "closed" && !ratedConv[f.conversation_id] && !log.querySelector(".rate[data-conv='" + f.conversation_id + "']")) {
       log.appendChild(rateCard(f.conversation_id));
@@ -256,6 +358,58 @@
   }
 
   var ratedConv = {};
+
+  function safeURL(u) {
+    try { var x = new URL(u, location.href); return (x.protocol === "https:" || x.protocol === "http:") ? x.href : null; } catch (e) { return null; }
+  }
+
+  function couponCard(c) {
+    var card = el("div", "coupon");
+    card.appendChild(el("strong", null, c.title || ""));
+    if (c.description) card.appendChild(el("div", null, c.description));
+    card.appendChild(el("div", "code", c.code || ""));
+    if (c.expires_at) card.appendChild(el("div", null, c.expires_at));
+    var b = el("button", "qr", TEXT.copy);
+    b.type = "button";
+    b.addEventListener("click", function () {
+      if (navigator.clipboard) navigator.clipboard.writeText(c.code || "").catch(function () {});
+      b.textContent = TEXT.copied;
+      emit("coupon", c.code);
+      invitationClicked();
+    });
+    card.appendChild(b);
+    return card;
+  }
+
+  function richCard(c) {
+    var card = el("div", "card");
+    var img = c.image_url && safeURL(c.image_url);
+    if (img) { var i = el("img"); i.src = img; i.alt = c.title || ""; card.appendChild(i); }
+    card.appendChild(el("h3", null, c.title || ""));
+    if (c.text) card.appendChild(el("div", null, c.text));
+    var href = c.button && safeURL(c.button.url);
+    if (href) {
+      var a = el("a", "btn", c.button.label || href);
+      a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer nofollow";
+      card.appendChild(a);
+    }
+    return card;
+  }
+
+  function feedbackRow(f) {
+    var row = el("div", "fb");
+    row.appendChild(el("span", null, TEXT.helpful));
+    [[true, TEXT.yes], [false, TEXT.no]].forEach(function (o) {
+      var b = el("button", "fb-" + (o[0] ? "yes" : "no"), o[1]);
+      b.type = "button";
+      b.addEventListener("click", function () {
+        sendFrame({ type: "feedback", conversation_id: f.conversation_id, seq: f.seq, helpful: o[0] });
+        row.replaceWith(el("div", "fb", TEXT.thanks));
+      });
+      row.appendChild(b);
+    });
+    return row;
+  }
 
   function field(ph, type, name) {
     var i = el(type === "textarea" ? "textarea" : "input");
@@ -320,6 +474,7 @@
   function sendText(text) {
     text = (text || "").trim();
     if (!text) return;
+    invitationClicked();
     var id = newId();
     var node = el("div", "msg visitor pending", text);
     log.appendChild(node);
@@ -328,6 +483,7 @@
     var p = { id: id, text: text, node: node };
     pending.push(p);
     pendingById[id] = p;
+    savePending();
     sendFrame({ type: "message", client_msg_id: id, text: text });
   }
 
@@ -340,6 +496,7 @@
     if (f.seq > lastSeq) lastSeq = f.seq;
     pending = pending.filter(function (x) { return x.id !== f.client_msg_id; });
     delete pendingById[f.client_msg_id];
+    savePending();
     convId = f.conversation_id;
   }
 
@@ -359,16 +516,20 @@
       p.node.title = f.message;
       pending = pending.filter(function (x) { return x.id !== p.id; });
       delete pendingById[p.id];
+      savePending();
     }
   }
 
   function onFrame(f) {
     switch (f.type) {
       case "hello":
+        if (!replayedUpTo && f.last_seq) replayedUpTo = f.last_seq;
         if (f.conversation_id) {
           if (convId !== f.conversation_id) { convId = f.conversation_id; }
           sendFrame({ type: "resume", conversation_id: f.conversation_id, last_seq: lastSeq });
         }
+        sendIdentity();
+        trackQueue.splice(0).forEach(function (t) { sendFrame(t); });
         // Messages typed while offline are sent now with their original ids.
         pending.forEach(function (p) { sendFrame({ type: "message", client_msg_id: p.id, text: p.text }); });
         break;
@@ -376,6 +537,7 @@
         if (convId !== f.conversation_id) { convId = f.conversation_id; lastSeq = 0; seen = {}; }
         break;
       case "ack": onAck(f); break;
+      case "read": showRead(f.seq); break;
       case "position":
         var txt = TEXT.position.replace("{n}", f.position);
         if (f.estimated_wait_seconds > 0) txt += TEXT.eta.replace("{m}", Math.max(1, Math.round(f.estimated_wait_seconds / 60)));
@@ -395,7 +557,7 @@
         var card = log.querySelector(".rate[data-conv='" + f.conversation_id + "']");
         if (card) card.replaceWith(el("div", "msg system", TEXT.rate_thanks));
         break;
-      case "message": renderMessage(f); break;
+      case "message": renderMessage(f); markRead(); break;
       case "error": onError(f); break;
     }
   }
@@ -433,6 +595,128 @@
     }).catch(function () { reconnect(); });
   }
 
+  var identity = null;
+  function identify(who) {
+    identity = { id: String(who.id || ""), name: String(who.name || ""), email: String(who.email || ""), phone: String(who.phone || ""), token: String(who.token || "") };
+    if (!sendIdentity()) start();
+  }
+  function sendIdentity() {
+    return identity && sendFrame({ type: "identify", external_id: identity.id, name: identity.name, email: identity.email, phone: identity.phone, token: identity.token });
+  }
+
+  var trackHandlers = [];
+  var trackQueue = [];
+  function track(name, props) {
+    if (!name) return;
+    var f = { type: "track", name: name.slice(0, 64), props: props };
+    if (!sendFrame(f) && trackQueue.length < 50) trackQueue.push(f);
+    trackHandlers.forEach(function (h) { h(name, props); });
+  }
+
+  // ---- proactive invitations ----
+  var shownInvitation = null, clickedInvitation = false;
+  function today() { return new Date().toISOString().slice(0, 10); }
+  function capKey(inv) { return "inv:" + inv.id + ":" + today(); }
+  function globMatch(pattern, path) {
+    var re = new RegExp("^" + pattern.split("*").map(function (p) { return p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"); }).join(".*") + "$");
+    return re.test(path);
+  }
+  function invitationClicked() {
+    if (shownInvitation && !clickedInvitation) {
+      clickedInvitation = true;
+      track("invitation_clicked", { invitation: shownInvitation.id });
+    }
+  }
+  function startInvitations(list) {
+    if (!list || !list.length) return;
+    var pageStart = Date.now(), maxScroll = 0, exitIntent = false, events = {};
+    var returning = !!load("seen-before");
+    save("seen-before", "1");
+    window.addEventListener("scroll", function () {
+      var h = document.documentElement.scrollHeight - window.innerHeight;
+      var pct = h > 0 ? Math.round(100 * window.scrollY / h) : 100;
+      if (pct > maxScroll) { maxScroll = pct; check(); }
+    }, { passive: true });
+    document.addEventListener("mouseout", function (e) {
+      if (!e.relatedTarget && e.clientY <= 0) { exitIntent = true; check(); }
+    });
+    trackHandlers.push(function (name) {
+      events[name] = true;
+      if (shownInvitation && shownInvitation.conversion_event === name) {
+        track("invitation_converted", { invitation: shownInvitation.id });
+      }
+      check();
+    });
+    function due(inv) {
+      var w = inv.when || {};
+      if (w.url_pattern && !globMatch(w.url_pattern, location.pathname)) return false;
+      if (w.seconds_on_page && (Date.now() - pageStart) / 1000 < w.seconds_on_page) return false;
+      if (w.scroll_percent && maxScroll < w.scroll_percent) return false;
+      if (w.exit_intent && !exitIntent) return false;
+      if (w.event && !events[w.event]) return false;
+      if (w.returning && !returning) return false;
+      return +(load(capKey(inv)) || 0) < (inv.max_per_day || 1);
+    }
+    function check() {
+      if (shownInvitation || isOpen()) return;
+      for (var i = 0; i < list.length; i++) {
+        if (due(list[i])) { showInvitation(list[i]); return; }
+      }
+    }
+    var timer = setInterval(function () { if (shownInvitation) clearInterval(timer); else check(); }, 1000);
+  }
+  function showInvitation(inv) {
+    shownInvitation = inv;
+    save(capKey(inv), String(+(load(capKey(inv)) || 0) + 1));
+    open();
+    var text = (inv.message && (inv.message[lang] || inv.message.en || inv.message.zh)) || "";
+    var node = el("div", "msg bot invitation");
+    renderMarkdown(node, text);
+    log.appendChild(node);
+    if (inv.coupon) log.appendChild(couponCard(inv.coupon));
+    scroll();
+    track("invitation_shown", { invitation: inv.id });
+    emit("invitation", inv.id);
+  }
+
+  // ---- pre-chat form ----
+  var preChat = null;
+  function needPreChat() {
+    return preChat && preChat.enabled && !convId && !load("prechat-done") && !log.querySelector(".msg[data-seq]");
+  }
+  function showPreChat() {
+    if (log.querySelector(".prechat")) return;
+    var card = el("form", "card prechat");
+    card.appendChild(el("h3", null, TEXT.prechat_title));
+    var name = field(TEXT.name, "text", "name"), email = field(TEXT.email, "email", "email"), phone = field(TEXT.phone, "tel", "phone");
+    name.maxLength = 100; email.maxLength = 254; phone.maxLength = 32;
+    [name, email, phone].forEach(function (x) { card.appendChild(x); });
+    var topic = null;
+    if (preChat.topics && preChat.topics.length) {
+      topic = el("select");
+      topic.setAttribute("aria-label", TEXT.topic);
+      preChat.topics.forEach(function (t) { var o = el("option", null, t); o.value = t; topic.appendChild(o); });
+      card.appendChild(topic);
+    }
+    var err = el("div", "err");
+    var go = el("button", "send", TEXT.start);
+    go.type = "submit";
+    card.appendChild(err);
+    card.appendChild(go);
+    foot.hidden = true;
+    card.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (preChat.require_contact && !email.value.trim() && !phone.value.trim()) { err.textContent = TEXT.email + " / " + TEXT.phone + " ?"; return; }
+      identify({ name: name.value.trim(), email: email.value.trim(), phone: phone.value.trim() });
+      if (topic) track("prechat_topic", { topic: topic.value });
+      save("prechat-done", "1");
+      card.remove();
+      foot.hidden = false;
+      input.focus();
+    });
+    log.appendChild(card);
+  }
+
   function start() {
     if (started) return;
     started = true;
@@ -454,13 +738,18 @@
       log.appendChild(el("div", "msg bot", TEXT.greeting));
     }
     start();
+    if (needPreChat()) showPreChat();
     input.focus();
+    setUnread(0);
+    markRead();
+    emit("open");
   }
 
   function close() {
     panel.className = "panel";
     launcher.style.display = "";
     launcher.focus();
+    emit("close");
   }
 
   launcher.addEventListener("click", open);
@@ -483,8 +772,49 @@
     }
   });
 
-  function mount() { document.body.appendChild(host); if (token) start(); }
+  document.addEventListener("visibilitychange", function () { if (!document.hidden && isOpen()) { setUnread(0); markRead(); } });
+
+  function loadConfig() {
+    fetch(origin + "/api/v1/visitor/config?site_key=" + encodeURIComponent(siteKey), { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (cfg) {
+        if (!cfg) return;
+        if (cfg.name && lang === "en") title.textContent = cfg.name;
+        preChat = cfg.widget && cfg.widget.pre_chat;
+        if (isOpen() && needPreChat()) showPreChat();
+        startInvitations(cfg.widget && cfg.widget.invitations);
+      })
+      .catch(function () { /* the chat works without its settings */ });
+  }
+
+  function mount() {
+    document.body.appendChild(host);
+    restorePending();
+    if (token || pending.length) start();
+    loadConfig();
+    emit("ready");
+  }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 
-  window.Frontdesk = { __loaded: true, open: open, close: close };
+  // The public API. Everything else stays inside this closure.
+  var api = {
+    __loaded: true,
+    // renderedAt is when the launcher appeared, in ms since navigation start.
+    renderedAt: window.performance ? Math.round(performance.now()) : 0,
+    open: open,
+    close: close,
+    // on subscribes to "open", "close", "message", "unread" and "ready"; it returns an unsubscribe function.
+    on: function (name, fn) {
+      if (typeof fn !== "function") return function () {};
+      (listeners[name] = listeners[name] || []).push(fn);
+      return function () { listeners[name] = (listeners[name] || []).filter(function (x) { return x !== fn; }); };
+    },
+    // track reports a page event (e.g. "added_to_cart") for proactive invitations and analytics.
+    track: function (name, props) { track(String(name || ""), props || {}); },
+    // identify tells Frontdesk who the visitor is; token is a JWT signed by the site's server.
+    identify: function (who) { identify(who || {}); }
+  };
+  var queued = window.Frontdesk && window.Frontdesk.q; // calls made before the script loaded
+  window.Frontdesk = api;
+  if (queued && queued.forEach) queued.forEach(function (c) { if (api[c[0]]) api[c[0]].apply(null, c[1] || []); });
 })();

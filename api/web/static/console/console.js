@@ -200,6 +200,20 @@
         break;
       case "message":
         addMessage(f);
+        if (f.conversation_id === state.current && f.sender === "visitor" && !document.hidden && state.mine[f.conversation_id]) {
+          send({ type: "read", conversation_id: f.conversation_id, seq: f.seq });
+        }
+        break;
+      case "read":
+        if (f.conversation_id === state.current && ui.transcript) {
+          var old = ui.transcript.querySelector(".seen");
+          if (old) old.remove();
+          var seen = el("div", "msg system seen", zh ? "访客已读" : "Seen by the visitor");
+          seen.setAttribute("data-seq", f.seq + 0.5);
+          var after = null, kids = ui.transcript.children;
+          for (var i = 0; i < kids.length; i++) { if (+kids[i].getAttribute("data-seq") > f.seq + 0.5) { after = kids[i]; break; } }
+          ui.transcript.insertBefore(seen, after);
+        }
         break;
       case "typing":
         if (f.conversation_id === state.current && ui.typing) {
