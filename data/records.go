@@ -251,3 +251,21 @@ func (m Message) Validate() error {
 	}
 	return nil
 }
+
+// File is an uploaded attachment of a conversation.
+type File struct {
+	ID             string     `json:"id"`
+	SiteID         string     `json:"site_id"`
+	ConversationID string     `json:"conversation_id"`
+	UploaderKind   SenderKind `json:"uploader_kind"`
+	UploaderID     string     `json:"uploader_id"`
+	Name           string     `json:"name"`
+	ContentType    string     `json:"content_type"`
+	Size           int64      `json:"size"`
+	// Content is the file's bytes (sealed at rest); empty in listings.
+	Content   []byte    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// MaxFileBytes is the largest upload accepted.
+const MaxFileBytes = 10 << 20

@@ -76,6 +76,14 @@ type MessageStore interface {
 	ListMessages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
 }
 
+// FileStore keeps uploaded files.
+type FileStore interface {
+	// SaveFile stores a file; ID and CreatedAt are set when empty.
+	SaveFile(ctx context.Context, f File) (File, error)
+	// GetFile returns a file with its content.
+	GetFile(ctx context.Context, id string) (File, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	SiteStore
@@ -88,6 +96,7 @@ type Store interface {
 	TicketStore
 	CannedStore
 	OutboxStore
+	FileStore
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	// Close flushes pending writes and releases the store.

@@ -31,6 +31,7 @@ func handoffTests() []struct {
 		{"CannedResponses", testCanned},
 		{"Outbox", testOutbox},
 		{"SiteSettingsAndEvents", testSiteSettingsAndEvents},
+		{"Files", testFiles},
 	}
 }
 
@@ -494,5 +495,29 @@ func testSiteSettingsAndEvents(t *testing.T, s data.Store) {
 	}
 	if later, _ := s.CountEvents(c, site.ID, time.Now().Add(time.Minute)); len(later) != 0 {
 		t.Errorf("CountEvents in the future = %v", later)
+	}
+}
+
+func testFiles(t *testing.T, s data.Store) {
+	c := ctx(t)
+	site, v, conv := fixture(t, s)
+	png := []byte("\x89PNG\r\n\x1a\n fake image bytes")
+	f, err := s.SaveFile(c, data.File{SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, UploaderID: v.ID,
+		Name: "收据.png", ContentType: "image/png", Content: png})
+	if err != nil {
+		t.Fatalf("SaveFile: %v", err)
+	}
+	got, err := s.GetFile(c, f.ID)
+	if err != nil || got.Name != "收据.png" || string(got.Content) != string(png) || got.Size != int64(len(png)) || got.ConversationID != conv.ID {
+		t.Errorf("GetFile = %+v, %v", got, err)
+	}
+	if _, err := s.GetFile(c, "f_none"); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("GetFile(missing) = %v", err)
+	}
+	if _, err := s.SaveFile(c, data.File{SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, ContentType: "image/png"}); !errors.Is(err, data.ErrInvalid) {
+		t.Errorf("empty file = %v, want ErrInvalid", err)
+	}
+	if _, err := s.SaveFile(c, data.File{SiteID: site.ID, ConversationID: "c_none", UploaderKind: data.SenderVisitor, ContentType: "text/plain", Content: []byte("x")}); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("file of an unknown conversation = %v, want ErrNotFound", err)
 	}
 }
