@@ -250,3 +250,37 @@ func solve(a [confN + 1][confN + 1]float64, b [confN + 1]float64) [confN + 1]flo
 	}
 	return x
 }
+
+func TestLearnReranker(t *testing.T) {
+	ctx := context.Background()
+	x, err := Open(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	var pairs []Pair
+	for _, e := range x.Entries() {
+		if len(e.Questions) > 1 {
+			pairs = append(pairs, Pair{A: e.Questions[1], B: e.Questions[0], Same: true})
+		}
+	}
+	pairs = append(pairs, Pair{A: "How long does shipping take?", B: "How do I reset my password?", Same: false})
+	if _, err := LearnReranker(ctx, x, pairs, func(string) bool { return true }, 10); err == nil {
+		t.Errorf("LearnReranker(all pairs skipped) error = nil, want an error")
+	}
+	rr, err := LearnReranker(ctx, x, pairs, nil, 10)
+	if err != nil {
+		t.Fatalf("LearnReranker() error = %v", err)
+	}
+	x.SetReranker(rr)
+	res, err := x.Search(ctx, "how long does delivery take", 3)
+	if err != nil || len(res.Hits) == 0 {
+		t.Fatalf("Search with reranker = %v, %v", ids(res), err)
+	}
+	if res.Confidence < 0 || res.Confidence > 1 || res.Margin < 0 || res.Margin > 1 {
+		t.Errorf("Search with reranker: confidence %v margin %v, want both in [0,1]", res.Confidence, res.Margin)
+	}
+	if res.Hits[0].ID != "shipping-time" {
+		t.Errorf("Search(how long does delivery take) with reranker = %v, want shipping-time first", ids(res))
+	}
+}

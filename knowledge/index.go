@@ -117,6 +117,7 @@ type Index struct {
 	qstats   fieldStats        // question-field statistics
 	astats   fieldStats        // answer-field statistics
 	syn      *Synonyms
+	rr       *Reranker
 	synStat  fileStat
 	synProb  []Problem
 	lint     []Problem

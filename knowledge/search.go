@@ -64,58 +64,21 @@ func (x *Index) search(ctx context.Context, q string, k int, exclude string) (Re
 		k = MaxK
 	}
 	x.mu.RLock()
-	syn := x.syn
+	rr := x.rr
 	x.mu.RUnlock()
-	qt := x.analyseQuery(q, syn)
-	if len(qt.terms) == 0 {
-		return Result{Hits: []Hit{}}, confFeatures{}, nil
-	}
-	clauses := x.candidateClauses(qt)
 	n := max(k, x.rank.Candidates)
-	if exclude != "" {
-		n++
+	if rr != nil {
+		n = max(k, rr.Candidates)
 	}
-	if len(clauses) == 0 {
-		return Result{Hits: []Hit{}}, confFeatures{}, nil
+	qt, sc, cands, err := x.candidates(ctx, q, n, exclude)
+	if err != nil || len(cands) == 0 {
+		return Result{Hits: []Hit{}}, confFeatures{}, err
 	}
-	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(clauses...), n, 0, false)
-	res, err := x.bi.SearchInContext(ctx, req)
-	if err != nil {
-		return Result{}, confFeatures{}, fmt.Errorf("knowledge: search: %w", err)
-	}
-
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	sc := x.newScorer(qt)
-	cands := make([]scored, 0, len(res.Hits))
-	top := 0.0
-	for _, h := range res.Hits {
-		if e, ok := x.entries[h.ID]; ok && h.ID != exclude {
-			c := scored{e: e, bm25: sc.score(e)}
-			top = max(top, c.bm25)
-			cands = append(cands, c)
-		}
-	}
-	// Optional final score: BM25 relative to the best candidate, averaged with the
-	// cosine similarity to the entry's closest question (a symmetric measure
-	// that penalises questions about something more than the query).
-	for i := range cands {
-		c := &cands[i]
-		c.score = c.bm25
-		if top > 0 && x.rank.Cosine {
-			c.cos = sc.cosine(c.e)
-			c.score = (c.bm25/top + c.cos) / 2
-		}
-	}
-	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].score != cands[j].score {
-			return cands[i].score > cands[j].score
-		}
-		return cands[i].e.ID < cands[j].e.ID
-	})
 	out := Result{Hits: make([]Hit, 0, min(k, len(cands)))}
 	var f confFeatures
-	if len(cands) > 0 {
+	if rr != nil {
+		out.Confidence, out.Margin = rr.rerank(q, cands)
+	} else if len(cands) > 0 {
 		f = sc.features(cands, 0)
 		out.Confidence = f.probability()
 		out.Margin = out.Confidence
@@ -137,6 +100,62 @@ func (x *Index) search(ctx context.Context, q string, k int, exclude string) (Re
 		})
 	}
 	return out, f, nil
+}
+
+// candidates finds up to n candidates with Bleve and scores them with BM25,
+// best first (entry exclude left out). Live entries are never modified, so the
+// candidates stay valid after the lock is released.
+func (x *Index) candidates(ctx context.Context, q string, n int, exclude string) (queryTerms, *scorer, []scored, error) {
+	x.mu.RLock()
+	syn := x.syn
+	x.mu.RUnlock()
+	qt := x.analyseQuery(q, syn)
+	if len(qt.terms) == 0 {
+		return qt, nil, nil, nil
+	}
+	clauses := x.candidateClauses(qt)
+	if exclude != "" {
+		n++
+	}
+	if len(clauses) == 0 {
+		return qt, nil, nil, nil
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(clauses...), n, 0, false)
+	res, err := x.bi.SearchInContext(ctx, req)
+	if err != nil {
+		return qt, nil, nil, fmt.Errorf("knowledge: search: %w", err)
+	}
+
+	x.mu.RLock()
+	sc := x.newScorer(qt)
+	cands := make([]scored, 0, len(res.Hits))
+	top := 0.0
+	for _, h := range res.Hits {
+		if e, ok := x.entries[h.ID]; ok && h.ID != exclude {
+			c := scored{e: e, bm25: sc.score(e)}
+			top = max(top, c.bm25)
+			cands = append(cands, c)
+		}
+	}
+	// Optional final score: BM25 relative to the best candidate, averaged with the
+	// cosine similarity to the entry's closest question (a symmetric measure
+	// that penalises questions about something more than the query).
+	for i := range cands {
+		c := &cands[i]
+		c.score = c.bm25
+		if top > 0 && x.rank.Cosine {
+			c.cos = sc.cosine(c.e)
+			c.score = (c.bm25/top + c.cos) / 2
+		}
+	}
+	x.mu.RUnlock()
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].score != cands[j].score {
+			return cands[i].score > cands[j].score
+		}
+		return cands[i].e.ID < cands[j].e.ID
+	})
+	return qt, sc, cands, nil
 }
 
 // lookupBudget bounds the postings Bleve walks per query: terms are looked up
