@@ -23,6 +23,7 @@ type Chat interface {
 	Visitor(ctx context.Context, visitorID string) (data.Site, data.Visitor, error)
 	Site(ctx context.Context, key string) (data.Site, error)
 	Details(ctx context.Context, a data.Agent, conversationID string) (chat.Details, error)
+	Files
 }
 
 // Records is the storage the console's lists and admin pages read and write.
@@ -79,6 +80,7 @@ type Server struct {
 	desk       Desk
 	presence   Presence
 	tickets    TicketService
+	files      Files
 	hub        *realtime.Hub
 	visitor    *realtime.VisitorEndpoint
 	agentWS    *realtime.AgentEndpoint
@@ -116,7 +118,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, errors.New("api: every dependency is required")
 	}
 	return &Server{
-		chat: d.Chat, records: d.Records, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
+		chat: d.Chat, files: d.Chat, records: d.Records, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
 		hub: d.Hub, cfg: cfg, log: d.Log,
 		visitor:    realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
 		agentWS:    realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
@@ -151,6 +153,10 @@ func (s *Server) routes(r *gin.Engine) {
 	visitor.OPTIONS("/sessions", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	visitor.POST("/sessions", s.createSession)
 	visitor.GET("/config", s.widgetConfig)
+	visitor.OPTIONS("/uploads", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	visitor.POST("/uploads", s.visitorUpload)
+	visitor.OPTIONS("/files/:id", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	visitor.GET("/files/:id", s.visitorDownload)
 	visitor.GET("/ws", s.visitorSocket)
 
 	v1.POST("/agent/login", s.login)
@@ -170,6 +176,8 @@ func (s *Server) routes(r *gin.Engine) {
 	agent.POST("/conversations/:id/close", s.closeConversation)
 	agent.POST("/conversations/:id/messages", s.postAgentMessage)
 	agent.POST("/conversations/:id/tickets", s.ticketFromConversation)
+	agent.POST("/conversations/:id/uploads", s.agentUpload)
+	agent.GET("/files/:id", s.agentDownload)
 	agent.GET("/tickets", s.listTickets)
 	agent.GET("/tickets/:id", s.getTicket)
 	agent.PATCH("/tickets/:id", s.patchTicket)

@@ -105,7 +105,7 @@ func (s *Server) visitorCORS() gin.HandlerFunc {
 		if err == nil && realtime.OriginAllowed(c.Request, site) {
 			c.Header("Access-Control-Allow-Origin", origin)
 			c.Header("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
-			c.Header("Access-Control-Allow-Headers", "Content-Type")
+			c.Header("Access-Control-Allow-Headers", "Content-Type, Authorization")
 			c.Header("Access-Control-Max-Age", "600")
 			c.Header("Vary", "Origin")
 		}

@@ -211,8 +211,10 @@ type MessageFrame struct {
 	// AskFeedback marks bot answers the visitor may rate as helpful or not.
 	AskFeedback bool `json:"ask_feedback,omitempty"`
 	// Coupon and Card carry rich content (kinds coupon and card).
-	Coupon    *Coupon   `json:"coupon,omitempty"`
-	Card      *Card     `json:"card,omitempty"`
+	Coupon *Coupon `json:"coupon,omitempty"`
+	Card   *Card   `json:"card,omitempty"`
+	// File describes the attachment of a file message.
+	File      *FileRef  `json:"file,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -233,6 +235,14 @@ type Card struct {
 		Label string `json:"label"`
 		URL   string `json:"url"`
 	} `json:"button,omitempty"`
+}
+
+// FileRef points to an uploaded file; clients download it with their credentials.
+type FileRef struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
 }
 
 // EventInfo is the visitor-visible part of a system event message.
@@ -329,6 +339,7 @@ func visitorMessageFrame(m *data.Message) MessageFrame {
 			Reason       string   `json:"reason"`
 			Score        int      `json:"score"`
 			Coupon       *Coupon  `json:"coupon"`
+			File         *FileRef `json:"file"`
 			Card         *Card    `json:"card"`
 			Decision     struct {
 				Kind string `json:"kind"`
@@ -342,6 +353,9 @@ func visitorMessageFrame(m *data.Message) MessageFrame {
 			}
 			if m.Kind == data.KindCard {
 				f.Card = meta.Card
+			}
+			if m.Kind == data.KindFile {
+				f.File = meta.File
 			}
 			if m.Kind == data.KindEvent && meta.Event != "" {
 				f.Event = &EventInfo{Name: meta.Event, To: meta.To, Reason: meta.Reason, Score: meta.Score}

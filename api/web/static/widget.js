@@ -26,6 +26,7 @@
       leave_send: "Send message", leave_done: "Thanks! We received your message and will reply by e-mail.",
       rate_title: "How did we do?", rate_thanks: "Thanks for your feedback!", stars: "{n} of 5 stars",
       helpful: "Was this helpful?", yes: "Yes", no: "No", thanks: "Thanks!", read: "Read",
+      attach: "Attach a file", uploading: "Uploading…", upload_failed: "Upload failed: ", download: "Download",
       prechat_title: "Before we start", topic: "Topic", start: "Start chat", copy: "Copy code", copied: "Copied!" },
     zh: { launcher: "在线客服", title: "在线客服", placeholder: "请输入您的问题…", send: "发送",
       connecting: "连接中…", offline: "正在重新连接…", failed: "未发送，稍后重试", close: "关闭",
@@ -35,6 +36,7 @@
       leave_send: "提交留言", leave_done: "谢谢！我们已收到您的留言，会通过邮件回复您。",
       rate_title: "请为本次服务评分", rate_thanks: "感谢您的评价！", stars: "{n} 星（满分 5 星）",
       helpful: "这个回答有帮助吗？", yes: "有帮助", no: "没帮助", thanks: "谢谢反馈！", read: "已读",
+      attach: "发送文件", uploading: "上传中…", upload_failed: "上传失败：", download: "下载",
       prechat_title: "开始咨询前", topic: "咨询主题", start: "开始咨询", copy: "复制优惠码", copied: "已复制！" }
   }[lang];
 
@@ -66,6 +68,8 @@
     ".qr{border:1px solid #2563eb;background:#fff;color:#2563eb;border-radius:14px;padding:4px 10px;cursor:pointer;font-size:13px}",
     ".foot{display:flex;gap:8px;padding:10px;border-top:1px solid #e2e8f0;background:#fff}",
     ".input{flex:1;border:1px solid #cbd5e1;border-radius:8px;padding:8px 10px;font-size:14px;resize:none;height:40px}",
+    ".attach{border:0;background:none;font-size:18px;cursor:pointer;padding:0 4px}",
+    ".file a,.file button{color:#1d4ed8;background:none;border:0;padding:0;cursor:pointer;text-decoration:underline;font:inherit}.file img{max-width:100%;border-radius:6px;display:block}",
     ".send{border:0;border-radius:8px;background:#2563eb;color:#fff;padding:0 16px;cursor:pointer;font-size:14px}",
     ".badge{display:inline-block;min-width:18px;height:18px;line-height:18px;margin-left:8px;padding:0 5px;border-radius:9px;background:#dc2626;color:#fff;font-size:12px;text-align:center}",
     ".badge[hidden]{display:none}",
@@ -181,6 +185,16 @@
   input.maxLength = 2000;
   var sendBtn = el("button", "send", TEXT.send);
   sendBtn.type = "submit";
+  var attachBtn = el("button", "attach", "📎");
+  attachBtn.type = "button";
+  attachBtn.setAttribute("aria-label", TEXT.attach);
+  attachBtn.title = TEXT.attach;
+  var fileInput = el("input");
+  fileInput.type = "file";
+  fileInput.accept = "image/png,image/jpeg,image/gif,application/pdf,text/plain";
+  fileInput.hidden = true;
+  foot.appendChild(attachBtn);
+  foot.appendChild(fileInput);
   foot.appendChild(input);
   foot.appendChild(sendBtn);
   panel.appendChild(head);
@@ -323,7 +337,9 @@
     var cls = f.sender === "visitor" ? "visitor" : f.sender === "agent" ? "agent" : f.sender === "system" ? "system" : "bot";
     if ((cls === "bot" || cls === "agent") && f.seq > replayedUpTo) notifyIncoming(f);
     var node;
-    if (cls === "bot" || cls === "agent") {
+    if (f.kind === "file" && f.file) {
+      node = fileNode(f, cls);
+    } else if (cls === "bot" || cls === "agent") {
       node = el("div", "msg " + cls);
       renderMarkdown(node, f.text || "");
     } else {
@@ -361,6 +377,63 @@
 
   function safeURL(u) {
     try { var x = new URL(u, location.href); return (x.protocol === "https:" || x.protocol === "http:") ? x.href : null; } catch (e) { return null; }
+  }
+
+  function fetchFile(file) {
+    return fetch(origin + "/api/v1/visitor/files/" + encodeURIComponent(file.id) + "?site_key=" + encodeURIComponent(siteKey), {
+      headers: { Authorization: "Bearer " + token }, credentials: "omit"
+    }).then(function (r) { if (!r.ok) throw new Error(r.status); return r.blob(); });
+  }
+
+  function fileNode(f, cls) {
+    var node = el("div", "msg file " + cls);
+    var file = f.file;
+    if (/^image\/(png|jpeg|gif)$/.test(file.content_type)) {
+      var img = el("img");
+      img.alt = file.name;
+      node.appendChild(img);
+      fetchFile(file).then(function (b) { img.src = URL.createObjectURL(b); }).catch(function () { img.replaceWith(el("span", null, file.name)); });
+    } else {
+      var b = el("button", null, "📄 " + file.name + " (" + Math.ceil(file.size / 1024) + " KB)");
+      b.type = "button";
+      b.title = TEXT.download;
+      b.addEventListener("click", function () {
+        fetchFile(file).then(function (blob) {
+          var a = document.createElement("a");
+          a.href = URL.createObjectURL(blob);
+          a.download = file.name;
+          a.click();
+          setTimeout(function () { URL.revokeObjectURL(a.href); }, 10000);
+        });
+      });
+      node.appendChild(b);
+    }
+    return node;
+  }
+
+  function upload(file) {
+    if (!file) return;
+    var id = newId();
+    var node = el("div", "msg visitor pending", TEXT.uploading + " " + file.name);
+    log.appendChild(node);
+    scroll();
+    var form = new FormData();
+    form.append("client_msg_id", id);
+    form.append("file", file);
+    var go = token ? Promise.resolve() : session();
+    go.then(function () {
+      return fetch(origin + "/api/v1/visitor/uploads?site_key=" + encodeURIComponent(siteKey), {
+        method: "POST", body: form, headers: { Authorization: "Bearer " + token }, credentials: "omit"
+      });
+    }).then(function (r) {
+      return r.json().then(function (j) { if (!r.ok) throw new Error((j.error && j.error.message) || r.status); return j; });
+    }).then(function (j) {
+      node.remove();
+      if (j.seq && !seen[j.seq]) { /* the message frame brings the file */ }
+    }).catch(function (e) {
+      node.className = "msg visitor failed";
+      node.textContent = TEXT.upload_failed + e.message;
+    });
   }
 
   function couponCard(c) {
@@ -759,6 +832,11 @@
     e.preventDefault();
     sendText(input.value);
     input.value = "";
+  });
+  attachBtn.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    if (fileInput.files && fileInput.files[0]) upload(fileInput.files[0]);
+    fileInput.value = "";
   });
   var lastTyping = 0;
   input.addEventListener("input", function () {

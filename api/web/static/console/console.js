@@ -445,7 +445,16 @@
     var who = f.sender === "agent" && f.sender_id === state.me.id ? state.me.name : f.sender;
     if (f.kind === "note") who += " · " + t("note");
     node.appendChild(el("div", "meta", who + " · " + new Date(f.created_at).toLocaleTimeString()));
-    node.appendChild(el("div", "text", f.text));
+    if (f.kind === "file" && f.file) {
+      var url = "/api/v1/agent/files/" + encodeURIComponent(f.file.id);
+      if (/^image\/(png|jpeg|gif)$/.test(f.file.content_type)) {
+        var img = el("img", "attachment"); img.src = url; img.alt = f.file.name; node.appendChild(img);
+      } else {
+        var a = el("a", null, "📄 " + f.file.name + " (" + Math.ceil(f.file.size / 1024) + " KB)"); a.href = url; a.setAttribute("download", f.file.name); node.appendChild(a);
+      }
+    } else {
+      node.appendChild(el("div", "text", f.text));
+    }
     if (f.sender === "bot" && f.metadata && f.metadata.decision) {
       var det = el("details");
       det.appendChild(el("summary", null, t("decision") + ": " + f.metadata.decision.kind));
@@ -471,7 +480,24 @@
     noteLabel.appendChild(noteBox);
     noteLabel.appendChild(document.createTextNode(" " + t("note")));
     var sendBtn = el("button", "primary send", t("send")); sendBtn.type = "submit";
+    var fileInput = el("input"); fileInput.type = "file"; fileInput.hidden = true;
+    fileInput.accept = "image/png,image/jpeg,image/gif,application/pdf,text/plain";
+    var attach = btn("📎", "attach", function () { fileInput.click(); });
+    attach.title = zh ? "发送文件" : "Attach a file";
+    fileInput.addEventListener("change", function () {
+      var file = fileInput.files && fileInput.files[0];
+      fileInput.value = "";
+      if (!file) return;
+      var form = new FormData();
+      form.append("client_msg_id", newId());
+      form.append("file", file);
+      fetch("/api/v1/agent/conversations/" + state.current + "/uploads", { method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRF-Token": state.csrf } })
+        .then(function (r) { if (!r.ok) return r.json().then(function (j) { throw new Error(j.error.message); }); })
+        .catch(function (e) { ui.error.textContent = e.message; });
+    });
     sideActs.appendChild(sendBtn);
+    sideActs.appendChild(attach);
+    sideActs.appendChild(fileInput);
     sideActs.appendChild(noteLabel);
     box.appendChild(input);
     box.appendChild(sideActs);
