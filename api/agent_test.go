@@ -331,3 +331,27 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func TestAgentCoupon(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	mei := h.login("mei@acme.example")
+	v := h.mustDial(h.token())
+	v.say("h1", "转人工")
+	frames := v.until(isType("position"))
+	convID := frames[len(frames)-1]["conversation_id"].(string)
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/accept", nil); code != 200 {
+		t.Fatalf("accept = %d %v", code, out)
+	}
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/messages", map[string]any{"client_msg_id": "c1", "coupon": map[string]any{"code": ""}}); code != 400 {
+		t.Errorf("coupon without a code = %d %v", code, out)
+	}
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/messages", map[string]any{"client_msg_id": "c2", "coupon": map[string]any{"code": "SORRY10", "title": "10% off"}}); code != 201 || out["kind"] != "coupon" {
+		t.Fatalf("coupon = %d %v", code, out)
+	}
+	got := v.until(func(f map[string]any) bool { return f["type"] == "message" && f["kind"] == "coupon" })
+	c, _ := got[len(got)-1]["coupon"].(map[string]any)
+	if c["code"] != "SORRY10" || c["title"] != "10% off" {
+		t.Errorf("visitor coupon frame = %v", got[len(got)-1])
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/handoff"
 )
@@ -75,19 +76,29 @@ func (s *Server) transfer(c *gin.Context) {
 }
 
 type agentMessageRequest struct {
-	ClientMsgID string `json:"client_msg_id"`
-	Text        string `json:"text"`
-	Note        bool   `json:"note"`
+	ClientMsgID string       `json:"client_msg_id"`
+	Text        string       `json:"text"`
+	Note        bool         `json:"note"`
+	Coupon      *data.Coupon `json:"coupon"`
 }
 
 func (s *Server) postAgentMessage(c *gin.Context) {
 	var req agentMessageRequest
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 32<<10)
-	if err := c.ShouldBindJSON(&req); err != nil || req.ClientMsgID == "" || req.Text == "" {
-		writeError(c, badRequest(`body must be {"client_msg_id": "...", "text": "...", "note": false}`))
+	if err := c.ShouldBindJSON(&req); err != nil || req.ClientMsgID == "" || (req.Text == "" && req.Coupon == nil) {
+		writeError(c, badRequest(`body must be {"client_msg_id": "...", "text": "...", "note": false} or carry a "coupon": {"code", "title", "description"}`))
 		return
 	}
-	m, dup, err := s.chat.PostAgentMessage(c.Request.Context(), currentAgent(c), c.Param("id"), req.ClientMsgID, req.Text, req.Note)
+	var (
+		m   data.Message
+		dup bool
+		err error
+	)
+	if req.Coupon != nil {
+		m, dup, err = s.chat.PostAgentRich(c.Request.Context(), currentAgent(c), c.Param("id"), req.ClientMsgID, req.Text, chat.Rich{Coupon: req.Coupon})
+	} else {
+		m, dup, err = s.chat.PostAgentMessage(c.Request.Context(), currentAgent(c), c.Param("id"), req.ClientMsgID, req.Text, req.Note)
+	}
 	if err != nil {
 		writeError(c, err)
 		return

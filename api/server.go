@@ -23,6 +23,7 @@ type Chat interface {
 	Visitor(ctx context.Context, visitorID string) (data.Site, data.Visitor, error)
 	Site(ctx context.Context, key string) (data.Site, error)
 	Details(ctx context.Context, a data.Agent, conversationID string) (chat.Details, error)
+	PostAgentRich(ctx context.Context, a data.Agent, conversationID, clientMsgID, text string, r chat.Rich) (data.Message, bool, error)
 	Files
 }
 

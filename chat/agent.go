@@ -30,6 +30,50 @@ func CanView(a data.Agent, c data.Conversation) bool {
 	return false
 }
 
+// Rich is optional rich content of an agent message.
+type Rich struct {
+	Coupon *data.Coupon     `json:"coupon,omitempty"`
+	Card   *json.RawMessage `json:"card,omitempty"`
+}
+
+// PostAgentRich stores an agent's coupon or card message.
+func (s *Service) PostAgentRich(ctx context.Context, a data.Agent, conversationID, clientMsgID, text string, r Rich) (data.Message, bool, error) {
+	conv, err := s.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return data.Message{}, false, fmt.Errorf("chat: agent message: %w", err)
+	}
+	if conv.AssignedAgent != a.ID || conv.Status != data.StatusAssigned {
+		return data.Message{}, false, fmt.Errorf("chat: rich message to a conversation not assigned to you: %w", ErrForbidden)
+	}
+	kind := data.KindCard
+	switch {
+	case r.Coupon != nil && r.Card == nil:
+		kind = data.KindCoupon
+		if r.Coupon.Code == "" || len(r.Coupon.Code) > 40 || len(r.Coupon.Title) > 100 || len(r.Coupon.Description) > 300 {
+			return data.Message{}, false, fmt.Errorf("chat: coupon: code 1-40 bytes, title at most 100, description at most 300: %w", data.ErrInvalid)
+		}
+		if text == "" {
+			text = r.Coupon.Title + " " + r.Coupon.Code
+		}
+	case r.Card != nil && r.Coupon == nil:
+	default:
+		return data.Message{}, false, fmt.Errorf("chat: a rich message has exactly one of coupon or card: %w", data.ErrInvalid)
+	}
+	meta, err := json.Marshal(r)
+	if err != nil {
+		return data.Message{}, false, fmt.Errorf("chat: rich message: %w", err)
+	}
+	m, dup, err := s.store.AppendMessage(ctx, data.Message{ConversationID: conversationID, ClientMsgID: clientMsgID,
+		SenderKind: data.SenderAgent, SenderID: a.ID, Kind: kind, Text: text, Metadata: meta})
+	if err != nil {
+		return data.Message{}, false, fmt.Errorf("chat: rich message: %w", err)
+	}
+	if !dup {
+		s.publishMessage(ctx, m)
+	}
+	return m, dup, nil
+}
+
 // PostAgentMessage stores an agent's reply (or, with note, an internal note
 // the visitor never sees) in a conversation assigned to them.
 func (s *Service) PostAgentMessage(ctx context.Context, a data.Agent, conversationID, clientMsgID, text string, note bool) (data.Message, bool, error) {

@@ -271,6 +271,9 @@ func (r *Router) Accept(ctx context.Context, agentID, conversationID string) (da
 	if err != nil {
 		return data.Conversation{}, fmt.Errorf("handoff: accept: %w", err)
 	}
+	if conv.Status != data.StatusQueued {
+		return data.Conversation{}, fmt.Errorf("handoff: accept %s: conversation is %s: %w", conversationID, conv.Status, data.ErrConflict)
+	}
 	if !canServe(agent, conv.SkillGroup) {
 		return data.Conversation{}, fmt.Errorf("handoff: %s is not in group %s: %w", agentID, conv.SkillGroup, ErrNotAllowed)
 	}

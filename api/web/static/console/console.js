@@ -497,6 +497,15 @@
     });
     sideActs.appendChild(sendBtn);
     sideActs.appendChild(attach);
+    var couponBtn = btn("🎟", "coupon-btn", function () {
+      var code = prompt(zh ? "优惠码" : "Coupon code");
+      if (!code) return;
+      var title = prompt(zh ? "标题（例如 满100减10）" : "Title (e.g. 10% off)") || code;
+      api("POST", "/api/v1/agent/conversations/" + state.current + "/messages", { client_msg_id: newId(), coupon: { code: code, title: title } })
+        .catch(function (e) { ui.error.textContent = e.message; });
+    });
+    couponBtn.title = zh ? "发送优惠券" : "Send a coupon";
+    sideActs.appendChild(couponBtn);
     sideActs.appendChild(fileInput);
     sideActs.appendChild(noteLabel);
     box.appendChild(input);
