@@ -162,10 +162,10 @@ func (c *client) say(id, text string) {
 	c.send(map[string]string{"type": "message", "client_msg_id": id, "text": text})
 }
 
-// next returns the next frame or fails after 5s.
+// next returns the next frame or fails after 15s (generous: CI machines are small).
 func (c *client) next() map[string]any {
 	c.t.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = c.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 	_, b, err := c.conn.ReadMessage()
 	if err != nil {
 		c.t.Fatalf("read: %v", err)

@@ -155,6 +155,8 @@ type Details struct {
 	Earlier []data.Conversation `json:"earlier"`
 	// BotDecision is the bot's last decision record (why it answered or gave up).
 	BotDecision json.RawMessage `json:"bot_decision,omitempty"`
+	// PageURL is the page the visitor was last seen on.
+	PageURL string `json:"page_url,omitempty"`
 }
 
 // Details returns a conversation with its visitor, their earlier
@@ -176,6 +178,14 @@ func (s *Service) Details(ctx context.Context, a data.Agent, conversationID stri
 		return Details{}, fmt.Errorf("chat: details: %w", err)
 	}
 	d := Details{Conversation: conv, Visitor: v, Earlier: []data.Conversation{}}
+	if ev, err := s.store.LatestEvent(ctx, v.ID, "page_view"); err == nil {
+		var p struct {
+			URL string `json:"url"`
+		}
+		if json.Unmarshal(ev.Props, &p) == nil {
+			d.PageURL = p.URL
+		}
+	}
 	for _, c := range all {
 		if c.ID != conv.ID {
 			d.Earlier = append(d.Earlier, c)

@@ -31,6 +31,8 @@ type VisitorStore interface {
 	RecordEvent(ctx context.Context, e VisitorEvent) error
 	// CountEvents counts a site's events by name since a time.
 	CountEvents(ctx context.Context, siteID string, since time.Time) (map[string]int, error)
+	// LatestEvent returns the visitor's most recent event with this name.
+	LatestEvent(ctx context.Context, visitorID, name string) (VisitorEvent, error)
 }
 
 // ConversationStore keeps conversations and their lifecycle.

@@ -88,6 +88,7 @@ func OriginAllowed(r *http.Request, site data.Site) bool {
 
 // Serve upgrades the request and runs the connection until it ends.
 func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site data.Site, v data.Visitor) {
+	page := r.URL.Query().Get("page")
 	up := websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 4096,
@@ -105,6 +106,12 @@ func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site dat
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		ws.Close()
 		return
+	}
+	if u, err := url.Parse(page); err == nil && (u.Scheme == "http" || u.Scheme == "https") && len(page) <= 1000 {
+		props, _ := json.Marshal(map[string]string{"url": page})
+		if err := e.chat.Track(e.hub.ctx, v, "page_view", props); err != nil {
+			e.log.Warn("record page view", slog.Any("err", err))
+		}
 	}
 	c.run()
 }

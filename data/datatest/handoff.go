@@ -493,6 +493,20 @@ func testSiteSettingsAndEvents(t *testing.T, s data.Store) {
 	if err != nil || counts["invitation_shown"] != 2 || counts["invitation_clicked"] != 1 {
 		t.Errorf("CountEvents = %v, %v", counts, err)
 	}
+	time.Sleep(2 * time.Millisecond)
+	if err := s.RecordEvent(c, data.VisitorEvent{SiteID: site.ID, VisitorID: v.ID, Name: "page_view", Props: json.RawMessage(`{"url":"https://shop.example/a"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if err := s.RecordEvent(c, data.VisitorEvent{SiteID: site.ID, VisitorID: v.ID, Name: "page_view", Props: json.RawMessage(`{"url":"https://shop.example/b"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if last, err := s.LatestEvent(c, v.ID, "page_view"); err != nil || string(last.Props) != `{"url":"https://shop.example/b"}` {
+		t.Errorf("LatestEvent = %+v, %v; want the second page view", last, err)
+	}
+	if _, err := s.LatestEvent(c, v.ID, "never"); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("LatestEvent(never) = %v", err)
+	}
 	if later, _ := s.CountEvents(c, site.ID, time.Now().Add(time.Minute)); len(later) != 0 {
 		t.Errorf("CountEvents in the future = %v", later)
 	}

@@ -289,6 +289,31 @@ func (s *Store) CountEvents(ctx context.Context, siteID string, since time.Time)
 	return out, rows.Err()
 }
 
+// LatestEvent returns the visitor's most recent event with this name.
+func (s *Store) LatestEvent(ctx context.Context, visitorID, name string) (data.VisitorEvent, error) {
+	var (
+		e       data.VisitorEvent
+		props   []byte
+		created int64
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT id, site_id, visitor_id, conversation_id, name, props, created_at FROM visitor_events
+		WHERE visitor_id = ? AND name = ? ORDER BY created_at DESC, id DESC LIMIT 1`, visitorID, name).
+		Scan(&e.ID, &e.SiteID, &e.VisitorID, &e.ConversationID, &e.Name, &props, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return data.VisitorEvent{}, fmt.Errorf("sqlstore: latest event: %w", data.ErrNotFound)
+	}
+	if err != nil {
+		return data.VisitorEvent{}, fmt.Errorf("sqlstore: latest event: %w", err)
+	}
+	if len(props) > 0 {
+		if e.Props, err = s.sealer.Open(props, []byte("event:"+e.ID)); err != nil {
+			return data.VisitorEvent{}, fmt.Errorf("sqlstore: latest event: %w", err)
+		}
+	}
+	e.CreatedAt = fromMS(created)
+	return e, nil
+}
+
 // --- conversations ---
 
 const conversationColumns = `id, site_id, visitor_id, channel, status, skill_group, assigned_agent, priority, last_seq, handoff_reason, created_at, updated_at, closed_at, queued_at, assigned_at, first_response_at, rating`

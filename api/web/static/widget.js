@@ -656,6 +656,7 @@
       var u = new URL(s.socket_path, origin);
       u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
       u.searchParams.set("token", token);
+      u.searchParams.set("page", location.href.slice(0, 1000));
       ws = new WebSocket(u.toString());
       ws.onopen = function () { connected = true; retry = 0; setStatus(""); };
       ws.onmessage = function (ev) {

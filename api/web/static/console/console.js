@@ -361,7 +361,8 @@
     var v = d.visitor, p = v.personal || {};
     ui.visitor.appendChild(el("span", null, t("visitor") + ": " + v.id));
     if (p.name) ui.visitor.appendChild(el("span", null, p.name));
-    if (p.email) ui.visitor.appendChild(el("span", null, p.email));
+    if (p.email) ui.visitor.appendChild(el("span", null, p.email + (p.verified ? " ✓" : (zh ? "（未验证）" : " (unverified)"))));
+    if (d.page_url) ui.visitor.appendChild(el("span", "page-url", (zh ? "页面：" : "Page: ") + d.page_url));
     ui.visitor.appendChild(el("span", null, d.earlier.length + " " + t("earlier")));
     if (c.rating) ui.visitor.appendChild(el("span", null, t("rated") + ": " + c.rating + "/5"));
     clear(ui.actions);
