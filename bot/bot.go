@@ -23,11 +23,11 @@ const (
 
 // Reason codes explain a decision to agents and analytics.
 const (
-	ReasonFAQMatch       = "faq_match"
-	ReasonLowConfidence  = "low_confidence"
+	ReasonFAQMatch        = "faq_match"
+	ReasonLowConfidence   = "low_confidence"
 	ReasonExplicitRequest = "explicit_request"
-	ReasonSmalltalk      = "smalltalk"
-	ReasonEmpty          = "empty_input"
+	ReasonSmalltalk       = "smalltalk"
+	ReasonEmpty           = "empty_input"
 )
 
 // Knowledge is what the bot needs from the FAQ index.
