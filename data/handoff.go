@@ -135,7 +135,9 @@ type TicketUpdate struct {
 type TicketFilter struct {
 	Status  TicketStatus
 	GroupID string
-	Limit   int
+	// CreatedFrom and CreatedTo, when set, keep tickets created in [from, to).
+	CreatedFrom, CreatedTo time.Time
+	Limit                  int
 }
 
 // CannedResponse is a saved reply an agent inserts with a shortcut.

@@ -212,6 +212,12 @@ func testQueue(t *testing.T, s data.Store) {
 	if waits, err := s.RecentWaits(c, "g1", 10); err != nil || len(waits) != 1 || waits[0] < 0 {
 		t.Errorf("RecentWaits = %v, %v; want one wait", waits, err)
 	}
+	if between, err := s.ConversationsBetween(c, time.Now().Add(-time.Hour), time.Now().Add(time.Hour)); err != nil || len(between) != 4 || between[0].ID != ids[0] {
+		t.Errorf("ConversationsBetween = %d conversations, %v; want the 4, oldest first", len(between), err)
+	}
+	if none, _ := s.ConversationsBetween(c, time.Now().Add(time.Hour), time.Now().Add(2*time.Hour)); len(none) != 0 {
+		t.Errorf("ConversationsBetween in the future = %d", len(none))
+	}
 	if mine, _ := s.AgentConversations(c, a.ID); len(mine) != 1 || mine[0].ID != ids[1] {
 		t.Errorf("AgentConversations = %+v", mine)
 	}
@@ -369,6 +375,12 @@ func testTickets(t *testing.T, s data.Store) {
 	evs, err := s.TicketEvents(c, tk.ID)
 	if err != nil || len(evs) != 2 || evs[0].Kind != "note" || evs[0].Body != "called the courier" || evs[1].Kind != "status" || evs[1].Seq != 2 {
 		t.Errorf("TicketEvents = %+v, %v", evs, err)
+	}
+	if recent, _ := s.ListTickets(c, data.TicketFilter{CreatedFrom: time.Now().Add(-time.Hour), CreatedTo: time.Now().Add(time.Hour)}); len(recent) != 1 {
+		t.Errorf("tickets created in the last hour = %d, want 1", len(recent))
+	}
+	if old, _ := s.ListTickets(c, data.TicketFilter{CreatedTo: time.Now().Add(-time.Hour)}); len(old) != 0 {
+		t.Errorf("tickets created over an hour ago = %d, want 0", len(old))
 	}
 	if open, _ := s.ListTickets(c, data.TicketFilter{Status: data.TicketOpen}); len(open) != 0 {
 		t.Errorf("open tickets = %d, want 0", len(open))

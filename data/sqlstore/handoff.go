@@ -366,6 +366,15 @@ func (s *Store) AgentConversations(ctx context.Context, agentID string) ([]data.
 	return out, nil
 }
 
+// ConversationsBetween lists the conversations created in [from, to), oldest first.
+func (s *Store) ConversationsBetween(ctx context.Context, from, to time.Time) ([]data.Conversation, error) {
+	out, err := s.conversations(ctx, `created_at >= ? AND created_at < ? ORDER BY created_at, id`, ms(from), ms(to))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: conversations between: %w", err)
+	}
+	return out, nil
+}
+
 // VisitorConversations lists a visitor's conversations, newest first.
 func (s *Store) VisitorConversations(ctx context.Context, visitorID string, limit int) ([]data.Conversation, error) {
 	if limit <= 0 || limit > 100 {

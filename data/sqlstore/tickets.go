@@ -134,11 +134,18 @@ func (s *Store) GetTicket(ctx context.Context, id string) (data.Ticket, error) {
 
 // ListTickets lists tickets, most recently updated first.
 func (s *Store) ListTickets(ctx context.Context, f data.TicketFilter) ([]data.Ticket, error) {
-	if f.Limit <= 0 || f.Limit > 500 {
+	if f.Limit <= 0 || f.Limit > 10000 {
 		f.Limit = 100
 	}
+	from, to := int64(0), int64(1)<<62
+	if !f.CreatedFrom.IsZero() {
+		from = ms(f.CreatedFrom)
+	}
+	if !f.CreatedTo.IsZero() {
+		to = ms(f.CreatedTo)
+	}
 	rows, err := s.read.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE (? = '' OR status = ?) AND (? = '' OR group_id = ?)
-		ORDER BY updated_at DESC, id DESC LIMIT ?`, string(f.Status), string(f.Status), f.GroupID, f.GroupID, f.Limit)
+		AND created_at >= ? AND created_at < ? ORDER BY updated_at DESC, id DESC LIMIT ?`, string(f.Status), string(f.Status), f.GroupID, f.GroupID, from, to, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list tickets: %w", err)
 	}
