@@ -191,6 +191,8 @@ type QueueStore interface {
 	AgentLoads(ctx context.Context) (map[string]int, error)
 	// RecentWaits returns how long recently assigned conversations of a group waited in the queue.
 	RecentWaits(ctx context.Context, groupID string, limit int) ([]time.Duration, error)
+	// ConversationsBetween lists the conversations created in [from, to), oldest first.
+	ConversationsBetween(ctx context.Context, from, to time.Time) ([]Conversation, error)
 	// VisitorConversations lists a visitor's conversations, newest first.
 	VisitorConversations(ctx context.Context, visitorID string, limit int) ([]Conversation, error)
 	// RateConversation records the visitor's 1-5 rating of a closed conversation, once.
