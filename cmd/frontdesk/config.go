@@ -35,6 +35,8 @@ type serverConfig struct {
 	SMTPUsername    string        `json:"smtp_username"`
 	SMTPPassword    string        `json:"smtp_password"`
 	NotifyEmail     string        `json:"notify_email"`
+	DebugAddr       string        `json:"debug_addr"`
+	MessageRate     float64       `json:"ws_message_rate"`
 }
 
 // envPrefix prefixes every environment variable that sets a flag.
@@ -79,6 +81,9 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	fs.StringVar(&c.SMTPUsername, "smtp-username", env("smtp-username", ""), "SMTP user name")
 	fs.StringVar(&c.SMTPPassword, "smtp-password", env("smtp-password", ""), "SMTP password")
 	fs.StringVar(&c.NotifyEmail, "notify-email", env("notify-email", ""), "address that receives new tickets of groups without their own")
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("debug-addr", ""), "loopback address for pprof and /debug/stats, e.g. 127.0.0.1:6060 (default: off)")
+	c.MessageRate = envFloat(env("ws-message-rate", ""), 2)
+	fs.Float64Var(&c.MessageRate, "ws-message-rate", c.MessageRate, "messages per second per visitor socket (agents 5x); 0 disables the limit (load tests only)")
 	return c, func() { c.AllowedOrigins = splitList(origins) }
 }
 
@@ -139,6 +144,14 @@ func (c *serverConfig) validate() error {
 	}
 	if c.BotWorkers < 1 || c.BotWorkers > 1024 {
 		errs = append(errs, fmt.Errorf("--bot-workers %d: want 1-1024", c.BotWorkers))
+	}
+	if c.DebugAddr != "" {
+		if err := checkLoopback(c.DebugAddr); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.MessageRate < 0 {
+		errs = append(errs, fmt.Errorf("--ws-message-rate %v: want >= 0", c.MessageRate))
 	}
 	for _, o := range c.AllowedOrigins {
 		u, err := url.Parse(o)

@@ -126,7 +126,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	if err := firstAdmin(ctx, store, accounts, cfg, log); err != nil {
 		return err
 	}
-	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: realtime.DefaultLimits()}, api.Deps{
+	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg)}, api.Deps{
 		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
 		Tickets: handoff.NewTickets(store), Hub: hub, Log: log,
 	})
@@ -144,6 +144,15 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	if cfg.DebugAddr != "" {
+		stopDebug, err := startDebug(cfg.DebugAddr, hub, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopDebug()
 	}
 
 	workCtx, stopWork := context.WithCancel(context.Background())
