@@ -41,6 +41,7 @@ func (stubKB) Search(_ context.Context, q string, _ int) (knowledge.Result, erro
 }
 
 type harness struct {
+	server   *Server
 	accounts *handoff.Accounts
 	router   *handoff.Router
 	presence *handoff.MemoryPresence
@@ -78,12 +79,12 @@ func newHarness(t *testing.T, limits realtime.Limits, allowedOrigins ...string) 
 	accounts := handoff.NewAccounts(store, time.Hour, bcrypt.MinCost)
 	s, err := New(Config{SessionKey: bytes.Repeat([]byte{2}, 32), Limits: limits, LoginAttempts: 5}, Deps{
 		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
-		Tickets: handoff.NewTickets(store), Hub: hub, Log: log})
+		Tickets: handoff.NewTickets(store), Reports: store, Hub: hub, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, srv: httptest.NewServer(s.Handler()), store: store, hub: hub, stop: cancel, done: make(chan struct{}),
+	h := &harness{t: t, server: s, srv: httptest.NewServer(s.Handler()), store: store, hub: hub, stop: cancel, done: make(chan struct{}),
 		accounts: accounts, router: router, presence: presence}
 	go func() { _ = svc.Run(ctx); close(h.done) }()
 	t.Cleanup(h.close)

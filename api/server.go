@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/frontdesk/frontdesk/analytics"
 	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/api/web"
 	"github.com/frontdesk/frontdesk/chat"
@@ -55,6 +56,7 @@ type Deps struct {
 	Desk     Desk
 	Presence Presence
 	Tickets  TicketService
+	Reports  analytics.Store
 	Hub      *realtime.Hub
 	Log      *slog.Logger
 }
@@ -71,6 +73,8 @@ type Config struct {
 	Limits realtime.Limits
 	// LoginAttempts is how many sign-ins one IP or one e-mail may try per 5 minutes.
 	LoginAttempts int
+	// KBDir is the knowledge directory editors write FAQ entries into ("" = read-only built-in set).
+	KBDir string
 }
 
 // Server holds the HTTP layer's dependencies.
@@ -82,6 +86,7 @@ type Server struct {
 	presence   Presence
 	tickets    TicketService
 	files      Files
+	reports    analytics.Store
 	hub        *realtime.Hub
 	visitor    *realtime.VisitorEndpoint
 	agentWS    *realtime.AgentEndpoint
@@ -112,6 +117,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.Limits == (realtime.Limits{}) {
 		cfg.Limits = realtime.DefaultLimits()
 	}
+	if d.Reports == nil {
+		// The store usually answers report queries too.
+		if rs, ok := d.Records.(analytics.Store); ok {
+			d.Reports = rs
+		} else {
+			return nil, errors.New("api: a reports store is required")
+		}
+	}
 	if cfg.LoginAttempts <= 0 {
 		cfg.LoginAttempts = 10
 	}
@@ -119,7 +132,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, errors.New("api: every dependency is required")
 	}
 	return &Server{
-		chat: d.Chat, files: d.Chat, records: d.Records, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
+		chat: d.Chat, files: d.Chat, records: d.Records, reports: d.Reports, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
 		hub: d.Hub, cfg: cfg, log: d.Log,
 		visitor:    realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
 		agentWS:    realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
@@ -185,11 +198,15 @@ func (s *Server) routes(r *gin.Engine) {
 	agent.POST("/tickets/:id/replies", s.ticketEvent(true))
 	agent.POST("/tickets/:id/notes", s.ticketEvent(false))
 	agent.GET("/canned", s.listCanned)
+	agent.GET("/knowledge-gaps", requireRole(data.RoleAdmin, data.RoleEditor), s.knowledgeGaps)
+	agent.POST("/knowledge/entries", requireRole(data.RoleAdmin, data.RoleEditor), s.createFAQEntry)
 
 	admin := v1.Group("/admin", s.agentAuth(), requireRole(data.RoleAdmin))
 	admin.POST("/agents", s.createAgent)
 	admin.PATCH("/agents/:id", s.patchAgent)
 	admin.PUT("/groups/:id", s.putGroup)
+	admin.GET("/reports", s.report)
+	admin.GET("/reports.csv", s.reportCSV)
 	admin.GET("/sites/:key/settings", s.getSiteSettings)
 	admin.PUT("/sites/:key/settings", s.putSiteSettings)
 	admin.POST("/canned", s.upsertCanned)

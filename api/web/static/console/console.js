@@ -19,7 +19,15 @@
     status_all: ["All", "全部"], reply: ["Reply by e-mail", "邮件回复"], add_note: ["Add note", "添加备注"], solve: ["Mark solved", "标记已解决"],
     reopen: ["Reopen", "重新打开"], disconnected: ["reconnecting…", "正在重连…"], lang: ["中文", "English"],
     decision: ["decision", "决策"], rated: ["Rating", "评分"], no_tickets: ["No tickets.", "暂无工单。"],
-    from: ["From", "来自"], assigned_to_you: ["Assigned to you", "已分配给您"], bad_login: ["Wrong e-mail or password.", "邮箱或密码错误。"]
+    from: ["From", "来自"], assigned_to_you: ["Assigned to you", "已分配给您"], bad_login: ["Wrong e-mail or password.", "邮箱或密码错误。"],
+    dashboard: ["Dashboard", "数据看板"], last7: ["Last 7 days", "最近 7 天"], last30: ["Last 30 days", "最近 30 天"],
+    conversations: ["Conversations", "会话数"], containment: ["Bot containment", "机器人解决率"], handoffs: ["Handoffs", "转人工"],
+    frt: ["First response (median / p90)", "首次响应（中位数 / P90）"], wait: ["Queue wait (median / p90)", "排队时长（中位数 / P90）"],
+    resolution: ["Resolution (median / p90)", "解决时长（中位数 / P90）"], csat: ["Satisfaction", "满意度"],
+    tickets_kpi: ["Tickets opened / solved", "工单 新建 / 已解决"], invitations: ["Invitations shown / clicked / converted", "主动邀请 展示 / 点击 / 转化"],
+    volume: ["Conversations per day", "每日会话数"], reasons: ["Handoff reasons", "转人工原因"], ratings: ["Ratings", "评分分布"],
+    gaps: ["Questions the bot could not answer", "机器人未能回答的问题"], create_faq: ["Create FAQ entry", "创建问答"], csv: ["Download CSV", "下载 CSV"],
+    faq_answer: ["Answer for the new FAQ entry", "新问答的答案"], faq_created: ["FAQ entry created: ", "已创建问答："]
   };
   function t(k) { var v = T[k]; return v ? v[zh ? 1 : 0] : k; }
 
@@ -123,8 +131,10 @@
     var side = el("div", "side");
     var tabs = el("div", "tabs");
     ui.tabs = {};
-    ["queue", "mine", "tickets"].forEach(function (k) {
-      var b = btn(t(k), "", function () { state.tab = k; renderSide(); if (k === "tickets") loadTickets(); });
+    var tabNames = ["queue", "mine", "tickets"];
+    if (state.me.role === "admin" || state.me.role === "editor") tabNames.push("dashboard");
+    tabNames.forEach(function (k) {
+      var b = btn(t(k), "", function () { state.tab = k; renderSide(); if (k === "tickets") loadTickets(); if (k === "dashboard") showDashboard(7); });
       b.setAttribute("data-tab", k);
       ui.tabs[k] = b;
       tabs.appendChild(b);
@@ -247,6 +257,7 @@
     clear(ui.list);
     if (state.tab === "queue") renderQueue();
     else if (state.tab === "mine") renderMine();
+    else if (state.tab === "dashboard") renderDashboardSide();
     else renderTickets();
   }
 
@@ -613,6 +624,107 @@
       box.appendChild(acts);
       ui.pane.appendChild(box);
     });
+  }
+
+  // ---------- dashboard ----------
+  function renderDashboardSide() {
+    var box = el("div", "dialog");
+    box.appendChild(btn(t("last7"), null, function () { showDashboard(7); }));
+    box.appendChild(btn(t("last30"), null, function () { showDashboard(30); }));
+    ui.list.appendChild(box);
+  }
+
+  var SVGNS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs) {
+    var e = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    return e;
+  }
+
+  // barChart draws labelled bars as SVG (no library, no network).
+  function barChart(title, rows) {
+    var box = el("div", "chart");
+    box.appendChild(el("h3", null, title));
+    var w = 520, barH = 18, gap = 6, labelW = 150, h = Math.max(1, rows.length) * (barH + gap) + 4;
+    var max = 1;
+    rows.forEach(function (r) { if (r[1] > max) max = r[1]; });
+    var s = svg("svg", { width: w, height: h, viewBox: "0 0 " + w + " " + h, role: "img", "aria-label": title });
+    rows.forEach(function (r, i) {
+      var y = i * (barH + gap) + 2;
+      var lab = svg("text", { x: labelW - 6, y: y + barH - 5, "text-anchor": "end", "font-size": "12", fill: "#475569" });
+      lab.textContent = r[0];
+      var bw = Math.round((w - labelW - 50) * r[1] / max);
+      var bar = svg("rect", { x: labelW, y: y, width: Math.max(bw, r[1] > 0 ? 2 : 0), height: barH, rx: 3, fill: "#2563eb", "class": "bar" });
+      var val = svg("text", { x: labelW + bw + 6, y: y + barH - 5, "font-size": "12", fill: "#1f2933" });
+      val.textContent = String(r[1]);
+      s.appendChild(lab); s.appendChild(bar); s.appendChild(val);
+    });
+    box.appendChild(s);
+    return box;
+  }
+
+  function secs(v) {
+    if (!v) return "—";
+    if (v < 90) return Math.round(v) + "s";
+    if (v < 5400) return Math.round(v / 60) + "m";
+    return (v / 3600).toFixed(1) + "h";
+  }
+
+  function showDashboard(days) {
+    state.current = null;
+    var to = new Date(), from = new Date(Date.now() - (days - 1) * 86400000);
+    var q = "?from=" + from.toISOString().slice(0, 10) + "&to=" + to.toISOString().slice(0, 10);
+    clear(ui.pane);
+    var page = el("div", "dashboard");
+    ui.pane.appendChild(page);
+    var reportReq = state.me.role === "admin" ? api("GET", "/api/v1/admin/reports" + q) : Promise.resolve(null);
+    Promise.all([reportReq, api("GET", "/api/v1/agent/knowledge-gaps" + q)]).then(function (res) {
+      var r = res[0], gaps = res[1];
+      if (r) {
+        var head = el("div", "dash-head");
+        head.appendChild(el("h2", null, t("dashboard") + " · " + q.slice(6, 16) + " – " + q.slice(-10)));
+        var csvLink = el("a", null, t("csv")); csvLink.href = "/api/v1/admin/reports.csv" + q;
+        head.appendChild(csvLink);
+        page.appendChild(head);
+        var kpis = el("div", "kpis");
+        [[t("conversations"), String(r.conversations)],
+         [t("containment"), Math.round(r.containment_rate * 100) + "%"],
+         [t("handoffs"), r.handed_off + " (" + Math.round(r.handoff_rate * 100) + "%)"],
+         [t("frt"), secs(r.first_response.median_seconds) + " / " + secs(r.first_response.p90_seconds)],
+         [t("wait"), secs(r.queue_wait.median_seconds) + " / " + secs(r.queue_wait.p90_seconds)],
+         [t("resolution"), secs(r.resolution.median_seconds) + " / " + secs(r.resolution.p90_seconds)],
+         [t("csat"), r.csat.count ? r.csat.average.toFixed(2) + " (" + r.csat.count + ")" : "—"],
+         [t("tickets_kpi"), r.tickets_opened + " / " + r.tickets_solved],
+         [t("invitations"), r.invitations.shown + " / " + r.invitations.clicked + " / " + r.invitations.converted]
+        ].forEach(function (k) {
+          var tile = el("div", "kpi");
+          tile.appendChild(el("div", "kpi-label", k[0]));
+          tile.appendChild(el("div", "kpi-value", k[1]));
+          kpis.appendChild(tile);
+        });
+        page.appendChild(kpis);
+        page.appendChild(barChart(t("volume"), r.volume.map(function (b) { return [b.start.slice(5, 10), b.conversations]; })));
+        page.appendChild(barChart(t("reasons"), Object.keys(r.handoff_reasons).sort().map(function (k) { return [k, r.handoff_reasons[k]]; })));
+        page.appendChild(barChart(t("ratings"), [5, 4, 3, 2, 1].map(function (n) { return ["★".repeat(n), r.csat.distribution[n - 1]]; })));
+      }
+      var g = el("div", "gaps");
+      g.appendChild(el("h3", null, t("gaps")));
+      gaps.gaps.forEach(function (gap) {
+        var row = el("div", "gap");
+        row.appendChild(el("span", "gap-count", String(gap.count)));
+        row.appendChild(el("span", "gap-q", gap.question));
+        if (gap.examples.length) row.appendChild(el("span", "sub", " · " + gap.examples.join(" · ")));
+        row.appendChild(btn(t("create_faq"), null, function () {
+          var answer = prompt(t("faq_answer") + ":\n" + gap.question);
+          if (!answer) return;
+          api("POST", "/api/v1/agent/knowledge/entries", { questions: [gap.question].concat(gap.examples), answer: answer })
+            .then(function (e) { alert(t("faq_created") + e.id); })
+            .catch(function (e) { alert(e.message); });
+        }));
+        g.appendChild(row);
+      });
+      page.appendChild(g);
+    }).catch(function (e) { page.appendChild(el("div", "error", e.message)); });
   }
 
   // ---------- boot ----------

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/frontdesk/frontdesk/analytics"
+)
+
+// reportRange parses ?from=YYYY-MM-DD&to=YYYY-MM-DD (to inclusive; default:
+// the last 7 days), ?group= and ?bucket=hour|day, in UTC.
+func reportRange(c *gin.Context) (analytics.Range, error) {
+	now := time.Now().UTC()
+	to := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).Add(24 * time.Hour)
+	from := to.Add(-7 * 24 * time.Hour)
+	var err error
+	if v := c.Query("from"); v != "" {
+		if from, err = time.Parse("2006-01-02", v); err != nil {
+			return analytics.Range{}, badRequest("from must be a date like 2026-11-01")
+		}
+	}
+	if v := c.Query("to"); v != "" {
+		t, err := time.Parse("2006-01-02", v)
+		if err != nil {
+			return analytics.Range{}, badRequest("to must be a date like 2026-11-30")
+		}
+		to = t.Add(24 * time.Hour)
+	}
+	if !to.After(from) || to.Sub(from) > 400*24*time.Hour {
+		return analytics.Range{}, badRequest("the range must end after it starts and span at most 400 days")
+	}
+	r := analytics.Range{From: from, To: to, Group: c.Query("group"), SiteKey: c.DefaultQuery("site", "demo"), Bucket: 24 * time.Hour}
+	switch c.DefaultQuery("bucket", "day") {
+	case "hour":
+		if to.Sub(from) > 31*24*time.Hour {
+			return analytics.Range{}, badRequest("hourly buckets are limited to 31 days")
+		}
+		r.Bucket = time.Hour
+	case "day":
+	default:
+		return analytics.Range{}, badRequest("bucket must be hour or day")
+	}
+	return r, nil
+}
+
+func (s *Server) report(c *gin.Context) {
+	r, err := reportRange(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	rep, err := analytics.Compute(c.Request.Context(), s.reports, r)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, rep)
+}
+
+// reportCSV exports the report: one row per bucket, then the summary.
+func (s *Server) reportCSV(c *gin.Context) {
+	r, err := reportRange(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	rep, err := analytics.Compute(c.Request.Context(), s.reports, r)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="frontdesk-report-%s.csv"`, r.From.Format("2006-01-02")))
+	w := csv.NewWriter(c.Writer)
+	_ = w.Write([]string{"bucket_start", "conversations", "messages"})
+	for _, b := range rep.Volume {
+		_ = w.Write([]string{b.Start.Format(time.RFC3339), strconv.Itoa(b.Conversations), strconv.Itoa(b.Messages)})
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	_ = w.Write(nil)
+	_ = w.Write([]string{"metric", "value"})
+	for _, row := range [][2]string{
+		{"conversations", strconv.Itoa(rep.Conversations)}, {"messages", strconv.Itoa(rep.Messages)},
+		{"containment_rate", f(rep.ContainmentRate)}, {"handoff_rate", f(rep.HandoffRate)},
+		{"first_response_median_s", f(rep.FirstResponse.Median)}, {"first_response_p90_s", f(rep.FirstResponse.P90)},
+		{"queue_wait_median_s", f(rep.QueueWait.Median)}, {"queue_wait_p90_s", f(rep.QueueWait.P90)},
+		{"resolution_median_s", f(rep.Resolution.Median)}, {"resolution_p90_s", f(rep.Resolution.P90)},
+		{"csat_average", f(rep.CSAT.Average)}, {"csat_count", strconv.Itoa(rep.CSAT.Count)},
+		{"tickets_opened", strconv.Itoa(rep.TicketsOpened)}, {"tickets_solved", strconv.Itoa(rep.TicketsSolved)},
+		{"invitations_shown", strconv.Itoa(rep.Invitations.Shown)}, {"invitations_clicked", strconv.Itoa(rep.Invitations.Clicked)},
+		{"invitations_converted", strconv.Itoa(rep.Invitations.Converted)},
+	} {
+		_ = w.Write(row[:])
+	}
+	for reason, n := range rep.HandoffReasons {
+		_ = w.Write([]string{"handoff_reason:" + reason, strconv.Itoa(n)})
+	}
+	w.Flush()
+}
+
+func (s *Server) knowledgeGaps(c *gin.Context) {
+	r, err := reportRange(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	limit, _ := strconv.Atoi(c.DefaultQuery("limit", "50"))
+	gaps, err := analytics.FindGaps(c.Request.Context(), s.reports, r.From, r.To, limit)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gaps)
+}

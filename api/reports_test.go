@@ -1,0 +1,110 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/frontdesk/frontdesk/api/realtime"
+	"github.com/frontdesk/frontdesk/data"
+)
+
+func TestReportsAPI(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("boss@acme.example", data.RoleAdmin)
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	boss := h.login("boss@acme.example")
+	mei := h.login("mei@acme.example")
+	// Two conversations: one the bot answers, one handed off and closed with a rating.
+	v1 := h.mustDial(h.token())
+	v1.say("a", "How long does shipping take?")
+	v1.until(isBotMessage)
+	v2 := h.mustDial(h.token())
+	v2.say("b", "转人工")
+	frames := v2.until(isType("position"))
+	conv := frames[len(frames)-1]["conversation_id"].(string)
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+conv+"/accept", nil); code != 200 {
+		t.Fatalf("accept = %d %v", code, out)
+	}
+	mei.do("POST", "/api/v1/agent/conversations/"+conv+"/messages", map[string]any{"client_msg_id": "r", "text": "hi"})
+	mei.do("POST", "/api/v1/agent/conversations/"+conv+"/close", nil)
+	v2.until(func(f map[string]any) bool {
+		ev, _ := f["event"].(map[string]any)
+		return ev != nil && ev["to"] == "closed"
+	})
+	v2.send(map[string]any{"type": "rate", "conversation_id": conv, "score": 4})
+	v2.until(isType("rated"))
+
+	today := time.Now().UTC().Format("2006-01-02")
+	code, out := boss.do("GET", "/api/v1/admin/reports?from="+today+"&to="+today, nil)
+	if code != 200 {
+		t.Fatalf("report = %d %v", code, out)
+	}
+	want := map[string]float64{"conversations": 2, "bot_only": 1, "handed_off": 1, "containment_rate": 0.5}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("report %s = %v, want %v", k, out[k], v)
+		}
+	}
+	if csat := out["csat"].(map[string]any); csat["average"] != 4.0 || csat["count"] != 1.0 {
+		t.Errorf("csat = %v", csat)
+	}
+	if reasons := out["handoff_reasons"].(map[string]any); reasons["explicit_request"] != 1.0 {
+		t.Errorf("reasons = %v", reasons)
+	}
+	if code, _ := mei.do("GET", "/api/v1/admin/reports", nil); code != 403 {
+		t.Errorf("agent reading reports = %d, want 403", code)
+	}
+	for _, bad := range []string{"?from=yesterday", "?from=2026-11-20&to=2026-11-10", "?bucket=minute", "?from=2020-01-01&to=2026-01-01"} {
+		if code, _ := boss.do("GET", "/api/v1/admin/reports"+bad, nil); code != 400 {
+			t.Errorf("report%s = %d, want 400", bad, code)
+		}
+	}
+	req, _ := http.NewRequest("GET", h.srv.URL+"/api/v1/admin/reports.csv?from="+today+"&to="+today, nil)
+	resp, err := boss.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(body), "containment_rate,0.5000") {
+		t.Errorf("csv = %d %q", resp.StatusCode, body)
+	}
+	code, out = boss.do("GET", "/api/v1/agent/knowledge-gaps?from="+today+"&to="+today, nil)
+	if code != 200 {
+		t.Fatalf("gaps = %d %v", code, out)
+	}
+	if code, _ := mei.do("GET", "/api/v1/agent/knowledge-gaps", nil); code != 403 {
+		t.Errorf("agent reading knowledge gaps = %d, want 403", code)
+	}
+}
+
+func TestCreateFAQEntry(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("ed@acme.example", data.RoleEditor)
+	ed := h.login("ed@acme.example")
+	if code, out := ed.do("POST", "/api/v1/agent/knowledge/entries", map[string]any{"questions": []string{"x"}, "answer": "y"}); code != 409 || errCode(out) != "read_only_knowledge" {
+		t.Errorf("create on the built-in knowledge = %d %v, want 409", code, out)
+	}
+	dir := t.TempDir()
+	h.server.cfg.KBDir = dir
+	code, out := ed.do("POST", "/api/v1/agent/knowledge/entries", map[string]any{"questions": []string{"Do you ship to Mars?", "Mars delivery"}, "answer": "Not yet.", "skill": "order_support"})
+	if code != 201 {
+		t.Fatalf("create = %d %v", code, out)
+	}
+	id := out["id"].(string)
+	b, err := os.ReadFile(filepath.Join(dir, id+".md"))
+	if err != nil || !strings.Contains(string(b), "Do you ship to Mars?") || !strings.Contains(string(b), "Not yet.") {
+		t.Errorf("file %s = %q, %v", id, b, err)
+	}
+	if code, _ := ed.do("POST", "/api/v1/agent/knowledge/entries", map[string]any{"id": id, "questions": []string{"q"}, "answer": "a"}); code != 409 {
+		t.Errorf("duplicate id = %d, want 409", code)
+	}
+	if code, _ := ed.do("POST", "/api/v1/agent/knowledge/entries", map[string]any{"id": "../escape", "questions": []string{"q"}, "answer": "a"}); code != 400 {
+		t.Errorf("path traversal id = %d, want 400", code)
+	}
+}
