@@ -32,7 +32,7 @@ func (s *Store) SaveFile(ctx context.Context, f data.File) (data.File, error) {
 	if err != nil {
 		return data.File{}, fmt.Errorf("sqlstore: save file: %w", err)
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO files (id, site_id, conversation_id, uploader_kind, uploader_id, name, content_type, size, content, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.ID, f.SiteID, f.ConversationID, string(f.UploaderKind), f.UploaderID, name, f.ContentType, f.Size, content, ms(f.CreatedAt))
 		switch {

@@ -48,9 +48,9 @@ func (s *Store) CreateAgent(ctx context.Context, a data.Agent) (data.Agent, erro
 		return data.Agent{}, fmt.Errorf("sqlstore: create agent: password hash is required: %w", data.ErrInvalid)
 	}
 	langs, _ := json.Marshal(nonNil(a.Languages))
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO agents (id, email, name, role, password_hash, capacity, languages, disabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Email, a.Name, string(a.Role), a.PasswordHash, a.Capacity, string(langs), a.Disabled, ms(a.CreatedAt))
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Email, a.Name, string(a.Role), a.PasswordHash, a.Capacity, string(langs), boolInt(a.Disabled), ms(a.CreatedAt))
 		if isUniqueViolation(err) {
 			return fmt.Errorf("an agent with this email or id exists: %w", data.ErrConflict)
 		}
@@ -65,7 +65,7 @@ func (s *Store) CreateAgent(ctx context.Context, a data.Agent) (data.Agent, erro
 	return s.GetAgent(ctx, a.ID)
 }
 
-func setAgentGroups(ctx context.Context, tx *sql.Tx, agentID string, groups []string) error {
+func setAgentGroups(ctx context.Context, tx *txn, agentID string, groups []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM agent_groups WHERE agent_id = ?`, agentID); err != nil {
 		return err
 	}
@@ -88,10 +88,10 @@ func (s *Store) UpdateAgent(ctx context.Context, a data.Agent) (data.Agent, erro
 		return data.Agent{}, fmt.Errorf("sqlstore: update agent: %w", err)
 	}
 	langs, _ := json.Marshal(nonNil(a.Languages))
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE agents SET email = ?, name = ?, role = ?, capacity = ?, languages = ?, disabled = ?,
 			password_hash = CASE WHEN ? <> '' THEN ? ELSE password_hash END WHERE id = ?`,
-			a.Email, a.Name, string(a.Role), a.Capacity, string(langs), a.Disabled, a.PasswordHash, a.PasswordHash, a.ID)
+			a.Email, a.Name, string(a.Role), a.Capacity, string(langs), boolInt(a.Disabled), a.PasswordHash, a.PasswordHash, a.ID)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("another agent has this email: %w", data.ErrConflict)
 		}
@@ -211,7 +211,7 @@ func (s *Store) CreateAgentSession(ctx context.Context, sess data.AgentSession) 
 	if sess.CreatedAt.IsZero() {
 		sess.CreatedAt = now()
 	}
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM agent_sessions WHERE expires_at < ?`, ms(sess.CreatedAt)); err != nil {
 			return err
 		}
@@ -248,7 +248,7 @@ func (s *Store) AgentSession(ctx context.Context, idHash string) (data.AgentSess
 
 // DeleteAgentSession ends a session (logout).
 func (s *Store) DeleteAgentSession(ctx context.Context, idHash string) error {
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM agent_sessions WHERE id_hash = ?`, idHash)
 		return err
 	})
@@ -272,7 +272,7 @@ func (s *Store) UpsertGroup(ctx context.Context, g data.SkillGroup) (data.SkillG
 	if err != nil {
 		return data.SkillGroup{}, fmt.Errorf("sqlstore: upsert group: %w", err)
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO skill_groups (id, name, settings, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, settings = excluded.settings`, g.ID, g.Name, string(settings), ms(g.CreatedAt))
 		return err
@@ -441,7 +441,7 @@ func (s *Store) RateConversation(ctx context.Context, conversationID string, sco
 		msg  data.Message
 	)
 	at := now()
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		var sealed []byte
 		if comment != "" {
 			var err error
@@ -474,6 +474,15 @@ func (s *Store) RateConversation(ctx context.Context, conversationID string, sco
 		return data.Conversation{}, data.Message{}, fmt.Errorf("sqlstore: rate %s: %w", conversationID, err)
 	}
 	return conv, msg, nil
+}
+
+// boolInt stores a flag as the 0 or 1 of an INTEGER column, the same on
+// every database.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func nonNil(xs []string) []string {

@@ -7,21 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/frontdesk/frontdesk/data"
 )
-
-// isUniqueViolation reports a UNIQUE or PRIMARY KEY constraint failure.
-func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
-
-// isFKViolation reports a FOREIGN KEY constraint failure.
-func isFKViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
-}
 
 // --- sites ---
 
@@ -43,7 +32,7 @@ func (s *Store) EnsureSite(ctx context.Context, site data.Site) (data.Site, erro
 	if err != nil {
 		return data.Site{}, fmt.Errorf("sqlstore: ensure site: %w", err)
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sites (id, key, name, allowed_origins, created_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (key) DO NOTHING`, site.ID, site.Key, site.Name, string(origins), ms(site.CreatedAt))
 		return err
@@ -103,7 +92,7 @@ func (s *Store) UpdateSiteSettings(ctx context.Context, siteID string, st data.S
 	if err != nil {
 		return data.Site{}, fmt.Errorf("sqlstore: site settings: %w", err)
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sites SET settings = ? WHERE id = ?`, string(b), siteID)
 		if err != nil {
 			return err
@@ -144,7 +133,7 @@ func (s *Store) CreateVisitor(ctx context.Context, v data.Visitor) error {
 			return fmt.Errorf("sqlstore: create visitor: %w", err)
 		}
 	}
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO visitors (id, site_id, personal, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
 			v.ID, v.SiteID, personal, ms(v.CreatedAt), ms(v.LastSeenAt))
 		switch {
@@ -191,7 +180,7 @@ func (s *Store) GetVisitor(ctx context.Context, id string) (data.Visitor, error)
 
 // TouchVisitor records that the visitor was seen at t.
 func (s *Store) TouchVisitor(ctx context.Context, id string, t time.Time) error {
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE visitors SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`, ms(t), id, ms(t))
 		if err != nil {
 			return err
@@ -220,7 +209,7 @@ func (s *Store) UpdateVisitorPersonal(ctx context.Context, id string, p data.Per
 	if err != nil {
 		return fmt.Errorf("sqlstore: visitor personal: %w", err)
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE visitors SET personal = ? WHERE id = ?`, sealed, id)
 		if err != nil {
 			return err
@@ -254,7 +243,7 @@ func (s *Store) RecordEvent(ctx context.Context, e data.VisitorEvent) error {
 			return fmt.Errorf("sqlstore: record event: %w", err)
 		}
 	}
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO visitor_events (id, site_id, visitor_id, conversation_id, name, props, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.SiteID, e.VisitorID, e.ConversationID, e.Name, props, ms(e.CreatedAt))
 		if isFKViolation(err) {
@@ -366,7 +355,7 @@ func (s *Store) CreateConversation(ctx context.Context, c data.Conversation) (da
 		c.CreatedAt = now()
 	}
 	c.UpdatedAt, c.Status, c.LastSeq, c.ClosedAt = c.CreatedAt, data.StatusBot, 0, nil
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		var visitorSite string
 		err := tx.QueryRowContext(ctx, `SELECT site_id FROM visitors WHERE id = ?`, c.VisitorID).Scan(&visitorSite)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && visitorSite != c.SiteID) {
@@ -426,9 +415,14 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 	if t.To == data.StatusAssigned && t.AssignedAgent == "" {
 		return data.Conversation{}, data.Message{}, fmt.Errorf("sqlstore: transition to assigned needs an agent: %w", data.ErrInvalid)
 	}
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		at := ms(t.At)
 		if t.To == data.StatusAssigned && t.Capacity > 0 {
+			// Two nodes assigning to one agent at once must not both see
+			// room: the lock makes the second count after the first commits.
+			if err := tx.lock(ctx, "agent:"+t.AssignedAgent); err != nil {
+				return err
+			}
 			var load int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE assigned_agent = ? AND status = 'assigned' AND id <> ?`,
 				t.AssignedAgent, t.ConversationID).Scan(&load); err != nil {
@@ -457,7 +451,7 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 			handoff_reason = CASE WHEN ? <> '' THEN ? ELSE handoff_reason END,
 			priority = CASE WHEN ? <> 0 THEN ? ELSE priority END,
 			assigned_agent = ?, updated_at = ?,
-			closed_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END,
+			closed_at = CASE WHEN ? = 'closed' THEN CAST(? AS BIGINT) ELSE NULL END,
 			queued_at = CASE WHEN ? = 'queued' AND status <> 'queued' THEN ? ELSE queued_at END,
 			assigned_at = CASE WHEN ? = 'assigned' THEN ? ELSE assigned_at END,
 			rating = CASE WHEN ? = 'closed' THEN rating ELSE 0 END
@@ -510,7 +504,7 @@ func (s *Store) AppendMessage(ctx context.Context, m data.Message) (data.Message
 		stored data.Message
 		dup    bool
 	)
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		var err error
 		stored, dup, err = s.appendTx(ctx, tx, m)
 		return err
@@ -522,8 +516,20 @@ func (s *Store) AppendMessage(ctx context.Context, m data.Message) (data.Message
 }
 
 // appendTx appends m inside tx: idempotent by client_msg_id, seq without gaps.
-func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, m data.Message) (data.Message, bool, error) {
+func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Message, bool, error) {
 	if m.ClientMsgID != "" {
+		if tx.d.forUpdate != "" {
+			// Lock the conversation first, so a retry of this message
+			// committed by another node meanwhile is seen, not inserted twice.
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ?`+tx.d.forUpdate, m.ConversationID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return data.Message{}, false, data.ErrNotFound
+			}
+			if err != nil {
+				return data.Message{}, false, err
+			}
+		}
 		existing, err := s.scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
 			WHERE conversation_id = ? AND client_msg_id = ?`, m.ConversationID, m.ClientMsgID))
 		if err == nil {

@@ -18,7 +18,8 @@ import (
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/data/seal"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 //go:embed migrations
@@ -27,10 +28,11 @@ var migrationFS embed.FS
 // ErrClosed is returned by operations on a closed store.
 var ErrClosed = errors.New("sqlstore: store is closed")
 
-// Store is a data.Store on SQLite.
+// Store is a data.Store on SQLite or PostgreSQL.
 type Store struct {
-	write  *sql.DB // one connection: SQLite has one writer
-	read   *sql.DB
+	d      *dialect
+	write  *handle // SQLite: one connection, its single writer; PostgreSQL: the pool
+	read   *handle // SQLite: read-only connections; PostgreSQL: the same pool
 	sealer seal.Sealer
 
 	ops       chan writeOp
@@ -48,6 +50,8 @@ type Options struct {
 	// Synchronous is SQLite's synchronous pragma: "FULL" (default; survives
 	// power loss) or "NORMAL" (survives a crash of the process only).
 	Synchronous string
+	// MaxConns caps PostgreSQL connections of this node (default 10).
+	MaxConns int
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
@@ -78,7 +82,8 @@ func OpenSQLite(ctx context.Context, path string, sealer seal.Sealer, opts Optio
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, write); err != nil {
+	d := sqliteDialect()
+	if err := migrate(ctx, &handle{DB: write, d: d}); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -88,7 +93,45 @@ func OpenSQLite(ctx context.Context, path string, sealer seal.Sealer, opts Optio
 		return nil, fmt.Errorf("sqlstore: open %s for reading: %w", abs, err)
 	}
 	read.SetMaxOpenConns(4)
+	return start(d, &handle{DB: write, d: d}, &handle{DB: read, d: d}, sealer, opts), nil
+}
+
+// OpenPostgres connects to the PostgreSQL database at url (postgres://...,
+// through pgx's database/sql driver) and migrates it to the newest schema.
+// Several nodes may open one database at once: migrations take a lock, and
+// every write that checks before it changes locks what it checked.
+func OpenPostgres(ctx context.Context, url string, sealer seal.Sealer, opts Options) (*Store, error) {
+	if sealer == nil {
+		return nil, errors.New("sqlstore: a sealer is required")
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
+	}
+	conns := opts.MaxConns
+	if conns <= 0 {
+		conns = 10
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: connect to postgres: %w", err)
+	}
+	d := postgresDialect()
+	h := &handle{DB: db, d: d}
+	if err := migrate(ctx, h); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return start(d, h, h, sealer, opts), nil
+}
+
+// start makes the store and starts its group-commit writer.
+func start(d *dialect, write, read *handle, sealer seal.Sealer, opts Options) *Store {
 	s := &Store{
+		d:         d,
 		write:     write,
 		read:      read,
 		sealer:    sealer,
@@ -101,8 +144,11 @@ func OpenSQLite(ctx context.Context, path string, sealer seal.Sealer, opts Optio
 		batch = 256
 	}
 	go s.writer(batch)
-	return s, nil
+	return s
 }
+
+// Dialect names the database the store runs on: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -117,26 +163,43 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	<-s.writerEnd
+	if s.read == s.write {
+		return s.write.Close()
+	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
-// migrate applies every embedded migration newer than the schema version,
-// each in its own transaction.
-func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+// migrate applies every embedded migration of the store's dialect newer
+// than the schema version, each in its own transaction with the version
+// row. On PostgreSQL a session lock keeps nodes starting together from
+// migrating at once.
+func migrate(ctx context.Context, h *handle) error {
+	conn, err := h.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	defer conn.Close()
+	d := h.d
+	if d.lockSQL != "" {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtextextended('frontdesk.migrate.' || current_schema(), 0))`); err != nil {
+			return fmt.Errorf("sqlstore: migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtextextended('frontdesk.migrate.' || current_schema(), 0))`)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	var current int
-	err := db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&current)
+	err = conn.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&current)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := db.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
 			return fmt.Errorf("sqlstore: migrate: %w", err)
 		}
 	case err != nil:
 		return fmt.Errorf("sqlstore: migrate: read version: %w", err)
 	}
-	files, err := fs.Glob(migrationFS, "migrations/sqlite/*.sql")
+	files, err := fs.Glob(migrationFS, "migrations/"+d.name+"/*.sql")
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
@@ -153,7 +216,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if err != nil {
 			return fmt.Errorf("sqlstore: migrate: %w", err)
 		}
-		tx, err := db.BeginTx(ctx, nil)
+		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
 		}
@@ -161,7 +224,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			tx.Rollback()
 			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, n); err != nil {
+		if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE schema_version SET version = ?`), n); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlstore: migrate %s: %w", f, err)
 		}

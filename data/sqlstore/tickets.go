@@ -60,7 +60,7 @@ func (s *Store) CreateTicket(ctx context.Context, t data.Ticket, outbox ...data.
 	if err != nil {
 		return data.Ticket{}, err
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, site_id, conversation_id, visitor_id, group_id, assignee, status, subject, body, contact, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.SiteID, nullable(t.ConversationID), nullable(t.VisitorID), t.GroupID, t.Assignee,
 			string(t.Status), subject, body, contact, ms(t.CreatedAt), ms(t.UpdatedAt))
@@ -170,8 +170,8 @@ func (s *Store) UpdateTicket(ctx context.Context, u data.TicketUpdate) (data.Tic
 		u.At = now()
 	}
 	var t data.Ticket
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		cur, err := s.scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, u.ID))
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
+		cur, err := s.scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = ?`+tx.d.forUpdate, u.ID))
 		if err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (s *Store) AddTicketEvent(ctx context.Context, e data.TicketEvent, outbox .
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = now()
 	}
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		var err error
 		if e, err = s.addEventTx(ctx, tx, e); err != nil {
 			return err
@@ -240,9 +240,9 @@ func (s *Store) AddTicketEvent(ctx context.Context, e data.TicketEvent, outbox .
 	return e, nil
 }
 
-func (s *Store) addEventTx(ctx context.Context, tx *sql.Tx, e data.TicketEvent) (data.TicketEvent, error) {
+func (s *Store) addEventTx(ctx context.Context, tx *txn, e data.TicketEvent) (data.TicketEvent, error) {
 	var one int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tickets WHERE id = ?`, e.TicketID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tickets WHERE id = ?`+tx.d.forUpdate, e.TicketID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
 		return e, data.ErrNotFound
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_events WHERE ticket_id = ?`, e.TicketID).Scan(&e.Seq); err != nil {
@@ -297,7 +297,7 @@ func (s *Store) UpsertCanned(ctx context.Context, c data.CannedResponse) (data.C
 	if c.Title == "" {
 		c.Title = c.Shortcut
 	}
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO canned_responses (id, shortcut, title, body, created_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET shortcut = excluded.shortcut, title = excluded.title, body = excluded.body`,
 			c.ID, c.Shortcut, c.Title, c.Body, ms(now()))
@@ -332,7 +332,7 @@ func (s *Store) ListCanned(ctx context.Context) ([]data.CannedResponse, error) {
 
 // DeleteCanned removes a canned response.
 func (s *Store) DeleteCanned(ctx context.Context, id string) error {
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM canned_responses WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -352,7 +352,7 @@ func (s *Store) DeleteCanned(ctx context.Context, id string) error {
 
 func outboxAAD(id string) []byte { return []byte("outbox:" + id) }
 
-func (s *Store) enqueueTx(ctx context.Context, tx *sql.Tx, items []data.OutboxItem) error {
+func (s *Store) enqueueTx(ctx context.Context, tx *txn, items []data.OutboxItem) error {
 	for _, it := range items {
 		if it.ID == "" {
 			it.ID = data.NewID("o_")
@@ -380,7 +380,7 @@ func (s *Store) enqueueTx(ctx context.Context, tx *sql.Tx, items []data.OutboxIt
 
 // EnqueueOutbox stores outbox items on their own.
 func (s *Store) EnqueueOutbox(ctx context.Context, items ...data.OutboxItem) error {
-	if err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.enqueueTx(ctx, tx, items) }); err != nil {
+	if err := s.submit(ctx, func(ctx context.Context, tx *txn) error { return s.enqueueTx(ctx, tx, items) }); err != nil {
 		return fmt.Errorf("sqlstore: enqueue outbox: %w", err)
 	}
 	return nil
@@ -389,10 +389,10 @@ func (s *Store) EnqueueOutbox(ctx context.Context, items ...data.OutboxItem) err
 // ClaimOutbox leases due items to the caller.
 func (s *Store) ClaimOutbox(ctx context.Context, at time.Time, lease time.Duration, limit int) ([]data.OutboxItem, error) {
 	var out []data.OutboxItem
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `SELECT id, kind, payload, attempts, next_attempt_at, last_error, created_at FROM outbox
-			WHERE done_at IS NULL AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY next_attempt_at LIMIT ?`, ms(at), ms(at), limit)
+			WHERE done_at IS NULL AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY next_attempt_at LIMIT ?`+tx.d.skipLocked, ms(at), ms(at), limit)
 		if err != nil {
 			return err
 		}
@@ -447,7 +447,7 @@ func (s *Store) RetryOutbox(ctx context.Context, id, lastError string, next time
 }
 
 func (s *Store) outboxUpdate(ctx context.Context, q string, args ...any) error {
-	err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err

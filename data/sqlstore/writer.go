@@ -2,21 +2,23 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
+
+// maxAttempts bounds how often one op runs after deadlocks with other nodes.
+const maxAttempts = 5
 
 // writeOp is one write that shares a transaction with other queued writes.
 // run executes inside a savepoint, so a failing op does not undo its
 // neighbours; done is called after the transaction commits (or fails).
 type writeOp struct {
 	ctx  context.Context
-	run  func(ctx context.Context, tx *sql.Tx) error
+	run  func(ctx context.Context, tx *txn) error
 	done chan error
 }
 
 // submit queues op and waits until its transaction has committed.
-func (s *Store) submit(ctx context.Context, run func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) submit(ctx context.Context, run func(ctx context.Context, tx *txn) error) error {
 	op := writeOp{ctx: ctx, run: run, done: make(chan error, 1)}
 	select {
 	case <-s.closing:
@@ -71,13 +73,14 @@ func (s *Store) writer(max int) {
 func (s *Store) commit(batch []writeOp) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
-	tx, err := s.write.BeginTx(ctx, nil)
+	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		for _, op := range batch {
 			op.done <- fmt.Errorf("sqlstore: begin: %w", err)
 		}
 		return
 	}
+	tx := &txn{Tx: sqlTx, d: s.d}
 	for i, op := range batch {
 		if op.ctx.Err() != nil {
 			results[i] = op.ctx.Err()
@@ -87,14 +90,23 @@ func (s *Store) commit(batch []writeOp) {
 			results[i] = fmt.Errorf("sqlstore: savepoint: %w", err)
 			continue
 		}
-		if err := op.run(ctx, tx); err != nil {
+		// Writers on other nodes may deadlock with this batch; the database
+		// then fails one statement, and the op runs again from its savepoint.
+		for attempt := 1; ; attempt++ {
+			err := op.run(ctx, tx)
 			results[i] = err
+			if err == nil {
+				break
+			}
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
 				tx.Rollback()
 				for _, op := range batch {
 					op.done <- fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr)
 				}
 				return
+			}
+			if attempt >= maxAttempts || !s.d.retryable(err) {
+				break
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT op"); err != nil {

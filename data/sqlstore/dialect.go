@@ -1,0 +1,184 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// dialect is what differs between the SQL databases the store runs on. The
+// store's SQL is written once, with `?` placeholders and the syntax both
+// databases share (INSERT ... ON CONFLICT, RETURNING, SAVEPOINT); a dialect
+// rebinds the placeholders and supplies the few clauses that differ. To add
+// a store method, write its SQL as usual and, where it reads a row in order
+// to change it, append tx.d.forUpdate.
+type dialect struct {
+	// name is "sqlite" or "postgres", and the folder of its migrations.
+	name string
+	// numbered rebinds `?` to `$1, $2, ...`.
+	numbered bool
+	// forUpdate is appended to a SELECT that reads rows the transaction is
+	// about to change: " FOR UPDATE" where writers run concurrently, "" on
+	// SQLite, whose single writer already excludes everyone else.
+	forUpdate string
+	// skipLocked is appended to a SELECT that claims work rows, so that
+	// concurrent claimers pass over rows another one holds.
+	skipLocked string
+	// lockSQL takes a transaction-scoped lock on a string key ("" on SQLite).
+	lockSQL string
+
+	mu      sync.Mutex
+	rebound map[string]string
+}
+
+func sqliteDialect() *dialect {
+	return &dialect{name: "sqlite"}
+}
+
+func postgresDialect() *dialect {
+	return &dialect{
+		name:       "postgres",
+		numbered:   true,
+		forUpdate:  " FOR UPDATE",
+		skipLocked: " FOR UPDATE SKIP LOCKED",
+		lockSQL:    "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+		rebound:    map[string]string{},
+	}
+}
+
+// rebind rewrites `?` placeholders outside quoted text into the dialect's
+// form; results are cached, since the store's queries are a fixed set.
+func (d *dialect) rebind(q string) string {
+	if !d.numbered || !strings.Contains(q, "?") {
+		return q
+	}
+	d.mu.Lock()
+	out, ok := d.rebound[q]
+	d.mu.Unlock()
+	if ok {
+		return out
+	}
+	out = numberPlaceholders(q)
+	d.mu.Lock()
+	if len(d.rebound) < 4096 { // a bound, in case a caller builds queries dynamically
+		d.rebound[q] = out
+	}
+	d.mu.Unlock()
+	return out
+}
+
+// numberPlaceholders turns each `?` outside '...' and "..." into $1, $2, ...
+func numberPlaceholders(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// retryable reports an error after which the same operation may succeed if
+// run again: a deadlock or serialization failure between concurrent writers.
+func (d *dialect) retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// isUniqueViolation reports a UNIQUE or PRIMARY KEY constraint failure on
+// either database.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// isFKViolation reports a FOREIGN KEY constraint failure on either database.
+func isFKViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
+// handle is a database pool that speaks its dialect's placeholders.
+type handle struct {
+	*sql.DB
+	d *dialect
+}
+
+// ExecContext runs q with its placeholders rebound.
+func (h *handle) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return h.DB.ExecContext(ctx, h.d.rebind(q), args...)
+}
+
+// QueryContext runs q with its placeholders rebound.
+func (h *handle) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return h.DB.QueryContext(ctx, h.d.rebind(q), args...)
+}
+
+// QueryRowContext runs q with its placeholders rebound.
+func (h *handle) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return h.DB.QueryRowContext(ctx, h.d.rebind(q), args...)
+}
+
+// txn is a transaction that speaks its dialect's placeholders.
+type txn struct {
+	*sql.Tx
+	d *dialect
+}
+
+// ExecContext runs q with its placeholders rebound.
+func (t *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+// QueryContext runs q with its placeholders rebound.
+func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
+// QueryRowContext runs q with its placeholders rebound.
+func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// lock takes a lock on key until the transaction ends, serialising writers
+// on several nodes that check and then change the same thing (an agent's
+// load). On SQLite the single writer already does that.
+func (t *txn) lock(ctx context.Context, key string) error {
+	if t.d.lockSQL == "" {
+		return nil
+	}
+	_, err := t.ExecContext(ctx, t.d.lockSQL, key)
+	return err
+}
