@@ -35,6 +35,7 @@ type serverConfig struct {
 	SMTPUsername    string        `json:"smtp_username"`
 	SMTPPassword    string        `json:"smtp_password"`
 	NotifyEmail     string        `json:"notify_email"`
+	MetricsToken    string        `json:"metrics_token"`
 	DebugAddr       string        `json:"debug_addr"`
 	MessageRate     float64       `json:"ws_message_rate"`
 }
@@ -81,6 +82,7 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	fs.StringVar(&c.SMTPUsername, "smtp-username", env("smtp-username", ""), "SMTP user name")
 	fs.StringVar(&c.SMTPPassword, "smtp-password", env("smtp-password", ""), "SMTP password")
 	fs.StringVar(&c.NotifyEmail, "notify-email", env("notify-email", ""), "address that receives new tickets of groups without their own")
+	fs.StringVar(&c.MetricsToken, "metrics-token", env("metrics-token", ""), "serve Prometheus metrics at /metrics to requests with Authorization: Bearer <token> (empty: no /metrics)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("debug-addr", ""), "loopback address for pprof and /debug/stats, e.g. 127.0.0.1:6060 (default: off)")
 	c.MessageRate = envFloat(env("ws-message-rate", ""), 2)
 	fs.Float64Var(&c.MessageRate, "ws-message-rate", c.MessageRate, "messages per second per visitor socket (agents 5x); 0 disables the limit (load tests only)")
@@ -177,6 +179,9 @@ func (c serverConfig) masked() serverConfig {
 	}
 	if c.SMTPPassword != "" {
 		c.SMTPPassword = "********"
+	}
+	if c.MetricsToken != "" {
+		c.MetricsToken = "********"
 	}
 	return c
 }

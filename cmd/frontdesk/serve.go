@@ -24,6 +24,7 @@ import (
 	"github.com/frontdesk/frontdesk/data/sqlstore"
 	"github.com/frontdesk/frontdesk/handoff"
 	"github.com/frontdesk/frontdesk/knowledge"
+	"github.com/frontdesk/frontdesk/metrics"
 )
 
 // demoSiteKey is the site the demo page and `frontdesk chat` use.
@@ -56,10 +57,13 @@ func newLogger(cfg *serverConfig, w io.Writer) (*slog.Logger, error) {
 // serve wires every part by hand, runs until ctx ends, then shuts down in
 // reverse order. ready, if set, is called with the listening address.
 func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(addr string)) error {
-	store, err := openStore(ctx, cfg)
+	m := metrics.New()
+	log = slog.New(m.WrapLogHandler(log.Handler()))
+	rawStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	store := m.WrapStore(rawStore)
 	sessionKey, err := seal.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "keys", "session.key"))
 	if err != nil {
 		store.Close()
@@ -126,7 +130,9 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	if err := firstAdmin(ctx, store, accounts, cfg, log); err != nil {
 		return err
 	}
-	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg)}, api.Deps{
+	m.Gauge("frontdesk_connections", "Open WebSocket connections on this node.", func() float64 { return float64(hub.Connections()) })
+	m.QueueLengths(store.ListGroups, store.QueuedConversations)
+	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg), KBDir: cfg.KBDir}, api.Deps{
 		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
 		Tickets: handoff.NewTickets(store), Hub: hub, Log: log,
 	})
@@ -138,8 +144,15 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	handler := apiSrv.Handler()
+	if cfg.MetricsToken != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler(cfg.MetricsToken))
+		mux.Handle("/", handler)
+		handler = mux
+	}
 	httpSrv := &http.Server{
-		Handler:           apiSrv.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,

@@ -261,3 +261,32 @@ func TestAdminCommands(t *testing.T) {
 		t.Error("unknown admin command accepted")
 	}
 }
+
+func TestMetricsEndpoint(t *testing.T) {
+	ts := startServer(t, "--metrics-token", "tok")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"chat", "--server", ts.url, "--say", "How long does shipping take?"}, &out, &errOut); code != 0 {
+		t.Fatalf("chat: %s", errOut.String())
+	}
+	req, _ := http.NewRequest("GET", ts.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`frontdesk_messages_total{kind="text",sender="visitor"} 1`, `frontdesk_bot_decisions_total{kind="answer"`, `frontdesk_connections`, `frontdesk_queue_length{group="default_support"} 0`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	resp, err = http.Get(ts.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("/metrics without the token = %d, want 401", resp.StatusCode)
+	}
+}
