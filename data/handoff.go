@@ -158,6 +158,8 @@ type OutboxItem struct {
 	NextAttemptAt time.Time       `json:"next_attempt_at"`
 	LastError     string          `json:"last_error,omitempty"`
 	CreatedAt     time.Time       `json:"created_at"`
+	// DoneAt is when the item was delivered (nil while pending).
+	DoneAt *time.Time `json:"done_at,omitempty"`
 }
 
 // AgentStore keeps agents and their console sessions.
@@ -223,4 +225,6 @@ type OutboxStore interface {
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
 	CompleteOutbox(ctx context.Context, id string, at time.Time) error
 	RetryOutbox(ctx context.Context, id, lastError string, next time.Time) error
+	// ListOutbox returns the newest items of a kind, delivered or not (a delivery log).
+	ListOutbox(ctx context.Context, kind string, limit int) ([]OutboxItem, error)
 }

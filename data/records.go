@@ -31,6 +31,18 @@ type Site struct {
 // SiteSettings are a site's configurable behaviours.
 type SiteSettings struct {
 	Widget WidgetSettings `json:"widget"`
+	// Webhooks receive the site's events.
+	Webhooks []Webhook `json:"webhooks,omitempty"`
+}
+
+// Webhook is an outgoing webhook: events are POSTed to URL, signed with Secret.
+type Webhook struct {
+	ID     string `json:"id"`
+	URL    string `json:"url"`
+	Secret string `json:"secret"`
+	// Events lists the event names sent (empty: all).
+	Events   []string `json:"events,omitempty"`
+	Disabled bool     `json:"disabled,omitempty"`
 }
 
 // WidgetSettings configure the visitor widget of a site.

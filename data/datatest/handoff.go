@@ -456,6 +456,13 @@ func testOutbox(t *testing.T, s data.Store) {
 	if done, _ := s.ClaimOutbox(c, t0.Add(2*time.Hour), time.Minute, 10); len(done) != 1 || done[0].ID != "o2" {
 		t.Errorf("after completion claims = %+v; want only o2", done)
 	}
+	log, err := s.ListOutbox(c, "email", 10)
+	if err != nil || len(log) != 2 || log[0].ID != "o2" || log[1].DoneAt == nil || log[1].Attempts != 2 || log[0].DoneAt != nil {
+		t.Errorf("ListOutbox = %+v, %v; want o2 pending then o1 done after 2 attempts", log, err)
+	}
+	if none, _ := s.ListOutbox(c, "webhook", 10); len(none) != 0 {
+		t.Errorf("ListOutbox(webhook) = %+v", none)
+	}
 	if err := s.CompleteOutbox(c, "o_none", t0); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("complete missing = %v", err)
 	}

@@ -433,6 +433,37 @@ func (s *Store) ClaimOutbox(ctx context.Context, at time.Time, lease time.Durati
 	return out, nil
 }
 
+// ListOutbox returns the newest items of a kind, delivered or not.
+func (s *Store) ListOutbox(ctx context.Context, kind string, limit int) ([]data.OutboxItem, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, kind, payload, attempts, next_attempt_at, last_error, created_at, done_at FROM outbox
+		WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT ?`, kind, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []data.OutboxItem
+	for rows.Next() {
+		var (
+			it            data.OutboxItem
+			payload       []byte
+			next, created int64
+			done          sql.NullInt64
+		)
+		if err := rows.Scan(&it.ID, &it.Kind, &payload, &it.Attempts, &next, &it.LastError, &created, &done); err != nil {
+			return nil, fmt.Errorf("sqlstore: list outbox: %w", err)
+		}
+		if it.Payload, err = s.sealer.Open(payload, outboxAAD(it.ID)); err != nil {
+			return nil, fmt.Errorf("sqlstore: list outbox: %w", err)
+		}
+		it.NextAttemptAt, it.CreatedAt, it.DoneAt = fromMS(next), fromMS(created), optTime(done)
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
 // CompleteOutbox marks an item delivered.
 func (s *Store) CompleteOutbox(ctx context.Context, id string, at time.Time) error {
 	return s.outboxUpdate(ctx, `UPDATE outbox SET done_at = ?, claimed_until = 0 WHERE id = ?`, ms(at), id)
