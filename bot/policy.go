@@ -1,0 +1,260 @@
+package bot
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/frontdesk/frontdesk/knowledge"
+)
+
+// Config is the deployment's policy: thresholds, escalation rules and
+// per-intent settings. Read it from YAML with ParseConfig, or start from
+// DefaultConfig.
+type Config struct {
+	// AnswerThreshold is the FAQ confidence at or above which the bot answers.
+	AnswerThreshold float64 `json:"answer_threshold" yaml:"answer_threshold"`
+	// TopK is how many FAQ candidates are fetched and recorded.
+	TopK int `json:"top_k" yaml:"top_k"`
+	// ClarifyThreshold is the FAQ confidence at or above which an unsure or
+	// ambiguous match becomes a clarifying question; below it the match is
+	// low confidence. 0 disables clarifying.
+	ClarifyThreshold float64 `json:"clarify_threshold" yaml:"clarify_threshold"`
+	// ClarifyMargin: when the confidence gap between the two best entries is
+	// below it, the bot asks which one is meant.
+	ClarifyMargin float64 `json:"clarify_margin" yaml:"clarify_margin"`
+	// AgreeThreshold is the lower FAQ confidence that is enough when the intent
+	// classifier is confident and the entry belongs to the intent's skill group.
+	AgreeThreshold float64 `json:"agree_threshold" yaml:"agree_threshold"`
+	// IntentConfident is the intent confidence counted as confident (flows
+	// start, agreement, leaving a flow for another question).
+	IntentConfident float64 `json:"intent_confident" yaml:"intent_confident"`
+	// MaxFallbacks consecutive turns not understood hand the conversation off.
+	MaxFallbacks int `json:"max_fallbacks" yaml:"max_fallbacks"`
+	// MaxUnhelpful consecutive "not helpful" feedbacks hand the conversation off.
+	MaxUnhelpful int `json:"max_unhelpful" yaml:"max_unhelpful"`
+	// OutOfScope is what an out-of-scope question the FAQ cannot answer gets:
+	// "handoff" (default) or "fallback" (ask to rephrase).
+	OutOfScope string `json:"out_of_scope" yaml:"out_of_scope"`
+	// IgnoreFrustration turns off the handoff on frustration signals.
+	IgnoreFrustration bool `json:"ignore_frustration" yaml:"ignore_frustration"`
+	// DefaultSkill is the skill group when nothing names one.
+	DefaultSkill string `json:"default_skill" yaml:"default_skill"`
+	// ContextTTL is how long a conversation's context is kept after its last turn.
+	ContextTTL time.Duration `json:"context_ttl" yaml:"context_ttl"`
+	// MaxTurns is how many turns the context keeps.
+	MaxTurns int `json:"max_turns" yaml:"max_turns"`
+	// Intents holds per-intent settings, by intent name.
+	Intents map[string]IntentPolicy `json:"intents,omitempty" yaml:"intents"`
+}
+
+// IntentPolicy is the policy for one intent.
+type IntentPolicy struct {
+	// HumanOnly intents are always handed to a person.
+	HumanOnly bool `json:"human_only,omitempty" yaml:"human_only"`
+	// Threshold replaces the classifier's out-of-scope threshold for this intent.
+	Threshold float64 `json:"threshold,omitempty" yaml:"threshold"`
+	// AnswerThreshold replaces Config.AnswerThreshold when this intent is predicted.
+	AnswerThreshold float64 `json:"answer_threshold,omitempty" yaml:"answer_threshold"`
+	// Skill replaces the intent's skill group from the training data.
+	Skill string `json:"skill,omitempty" yaml:"skill"`
+}
+
+// DefaultConfig returns the thresholds used when none are configured.
+func DefaultConfig() Config {
+	return Config{
+		AnswerThreshold: 0.5, TopK: 3, ClarifyThreshold: 0.3, ClarifyMargin: 0.1, AgreeThreshold: 0.35,
+		IntentConfident: 0.8, MaxFallbacks: 2, MaxUnhelpful: 2, OutOfScope: "handoff",
+		DefaultSkill: "default_support", ContextTTL: 30 * time.Minute, MaxTurns: 6,
+	}
+}
+
+// ParseConfig reads a policy in YAML; fields it leaves out keep DefaultConfig's values.
+func ParseConfig(r io.Reader) (Config, error) {
+	c := DefaultConfig()
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && err != io.EOF {
+		return Config{}, fmt.Errorf("bot: config: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// ReadConfigFile reads a policy file (see ParseConfig).
+func ReadConfigFile(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("bot: config: %w", err)
+	}
+	defer f.Close()
+	c, err := ParseConfig(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return c, nil
+}
+
+func (c Config) validate() error {
+	for name, v := range map[string]float64{
+		"answer_threshold": c.AnswerThreshold, "clarify_threshold": c.ClarifyThreshold,
+		"clarify_margin": c.ClarifyMargin, "agree_threshold": c.AgreeThreshold, "intent_confident": c.IntentConfident,
+	} {
+		if v < 0 || v > 1 {
+			return fmt.Errorf("bot: %s %v outside [0,1]", name, v)
+		}
+	}
+	if c.OutOfScope != "" && c.OutOfScope != "handoff" && c.OutOfScope != "fallback" {
+		return fmt.Errorf("bot: out_of_scope %q: want handoff or fallback", c.OutOfScope)
+	}
+	for name, p := range c.Intents {
+		if p.Threshold < 0 || p.Threshold > 1 || p.AnswerThreshold < 0 || p.AnswerThreshold > 1 {
+			return fmt.Errorf("bot: intent %s: thresholds outside [0,1]", name)
+		}
+	}
+	return nil
+}
+
+// withDefaults fills the counts and names whose zero value means "unset".
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.TopK <= 0 {
+		c.TopK = d.TopK
+	}
+	if c.MaxFallbacks <= 0 {
+		c.MaxFallbacks = d.MaxFallbacks
+	}
+	if c.MaxUnhelpful <= 0 {
+		c.MaxUnhelpful = d.MaxUnhelpful
+	}
+	if c.DefaultSkill == "" {
+		c.DefaultSkill = d.DefaultSkill
+	}
+	if c.ContextTTL <= 0 {
+		c.ContextTTL = d.ContextTTL
+	}
+	if c.MaxTurns <= 0 {
+		c.MaxTurns = d.MaxTurns
+	}
+	if c.OutOfScope == "" {
+		c.OutOfScope = "handoff"
+	}
+	return c
+}
+
+// signals are the classifier's and the knowledge base's evidence for one turn.
+type signals struct {
+	hasIntents bool
+	intent     string  // best in-scope intent
+	intentConf float64 // its confidence
+	oos        bool    // the classifier says out of scope
+	intentSkl  string  // skill group of intent
+	faq        knowledge.Result
+}
+
+// verdict is what the policy decided from the signals.
+type verdict struct {
+	kind    Kind
+	reason  string
+	skill   string
+	options []int // hit indices offered by a clarify
+	answerT float64
+}
+
+// inScope reports whether the intent counts, applying its own threshold.
+func (s signals) inScope(c Config) bool {
+	if !s.hasIntents || s.intent == "" {
+		return false
+	}
+	if p, ok := c.Intents[s.intent]; ok && p.Threshold > 0 {
+		return s.intentConf >= p.Threshold
+	}
+	return !s.oos
+}
+
+// skillOf returns the intent's skill group, honouring the policy override.
+func (c Config) skillOf(intent, trained string) string {
+	if p, ok := c.Intents[intent]; ok && p.Skill != "" {
+		return p.Skill
+	}
+	return trained
+}
+
+// decide is the policy over the classifier's and the knowledge base's
+// scores; it is pure so that it can be tested over tables of scores.
+func decide(s signals, c Config) verdict {
+	inScope := s.inScope(c)
+	v := verdict{answerT: c.AnswerThreshold}
+	if inScope {
+		p := c.Intents[s.intent]
+		if p.HumanOnly {
+			return verdict{kind: KindHandoff, reason: ReasonHumanOnly, skill: s.intentSkl, answerT: v.answerT}
+		}
+		if p.AnswerThreshold > 0 {
+			v.answerT = p.AnswerThreshold
+		}
+	}
+	hits := s.faq.Hits
+	if len(hits) > 0 {
+		conf, margin := s.faq.Confidence, s.faq.Margin
+		ambiguous := len(hits) >= 2 && c.ClarifyThreshold > 0 && conf >= c.ClarifyThreshold && margin < c.ClarifyMargin
+		agrees := inScope && s.intentConf >= c.IntentConfident && hits[0].Skill != "" && hits[0].Skill == s.intentSkl
+		switch {
+		case conf >= v.answerT && !ambiguous:
+			v.kind, v.reason, v.skill = KindAnswer, ReasonFAQMatch, hits[0].Skill
+			return v
+		case ambiguous:
+			v.kind, v.reason, v.options = KindClarify, ReasonAmbiguous, clarifyOptions(hits)
+			return v
+		case agrees && conf >= c.AgreeThreshold:
+			v.kind, v.reason, v.skill = KindAnswer, ReasonIntentAgrees, hits[0].Skill
+			return v
+		case c.ClarifyThreshold > 0 && conf >= c.ClarifyThreshold:
+			v.kind, v.reason, v.options = KindClarify, ReasonUnsure, clarifyOptions(hits)
+			return v
+		case c.ClarifyThreshold > 0 && inScope && s.intentConf >= c.IntentConfident:
+			// The intent is clear but no entry is: offer the entries of its skill group.
+			if opts := skillOptions(hits, s.intentSkl); len(opts) > 0 {
+				v.kind, v.reason, v.options, v.skill = KindClarify, ReasonUnsure, opts, s.intentSkl
+				return v
+			}
+		}
+	}
+	if s.hasIntents && !inScope && c.OutOfScope != "fallback" {
+		v.kind, v.reason, v.skill = KindHandoff, ReasonLowConfidence, c.DefaultSkill
+		return v
+	}
+	v.kind, v.reason = KindFallback, ReasonLowConfidence
+	if inScope {
+		v.skill = s.intentSkl
+	}
+	return v
+}
+
+// clarifyOptions picks the hits worth offering: the best, and the others
+// scoring at least half as much, at most three.
+func clarifyOptions(hits []knowledge.Hit) []int {
+	out := []int{0}
+	for i := 1; i < len(hits) && len(out) < 3; i++ {
+		if hits[i].Score >= hits[0].Score/2 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// skillOptions picks up to three hits of a skill group.
+func skillOptions(hits []knowledge.Hit, skill string) []int {
+	var out []int
+	for i, h := range hits {
+		if skill != "" && h.Skill == skill && len(out) < 3 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
