@@ -27,27 +27,63 @@ type resumeReq struct {
 
 // socket is the part every connection shares: one WebSocket, a bounded send
 // queue drained by the write pump, ping/pong deadlines and a read limit.
+//
+// The queue is a slice that grows only while frames wait (an idle
+// connection holds none), bounded by Limits.SendQueue; a channel of that
+// capacity would cost every connection 10 KB. send has room for the one
+// frame a connection queues before its write pump starts (hello).
 type socket struct {
 	ws        *websocket.Conn
 	limits    Limits
 	send      chan outItem
+	wake      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+
+	mu    sync.Mutex
+	queue []outItem
 }
 
 func newSocket(ws *websocket.Conn, limits Limits) *socket {
-	return &socket{ws: ws, limits: limits, send: make(chan outItem, limits.SendQueue), done: make(chan struct{})}
+	return &socket{ws: ws, limits: limits, send: make(chan outItem, 1), wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // enqueue never blocks: a client too slow to keep up is disconnected and
 // catches up by seq when it reconnects.
 func (s *socket) enqueue(it outItem) {
-	select {
-	case <-s.done:
-	case s.send <- it:
-	default:
-		s.close(websocket.ClosePolicyViolation, "client too slow")
+	s.mu.Lock()
+	full := len(s.queue) >= s.limits.SendQueue
+	if !full {
+		s.queue = append(s.queue, it)
 	}
+	s.mu.Unlock()
+	if full {
+		select {
+		case <-s.done:
+		default:
+			s.close(websocket.ClosePolicyViolation, "client too slow")
+		}
+		return
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take removes and returns the queued items; the queue's memory is
+// released when it grew beyond a few frames.
+func (s *socket) take(buf []outItem) []outItem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	buf = append(buf[:0], s.queue...)
+	clear(s.queue)
+	if cap(s.queue) > 16 {
+		s.queue = nil
+	} else {
+		s.queue = s.queue[:0]
+	}
+	return buf
 }
 
 // shutdown is called by the hub when the server stops.
@@ -100,13 +136,22 @@ func (s *socket) readLoop(handle func(f ClientFrame)) {
 	}
 }
 
-// writeLoop sends pings and hands queued items to handle until the
-// connection ends.
+// writeLoop sends pings and hands queued items to handle, in order, until
+// the connection ends. Items on send (the hello frame) go first.
 func (s *socket) writeLoop(handle func(outItem) error) {
 	ping := time.NewTicker(s.limits.PongWait * 9 / 10)
 	defer ping.Stop()
 	defer s.close(websocket.CloseNormalClosure, "")
+	var batch []outItem
 	for {
+		select {
+		case it := <-s.send:
+			if err := handle(it); err != nil {
+				return
+			}
+			continue
+		default:
+		}
 		select {
 		case <-s.done:
 			return
@@ -117,6 +162,17 @@ func (s *socket) writeLoop(handle func(outItem) error) {
 		case it := <-s.send:
 			if err := handle(it); err != nil {
 				return
+			}
+		case <-s.wake:
+			batch = s.take(batch)
+			for i := range batch {
+				if err := handle(batch[i]); err != nil {
+					return
+				}
+			}
+			clear(batch)
+			if cap(batch) > 16 {
+				batch = nil
 			}
 		}
 	}

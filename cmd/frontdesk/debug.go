@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -64,7 +65,8 @@ func readRSS() (int64, error) {
 
 // debugHandler serves net/http/pprof under /debug/pprof/ and the process
 // figures the load generator reads under /debug/stats (?gc=1 collects
-// garbage first, so that RSS differences are not hidden garbage).
+// garbage and returns free memory to the OS first, so that RSS differences
+// measure live memory, not garbage or pages the runtime has yet to release).
 func debugHandler(hub *realtime.Hub) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -74,7 +76,7 @@ func debugHandler(hub *realtime.Hub) http.Handler {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/debug/stats", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("gc") == "1" {
-			runtime.GC()
+			debug.FreeOSMemory()
 		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)

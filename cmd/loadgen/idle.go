@@ -26,7 +26,7 @@ func raiseFileLimit() (uint64, error) {
 // runIdle opens n idle visitor connections and reads from the server how
 // much memory and how many goroutines each costs, and whether the
 // goroutines return to the baseline after the connections close.
-func runIdle(ctx context.Context, o Options, t *target) (Result, error) {
+func runIdle(ctx context.Context, o Options, t *target, prof profiler) (Result, error) {
 	n := o.IdleConns
 	res := Result{Scenario: "idle", Unit: "connections opened", Params: map[string]any{"conns": n}}
 	if o.Debug == "" {
@@ -86,6 +86,7 @@ func runIdle(ctx context.Context, o Options, t *target) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	prof.heap(ctx, "idle")
 	for i, c := range conns {
 		c.close()
 		conns[i] = nil

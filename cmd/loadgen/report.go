@@ -80,7 +80,7 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		case "handshake":
 			r, err = runHandshake(ctx, o, t)
 		case "idle":
-			r, err = runIdle(ctx, o, t)
+			r, err = runIdle(ctx, o, t, prof)
 		}
 		if err != nil {
 			log.Error("scenario failed", slog.String("name", name), slog.Any("err", err))

@@ -69,9 +69,23 @@ func (p profiler) start(ctx context.Context, name string, d time.Duration) (stop
 }
 
 func (p profiler) fetch(ctx context.Context, name string, secs int) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs+30)*time.Second)
+	return p.save(ctx, "profile?seconds="+strconv.Itoa(secs), name+".cpu.pprof", time.Duration(secs+30)*time.Second)
+}
+
+// heap saves the server's heap profile (after a collection) when enabled.
+func (p profiler) heap(ctx context.Context, name string) {
+	if p.dir == "" || p.debug == "" {
+		return
+	}
+	if err := p.save(ctx, "heap?gc=1", name+".heap.pprof", 30*time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen: heap profile:", err)
+	}
+}
+
+func (p profiler) save(ctx context.Context, query, file string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.debug+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.debug+"/debug/pprof/"+query, nil)
 	if err != nil {
 		return err
 	}
@@ -83,7 +97,7 @@ func (p profiler) fetch(ctx context.Context, name string, secs int) error {
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(p.dir, name+".cpu.pprof"))
+	f, err := os.Create(filepath.Join(p.dir, file))
 	if err != nil {
 		return err
 	}
