@@ -1,14 +1,18 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/handoff"
+	"github.com/frontdesk/frontdesk/webhooks"
 )
 
 type newAgentRequest struct {
@@ -113,13 +117,57 @@ func (s *Server) putGroup(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
+const maskedSecret = "********"
+
+// maskSecrets hides webhook secrets in settings sent to browsers.
+func maskSecrets(st data.SiteSettings) data.SiteSettings {
+	hooks := make([]data.Webhook, len(st.Webhooks))
+	for i, h := range st.Webhooks {
+		h.Secret = maskedSecret
+		hooks[i] = h
+	}
+	st.Webhooks = hooks
+	return st
+}
+
 func (s *Server) getSiteSettings(c *gin.Context) {
 	site, err := s.records.SiteByKey(c.Request.Context(), c.Param("key"))
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, site.Settings)
+	c.JSON(http.StatusOK, maskSecrets(site.Settings))
+}
+
+func (s *Server) webhookDeliveries(c *gin.Context) {
+	items, err := s.records.ListOutbox(c.Request.Context(), "webhook", 200)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	type row struct {
+		ID        string     `json:"id"`
+		WebhookID string     `json:"webhook_id"`
+		Event     string     `json:"event"`
+		URL       string     `json:"url"`
+		Attempts  int        `json:"attempts"`
+		LastError string     `json:"last_error,omitempty"`
+		NextTry   time.Time  `json:"next_attempt_at"`
+		CreatedAt time.Time  `json:"created_at"`
+		DoneAt    *time.Time `json:"delivered_at,omitempty"`
+	}
+	out := make([]row, 0, len(items))
+	for _, it := range items {
+		var p struct {
+			WebhookID string `json:"webhook_id"`
+			URL       string `json:"url"`
+			Event     string `json:"event"`
+		}
+		_ = json.Unmarshal(it.Payload, &p)
+		out = append(out, row{ID: it.ID, WebhookID: p.WebhookID, Event: p.Event, URL: p.URL, Attempts: it.Attempts, LastError: it.LastError,
+			NextTry: it.NextAttemptAt, CreatedAt: it.CreatedAt, DoneAt: it.DoneAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"deliveries": out})
 }
 
 func (s *Server) putSiteSettings(c *gin.Context) {
@@ -138,12 +186,27 @@ func (s *Server) putSiteSettings(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	// A masked secret sent back unchanged keeps the stored one.
+	for i, h := range st.Webhooks {
+		if h.Secret != maskedSecret {
+			continue
+		}
+		for _, old := range site.Settings.Webhooks {
+			if old.ID == h.ID {
+				st.Webhooks[i].Secret = old.Secret
+			}
+		}
+		if st.Webhooks[i].Secret == maskedSecret {
+			writeError(c, badRequest(fmt.Sprintf("webhooks[%d].secret: give the secret of a new webhook", i)))
+			return
+		}
+	}
 	out, err := s.records.UpdateSiteSettings(c.Request.Context(), site.ID, st)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, out.Settings)
+	c.JSON(http.StatusOK, maskSecrets(out.Settings))
 }
 
 // validateSiteSettings checks widget settings before they are stored.
@@ -155,6 +218,29 @@ func validateSiteSettings(st data.SiteSettings) error {
 	for _, t := range w.PreChat.Topics {
 		if t == "" || len(t) > 60 {
 			return errors.New("pre_chat.topics: each 1-60 bytes")
+		}
+	}
+	if len(st.Webhooks) > 10 {
+		return errors.New("webhooks: at most 10")
+	}
+	known := map[string]bool{}
+	for _, e := range webhooks.Events {
+		known[e] = true
+	}
+	for i, h := range st.Webhooks {
+		u, err := url.Parse(h.URL)
+		switch {
+		case h.ID == "" || len(h.ID) > 40:
+			return fmt.Errorf("webhooks[%d].id: required, at most 40 bytes", i)
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(h.URL) > 500:
+			return fmt.Errorf("webhooks[%d].url: an http(s) URL is required", i)
+		case h.Secret != maskedSecret && (len(h.Secret) < 16 || len(h.Secret) > 200):
+			return fmt.Errorf("webhooks[%d].secret: 16-200 characters", i)
+		}
+		for _, e := range h.Events {
+			if !known[e] {
+				return fmt.Errorf("webhooks[%d].events: unknown event %q", i, e)
+			}
 		}
 	}
 	if len(w.Invitations) > 20 {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -106,5 +107,41 @@ func TestCreateFAQEntry(t *testing.T) {
 	}
 	if code, _ := ed.do("POST", "/api/v1/agent/knowledge/entries", map[string]any{"id": "../escape", "questions": []string{"q"}, "answer": "a"}); code != 400 {
 		t.Errorf("path traversal id = %d, want 400", code)
+	}
+}
+
+func TestWebhookSettings(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("boss@acme.example", data.RoleAdmin)
+	boss := h.login("boss@acme.example")
+	good := map[string]any{"webhooks": []any{map[string]any{"id": "crm", "url": "https://crm.example/hook", "secret": "0123456789abcdef0123", "events": []string{"ticket.created"}}}}
+	code, out := boss.do("PUT", "/api/v1/admin/sites/demo/settings", good)
+	if code != 200 {
+		t.Fatalf("set webhook = %d %v", code, out)
+	}
+	hooks := out["webhooks"].([]any)
+	if hooks[0].(map[string]any)["secret"] != "********" {
+		t.Errorf("settings answer shows the webhook secret: %v", hooks[0])
+	}
+	// Sending the masked secret back keeps the stored one.
+	if code, out := boss.do("PUT", "/api/v1/admin/sites/demo/settings", map[string]any{"webhooks": []any{map[string]any{"id": "crm", "url": "https://crm.example/hook2", "secret": "********"}}}); code != 200 {
+		t.Errorf("update with the masked secret = %d %v", code, out)
+	}
+	site, _ := h.store.SiteByKey(context.Background(), "demo")
+	if site.Settings.Webhooks[0].Secret != "0123456789abcdef0123" || site.Settings.Webhooks[0].URL != "https://crm.example/hook2" {
+		t.Errorf("stored webhook = %+v", site.Settings.Webhooks[0])
+	}
+	for _, bad := range []map[string]any{
+		{"id": "x", "url": "ftp://x", "secret": "0123456789abcdef"},
+		{"id": "x", "url": "https://x.example", "secret": "short"},
+		{"id": "x", "url": "https://x.example", "secret": "0123456789abcdef", "events": []string{"everything"}},
+		{"id": "new", "url": "https://x.example", "secret": "********"},
+	} {
+		if code, out := boss.do("PUT", "/api/v1/admin/sites/demo/settings", map[string]any{"webhooks": []any{bad}}); code != 400 {
+			t.Errorf("webhook %v = %d %v, want 400", bad, code, out)
+		}
+	}
+	if code, out := boss.do("GET", "/api/v1/admin/webhooks/deliveries", nil); code != 200 {
+		t.Errorf("deliveries = %d %v", code, out)
 	}
 }

@@ -46,6 +46,7 @@ type Records interface {
 	DeleteCanned(ctx context.Context, id string) error
 	SiteByKey(ctx context.Context, key string) (data.Site, error)
 	UpdateSiteSettings(ctx context.Context, siteID string, st data.SiteSettings) (data.Site, error)
+	ListOutbox(ctx context.Context, kind string, limit int) ([]data.OutboxItem, error)
 }
 
 // Deps are the domain services the HTTP layer calls.
@@ -207,6 +208,7 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.PUT("/groups/:id", s.putGroup)
 	admin.GET("/reports", s.report)
 	admin.GET("/reports.csv", s.reportCSV)
+	admin.GET("/webhooks/deliveries", s.webhookDeliveries)
 	admin.GET("/sites/:key/settings", s.getSiteSettings)
 	admin.PUT("/sites/:key/settings", s.putSiteSettings)
 	admin.POST("/canned", s.upsertCanned)

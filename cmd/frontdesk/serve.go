@@ -25,6 +25,7 @@ import (
 	"github.com/frontdesk/frontdesk/handoff"
 	"github.com/frontdesk/frontdesk/knowledge"
 	"github.com/frontdesk/frontdesk/metrics"
+	"github.com/frontdesk/frontdesk/webhooks"
 )
 
 // demoSiteKey is the site the demo page and `frontdesk chat` use.
@@ -63,7 +64,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	if err != nil {
 		return err
 	}
-	store := m.WrapStore(rawStore)
+	store := m.WrapStore(webhooks.Wrap(rawStore, log))
 	sessionKey, err := seal.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "keys", "session.key"))
 	if err != nil {
 		store.Close()
@@ -124,9 +125,11 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	svc := chat.New(store, broker, engine, router, log, chat.Config{Workers: cfg.BotWorkers})
 	hub := realtime.NewHub(broker, log)
 	accounts := handoff.NewAccounts(store, cfg.SessionTTL, 0)
-	outbox := handoff.NewOutbox(store, map[string]handoff.Sender{
-		handoff.OutboxEmail: handoff.EmailSender(handoff.SMTPConfig{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}),
-	}, log, 2*time.Second)
+	senders := map[string]handoff.Sender{webhooks.OutboxKind: webhooks.Sender(&http.Client{Timeout: 10 * time.Second})}
+	if cfg.SMTPAddr != "" {
+		senders[handoff.OutboxEmail] = handoff.EmailSender(handoff.SMTPConfig{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword})
+	}
+	outbox := handoff.NewOutbox(store, senders, log, 2*time.Second)
 	if err := firstAdmin(ctx, store, accounts, cfg, log); err != nil {
 		return err
 	}
@@ -173,9 +176,8 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	var g errgroup.Group
 	g.Go(func() error { return svc.Run(workCtx) })
 	g.Go(func() error { return router.Run(workCtx) })
-	if cfg.SMTPAddr != "" {
-		g.Go(func() error { return outbox.Run(workCtx) })
-	} else {
+	g.Go(func() error { return outbox.Run(workCtx) })
+	if cfg.SMTPAddr == "" {
 		log.Info("no --smtp-addr: ticket e-mails are kept in the outbox until one is configured")
 	}
 	g.Go(func() error {
