@@ -1,7 +1,7 @@
 # Frontdesk developer commands. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: test vet build run fuzz bench
+.PHONY: test vet build run fuzz bench bench-go
 
 ## test: vet and run every test with the race detector
 test: vet
@@ -24,6 +24,10 @@ run:
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecodeClientFrame -fuzztime 30s ./api/realtime/
 
-## bench: Go micro-benchmarks
+## bench: load scenarios against a real server and micro-benchmarks; writes docs/benchmarks.md (~5 minutes)
 bench:
+	GO=$(GO) scripts/bench.sh
+
+## bench-go: every Go micro-benchmark
+bench-go:
 	$(GO) test -run XXX -bench . -benchmem ./...

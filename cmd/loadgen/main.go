@@ -22,6 +22,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "help" || args[0] == "--help" {
 		fmt.Fprintln(stderr, "usage: loadgen run [flags] SCENARIO...   (echo, bot, relay, idle, handshake, all)")
 		fmt.Fprintln(stderr, "       loadgen kbgen --out DIR [--entries 5000] [--queries FILE]")
+		fmt.Fprintln(stderr, "       loadgen report --results results.jsonl   (Markdown tables)")
 		fmt.Fprintln(stderr, "       loadgen section --file docs/benchmarks.md --title 'Load (loadgen)' < body.md")
 		if len(args) == 0 {
 			return 2
@@ -35,6 +36,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runScenarios(ctx, args[1:], stdout, stderr, log)
 	case "kbgen":
 		err = runKBGen(args[1:], stderr)
+	case "report":
+		err = runReport(args[1:], stdout, stderr)
 	case "section":
 		err = runSection(args[1:], os.Stdin, stderr)
 	default:
