@@ -38,6 +38,9 @@ type serverConfig struct {
 	MetricsToken    string        `json:"metrics_token"`
 	DebugAddr       string        `json:"debug_addr"`
 	MessageRate     float64       `json:"ws_message_rate"`
+	DatabaseURL     string        `json:"database_url"`
+	RedisURL        string        `json:"redis_url"`
+	SessionKey      string        `json:"session_key"`
 }
 
 // envPrefix prefixes every environment variable that sets a flag.
@@ -86,6 +89,9 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("debug-addr", ""), "loopback address for pprof and /debug/stats, e.g. 127.0.0.1:6060 (default: off)")
 	c.MessageRate = envFloat(env("ws-message-rate", ""), 2)
 	fs.Float64Var(&c.MessageRate, "ws-message-rate", c.MessageRate, "messages per second per visitor socket (agents 5x); 0 disables the limit (load tests only)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("database-url", ""), "PostgreSQL URL postgres://user:pass@host:5432/db shared by several nodes (default: SQLite in the data dir)")
+	fs.StringVar(&c.RedisURL, "redis-url", env("redis-url", ""), "Redis URL redis://[:pass@]host:6379/0 linking several nodes: events, presence (default: in-process)")
+	fs.StringVar(&c.SessionKey, "session-key", env("session-key", ""), "base64 key signing visitor tokens; the same on every node (default: generated in the data dir)")
 	return c, func() { c.AllowedOrigins = splitList(origins) }
 }
 
@@ -155,6 +161,16 @@ func (c *serverConfig) validate() error {
 	if c.MessageRate < 0 {
 		errs = append(errs, fmt.Errorf("--ws-message-rate %v: want >= 0", c.MessageRate))
 	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			errs = append(errs, errors.New("--database-url: want postgres://user:password@host:5432/database"))
+		}
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			errs = append(errs, errors.New("--redis-url: want redis://[:password@]host:6379/0 or rediss://..."))
+		}
+	}
 	for _, o := range c.AllowedOrigins {
 		u, err := url.Parse(o)
 		if o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/")) {
@@ -183,7 +199,34 @@ func (c serverConfig) masked() serverConfig {
 	if c.MetricsToken != "" {
 		c.MetricsToken = "********"
 	}
+	if c.SessionKey != "" {
+		c.SessionKey = "********"
+	}
+	c.DatabaseURL, c.RedisURL = maskURL(c.DatabaseURL), maskURL(c.RedisURL)
 	return c
+}
+
+// maskURL hides the password of a URL, and password query parameters.
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if s == "" || err != nil {
+		return s
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return strings.ReplaceAll(u.String(), "xxxxx", "********")
 }
 
 // parseServerConfig parses serve-style flags and validates the result.

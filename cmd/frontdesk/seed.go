@@ -66,6 +66,9 @@ func firstAdmin(ctx context.Context, store agentLister, accounts *handoff.Accoun
 		groups = append(groups, g.ID)
 	}
 	if _, err := accounts.CreateAgent(ctx, handoff.NewAgent{Email: email, Name: "Admin", Password: password, Role: data.RoleAdmin, Groups: groups, Capacity: 5}); err != nil {
+		if errors.Is(err, data.ErrConflict) {
+			return nil // another node sharing the database created it first
+		}
 		return err
 	}
 	path := filepath.Join(cfg.DataDir, "initial-admin.txt")

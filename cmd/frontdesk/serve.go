@@ -65,7 +65,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 		return err
 	}
 	store := m.WrapStore(webhooks.Wrap(rawStore, log))
-	sessionKey, err := seal.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "keys", "session.key"))
+	sessionKey, err := loadSessionKey(cfg)
 	if err != nil {
 		store.Close()
 		return err
@@ -79,7 +79,10 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 		return err
 	}
 
-	broker := pubsub.NewMemory()
+	broker, err := openBroker(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
 	defer broker.Close()
 
 	kbStart := time.Now()
@@ -241,5 +244,5 @@ func openStore(ctx context.Context, cfg *serverConfig) (*sqlstore.Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	return sqlstore.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "frontdesk.db"), sealer, sqlstore.Options{Synchronous: cfg.SQLiteSync})
+	return openBackendStore(ctx, cfg, sealer)
 }
