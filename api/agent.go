@@ -22,6 +22,7 @@ type Accounts interface {
 	Logout(ctx context.Context, token string) error
 	CreateAgent(ctx context.Context, in handoff.NewAgent) (data.Agent, error)
 	SetPassword(ctx context.Context, agentID, password string) error
+	CreateToken(ctx context.Context, agentID string, ttl time.Duration) (handoff.Session, error)
 }
 
 // sessionCookie holds the console session token.
@@ -75,11 +76,17 @@ func isTLS(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// agentAuth requires a console session; state-changing requests also need
-// the session's CSRF token in the X-CSRF-Token header.
+// agentAuth requires a console session (cookie) or an API token
+// (Authorization: Bearer). Cookie requests that change state also need the
+// session's CSRF token in the X-CSRF-Token header; bearer tokens are not
+// sent by browsers on their own, so they need none.
 func (s *Server) agentAuth() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		token, _ := c.Cookie(sessionCookie)
+		bearer := false
+		if h := c.GetHeader("Authorization"); strings.HasPrefix(h, "Bearer ") {
+			token, bearer = strings.TrimPrefix(h, "Bearer "), true
+		}
 		sess, err := s.accounts.Authenticate(c.Request.Context(), token)
 		if err != nil {
 			if errors.Is(err, handoff.ErrNoSession) {
@@ -89,8 +96,8 @@ func (s *Server) agentAuth() gin.HandlerFunc {
 			writeError(c, err)
 			return
 		}
-		switch c.Request.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		switch {
+		case bearer, c.Request.Method == http.MethodGet, c.Request.Method == http.MethodHead, c.Request.Method == http.MethodOptions:
 		default:
 			got := c.GetHeader(csrfHeader)
 			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) != 1 {
@@ -159,4 +166,23 @@ func (s *Server) agentSocket(c *gin.Context) {
 		return
 	}
 	s.agentWS.Serve(c.Writer, c.Request, currentAgent(c))
+}
+
+type tokenRequest struct {
+	Days int `json:"days"`
+}
+
+// createToken gives the signed-in admin an API token for another system.
+func (s *Server) createToken(c *gin.Context) {
+	var req tokenRequest
+	if err := c.ShouldBindJSON(&req); err != nil || req.Days < 1 || req.Days > 730 {
+		writeError(c, badRequest(`body must be {"days": 1-730}`))
+		return
+	}
+	sess, err := s.accounts.CreateToken(c.Request.Context(), currentAgent(c).ID, time.Duration(req.Days)*24*time.Hour)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"token": sess.Token, "expires_at": sess.ExpiresAt, "agent_id": sess.Agent.ID})
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/data"
@@ -143,5 +146,68 @@ func TestWebhookSettings(t *testing.T) {
 	}
 	if code, out := boss.do("GET", "/api/v1/admin/webhooks/deliveries", nil); code != 200 {
 		t.Errorf("deliveries = %d %v", code, out)
+	}
+}
+
+func TestAPITokenAndOpenAPI(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("boss@acme.example", data.RoleAdmin)
+	boss := h.login("boss@acme.example")
+	code, out := boss.do("POST", "/api/v1/admin/tokens", map[string]any{"days": 30})
+	if code != 201 {
+		t.Fatalf("create token = %d %v", code, out)
+	}
+	token := out["token"].(string)
+	call := func(method, path, tok string, body string) int {
+		req, _ := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := call("GET", "/api/v1/admin/reports", token, ""); c != 200 {
+		t.Errorf("report with an API token = %d", c)
+	}
+	if c := call("PUT", "/api/v1/admin/groups/vip", token, `{"name":"VIP"}`); c != 200 {
+		t.Errorf("change with an API token (no CSRF needed) = %d", c)
+	}
+	if c := call("GET", "/api/v1/admin/reports", "fdt_forged", ""); c != 401 {
+		t.Errorf("forged token = %d, want 401", c)
+	}
+	if code, _ := boss.do("POST", "/api/v1/admin/tokens", map[string]any{"days": 5000}); code != 400 {
+		t.Errorf("token for 5000 days = %d, want 400", code)
+	}
+
+	// The OpenAPI document describes every API route the server has.
+	resp, err := http.Get(h.srv.URL + "/api/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	resp.Body.Close()
+	for _, r := range h.server.Handler().(*gin.Engine).Routes() {
+		if r.Method == "OPTIONS" || !(strings.HasPrefix(r.Path, "/api/") || r.Path == "/healthz" || r.Path == "/readyz") || r.Path == "/api/openapi.json" {
+			continue
+		}
+		p := r.Path
+		for _, seg := range strings.Split(p, "/") {
+			if strings.HasPrefix(seg, ":") {
+				p = strings.Replace(p, seg, "{"+seg[1:]+"}", 1)
+			}
+		}
+		if _, ok := doc.Paths[p][strings.ToLower(r.Method)]; !ok {
+			t.Errorf("openapi.json lacks %s %s", r.Method, p)
+		}
 	}
 }

@@ -161,6 +161,7 @@ func (s *Server) Handler() http.Handler {
 // routes lists every route in one place.
 func (s *Server) routes(r *gin.Engine) {
 	r.GET("/healthz", s.healthz)
+	r.GET("/api/openapi.json", s.asset("openapi.json", "application/json", false))
 	r.GET("/readyz", s.readyz)
 
 	v1 := r.Group("/api/v1")
@@ -209,6 +210,7 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.GET("/reports", s.report)
 	admin.GET("/reports.csv", s.reportCSV)
 	admin.GET("/webhooks/deliveries", s.webhookDeliveries)
+	admin.POST("/tokens", s.createToken)
 	admin.GET("/sites/:key/settings", s.getSiteSettings)
 	admin.PUT("/sites/:key/settings", s.putSiteSettings)
 	admin.POST("/canned", s.upsertCanned)

@@ -206,3 +206,28 @@ func (a *Accounts) Logout(ctx context.Context, token string) error {
 	}
 	return nil
 }
+
+// CreateToken opens a long-lived session for API access by another system,
+// acting as the agent. The token is shown once; only its hash is stored.
+func (a *Accounts) CreateToken(ctx context.Context, agentID string, ttl time.Duration) (Session, error) {
+	if ttl <= 0 || ttl > 2*365*24*time.Hour {
+		return Session{}, fmt.Errorf("handoff: token lifetime must be 1 day to 2 years: %w", data.ErrInvalid)
+	}
+	agent, err := a.store.GetAgent(ctx, agentID)
+	if err != nil {
+		return Session{}, fmt.Errorf("handoff: create token: %w", err)
+	}
+	token, err := randomToken()
+	if err != nil {
+		return Session{}, fmt.Errorf("handoff: create token: %w", err)
+	}
+	csrf, err := randomToken()
+	if err != nil {
+		return Session{}, fmt.Errorf("handoff: create token: %w", err)
+	}
+	s := Session{Token: "fdt_" + token, CSRFToken: csrf, ExpiresAt: a.now().Add(ttl).Truncate(time.Millisecond), Agent: agent}
+	if err := a.store.CreateAgentSession(ctx, data.AgentSession{IDHash: hashToken(s.Token), AgentID: agent.ID, CSRFToken: csrf, CreatedAt: a.now(), ExpiresAt: s.ExpiresAt}); err != nil {
+		return Session{}, fmt.Errorf("handoff: create token: %w", err)
+	}
+	return s, nil
+}

@@ -22,6 +22,7 @@ const (
 	FrameTrack        = "track"
 	FrameIdentify     = "identify"
 	FrameRead         = "read"
+	FrameFeedback     = "feedback"
 	// Agent frames.
 	FrameNote  = "note"
 	FrameWatch = "watch"
@@ -67,8 +68,11 @@ type ClientFrame struct {
 	Token      string `json:"token,omitempty"`
 	// Props belong to track frames (a JSON object of at most 2 KiB).
 	Props json.RawMessage `json:"props,omitempty"`
-	// Seq belongs to read frames: everything up to it was read.
+	// Seq belongs to read frames (everything up to it was read) and to
+	// feedback frames (the bot message rated).
 	Seq int64 `json:"seq,omitempty"`
+	// Helpful belongs to feedback frames: the visitor's "Was this helpful?" answer.
+	Helpful *bool `json:"helpful,omitempty"`
 }
 
 // FrameError is a protocol error reported to the client in an error frame.
@@ -125,6 +129,10 @@ func DecodeClientFrame(b []byte) (ClientFrame, *FrameError) {
 	case FrameRead:
 		if f.ConversationID == "" || f.Seq < 1 {
 			return f, &FrameError{Code: CodeBadFrame, Message: "read needs conversation_id and seq >= 1"}
+		}
+	case FrameFeedback:
+		if f.ConversationID == "" || f.Seq < 1 || f.Helpful == nil {
+			return f, &FrameError{Code: CodeBadFrame, Message: "feedback needs conversation_id, seq >= 1 and helpful true or false"}
 		}
 	case FramePing, FrameTyping:
 	case FrameWatch:
@@ -301,6 +309,24 @@ type RatedFrame struct {
 	Type           string `json:"type"`
 	ConversationID string `json:"conversation_id"`
 	Score          int    `json:"score"`
+}
+
+// FeedbackRecordedFrame confirms a feedback frame.
+type FeedbackRecordedFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	Seq            int64  `json:"seq"`
+	Helpful        bool   `json:"helpful"`
+}
+
+// BotTokenFrame carries part of a bot reply while it is being generated;
+// the whole reply follows as a message frame, which replaces the parts.
+type BotTokenFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	// ReplyTo is the seq of the visitor message being answered.
+	ReplyTo int64  `json:"reply_to"`
+	Text    string `json:"text"`
 }
 
 // ErrorFrame reports a problem with a client frame; the connection stays open.

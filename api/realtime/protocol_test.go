@@ -12,6 +12,7 @@ import (
 
 func TestDecodeClientFrame(t *testing.T) {
 	long := strings.Repeat("好", MaxTextRunes+1)
+	yes, no := true, false
 	tests := []struct {
 		name     string
 		in       string
@@ -47,6 +48,14 @@ func TestDecodeClientFrame(t *testing.T) {
 		{"rate", `{"type":"rate","conversation_id":"c_1","score":5}`, "", ClientFrame{Type: "rate", ConversationID: "c_1", Score: 5}},
 		{"rate out of range", `{"type":"rate","conversation_id":"c_1","score":6}`, CodeBadFrame, ClientFrame{}},
 		{"leave message without contact", `{"type":"leave_message","text":"hi"}`, CodeBadFrame, ClientFrame{}},
+		{"feedback not helpful", `{"type":"feedback","conversation_id":"c_1","seq":6,"helpful":false}`, "", ClientFrame{Type: "feedback", ConversationID: "c_1", Seq: 6, Helpful: &no}},
+		{"feedback helpful", `{"type":"feedback","conversation_id":"c_1","seq":6,"helpful":true}`, "", ClientFrame{Type: "feedback", ConversationID: "c_1", Seq: 6, Helpful: &yes}},
+		{"feedback without helpful", `{"type":"feedback","conversation_id":"c_1","seq":6}`, CodeBadFrame, ClientFrame{}},
+		{"feedback with null helpful", `{"type":"feedback","conversation_id":"c_1","seq":6,"helpful":null}`, CodeBadFrame, ClientFrame{}},
+		{"feedback without seq", `{"type":"feedback","conversation_id":"c_1","helpful":true}`, CodeBadFrame, ClientFrame{}},
+		{"feedback with seq 0", `{"type":"feedback","conversation_id":"c_1","seq":0,"helpful":true}`, CodeBadFrame, ClientFrame{}},
+		{"feedback without conversation", `{"type":"feedback","seq":6,"helpful":true}`, CodeBadFrame, ClientFrame{}},
+		{"feedback with a string", `{"type":"feedback","conversation_id":"c_1","seq":6,"helpful":"yes"}`, CodeBadJSON, ClientFrame{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +82,7 @@ func FuzzDecodeClientFrame(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"message","client_msg_id":"a","text":"hi"}`, `{"type":"resume","last_seq":3}`, `{"type":"ping"}`,
 		`{}`, `null`, `{"type":"message","client_msg_id":"","text":""}`, "{\"type\":\"message\",\"text\":\"\\ud800\"}",
+		`{"type":"feedback","conversation_id":"c_1","seq":2,"helpful":false}`, `{"type":"feedback","conversation_id":"c_1","seq":2}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -92,6 +102,10 @@ func FuzzDecodeClientFrame(f *testing.F) {
 		case FrameResume:
 			if fr.LastSeq < 0 {
 				t.Fatalf("accepted negative last_seq: %+v", fr)
+			}
+		case FrameFeedback:
+			if fr.ConversationID == "" || fr.Seq < 1 || fr.Helpful == nil {
+				t.Fatalf("accepted an invalid feedback frame: %+v", fr)
 			}
 		case FramePing:
 		default:

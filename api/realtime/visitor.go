@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/frontdesk/frontdesk/bot"
 	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
 )
@@ -27,6 +28,7 @@ type Chat interface {
 	Read(ctx context.Context, conversationID string, who data.SenderKind, seq int64)
 	Track(ctx context.Context, v data.Visitor, name string, props json.RawMessage) error
 	Identify(ctx context.Context, v data.Visitor, p data.Personal) (data.Visitor, error)
+	Feedback(ctx context.Context, v data.Visitor, conversationID string, seq int64, helpful bool) (bot.Decision, error)
 }
 
 // Limits bound what one connection may do.
@@ -187,6 +189,8 @@ func (c *visitorConn) deliver(ev *data.Event) {
 			return
 		}
 		it.frame = ReadFrame{Type: "read", ConversationID: ev.ConversationID, Sender: string(ev.Sender), Seq: ev.Seq}
+	case data.EventBotToken:
+		it.frame = BotTokenFrame{Type: "bot_token", ConversationID: ev.ConversationID, ReplyTo: ev.Seq, Text: ev.Text}
 	default:
 		return
 	}
@@ -231,6 +235,16 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 			return
 		}
 		c.enqueue(outItem{frame: RatedFrame{Type: "rated", ConversationID: f.ConversationID, Score: f.Score}})
+	case FrameFeedback:
+		if !c.bucket.allow(time.Now()) {
+			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many frames; slow down"}})
+			return
+		}
+		if _, err := c.ep.chat.Feedback(ctx, c.visitor, f.ConversationID, f.Seq, *f.Helpful); err != nil {
+			c.enqueue(outItem{frame: domainError(err)})
+			return
+		}
+		c.enqueue(outItem{frame: FeedbackRecordedFrame{Type: "feedback_recorded", ConversationID: f.ConversationID, Seq: f.Seq, Helpful: *f.Helpful}})
 	case FrameLeaveMessage:
 		if !c.bucket.allow(time.Now()) {
 			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down"}})

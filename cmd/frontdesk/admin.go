@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/handoff"
@@ -24,7 +25,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func adminWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: frontdesk admin create-agent|set-password|list-agents [flags]")
+		return errors.New("usage: frontdesk admin create-agent|set-password|list-agents|create-token [flags]")
 	}
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
@@ -45,8 +46,11 @@ func adminWithInput(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fs.StringVar(&email, "email", "", "the agent's e-mail")
 		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin (otherwise one is generated and printed)")
 	case "list-agents":
+	case "create-token":
+		fs.StringVar(&email, "email", "", "the admin the token acts as")
+		fs.IntVar(&capacity, "days", 90, "lifetime in days (1-730)")
 	default:
-		return fmt.Errorf("unknown admin command %q (want create-agent, set-password or list-agents)", sub)
+		return fmt.Errorf("unknown admin command %q (want create-agent, set-password, list-agents or create-token)", sub)
 	}
 	if err := fs.Parse(rest); err != nil {
 		return err
@@ -106,6 +110,19 @@ func adminWithInput(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if generated {
 			fmt.Fprintf(stdout, "password: %s\n", pw)
 		}
+	case "create-token":
+		a, err := store.AgentByEmail(ctx, email)
+		if err != nil {
+			return fmt.Errorf("agent %q: %w", email, err)
+		}
+		if a.Role != data.RoleAdmin {
+			return fmt.Errorf("%s is not an admin; API tokens act as an admin", a.Email)
+		}
+		sess, err := accounts.CreateToken(ctx, a.ID, time.Duration(capacity)*24*time.Hour)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "token (shown once, send as Authorization: Bearer <token>): %s\nexpires: %s\n", sess.Token, sess.ExpiresAt.Format(time.RFC3339))
 	case "list-agents":
 		agents, err := store.ListAgents(ctx)
 		if err != nil {
