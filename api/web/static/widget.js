@@ -324,6 +324,7 @@
       var p = pendingById[f.client_msg_id];
       p.node.className = "msg visitor";
       p.node.setAttribute("data-seq", f.seq);
+      placeBySeq(p.node, f.seq);
       return;
     }
     if (f.kind === "event" && !f.text) return;
@@ -347,13 +348,15 @@
     }
     node.setAttribute("data-seq", f.seq);
     node.setAttribute("data-sender", f.sender);
-    log.appendChild(node);
-    if (f.coupon) log.appendChild(couponCard(f.coupon));
-    if (f.card) log.appendChild(richCard(f.card));
-    if (f.ask_feedback && f.seq > replayedUpTo) log.appendChild(feedbackRow(f));
-    if (f.event && f.event.name === "offer_ticket" && !log.querySelector(".leave")) log.appendChild(leaveForm());
+    placeBySeq(node, f.seq);
+    var after = node;
+    function attach(x) { after.parentNode.insertBefore(x, after.nextSibling); after = x; }
+    if (f.coupon) attach(couponCard(f.coupon));
+    if (f.card) attach(richCard(f.card));
+    if (f.ask_feedback && f.seq > replayedUpTo) attach(feedbackRow(f));
+    if (f.event && f.event.name === "offer_ticket" && !log.querySelector(".leave")) attach(leaveForm());
     if (f.event && f.event.name === "status" && f.event.to === "closed" && !ratedConv[f.conversation_id] && !log.querySelector(".rate[data-conv='" + f.conversation_id + "']")) {
-      log.appendChild(rateCard(f.conversation_id));
+      attach(rateCard(f.conversation_id));
     }
     if (f.event && f.event.name === "rating") {
       ratedConv[f.conversation_id] = true;
@@ -368,9 +371,26 @@
         b.addEventListener("click", function () { sendText(q); });
         box.appendChild(b);
       });
-      log.appendChild(box);
+      attach(box);
     }
     scroll();
+  }
+
+  // placeBySeq puts a message in seq order: before the first message with a
+  // higher seq, and before messages still waiting for their ack (which stay
+  // at the bottom until the server gives them a seq).
+  function placeBySeq(node, seq) {
+    var kids = log.children;
+    for (var i = 0; i < kids.length; i++) {
+      var k = kids[i];
+      if (k === node) continue;
+      var ks = k.getAttribute("data-seq");
+      if ((ks && +ks > seq) || (!ks && k.className.indexOf("pending") >= 0)) {
+        log.insertBefore(node, k);
+        return;
+      }
+    }
+    log.appendChild(node);
   }
 
   var ratedConv = {};
@@ -565,6 +585,7 @@
     if (!p) return;
     p.node.className = "msg visitor";
     p.node.setAttribute("data-seq", f.seq);
+    placeBySeq(p.node, f.seq);
     seen[f.seq] = true;
     if (f.seq > lastSeq) lastSeq = f.seq;
     pending = pending.filter(function (x) { return x.id !== f.client_msg_id; });
