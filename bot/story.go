@@ -333,7 +333,7 @@ func Explain(d Decision) string {
 			fmt.Fprintf(&b, "/%s", d.Slot)
 		}
 	}
-	if d.Intent != "" {
+	if d.Intent != "" && (d.IntentConfidence > 0 || len(d.Intents) > 0) {
 		fmt.Fprintf(&b, " intent=%s(%.2f, margin %.2f", d.Intent, d.IntentConfidence, d.IntentMargin)
 		if d.OutOfScope {
 			b.WriteString(", out of scope")

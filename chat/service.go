@@ -16,9 +16,10 @@ import (
 	"github.com/frontdesk/frontdesk/data/pubsub"
 )
 
-// Bot decides the reply to a visitor turn.
+// Bot decides the reply to a visitor turn and reacts to "Was this helpful?" feedback.
 type Bot interface {
 	Turn(ctx context.Context, in bot.Input) (bot.Decision, error)
+	Feedback(ctx context.Context, conversationID string, helpful bool) (bot.Decision, error)
 }
 
 // Handoff puts a conversation in a skill group's queue.
@@ -207,46 +208,120 @@ type BotMetadata struct {
 func (s *Service) runTurn(job turnJob) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TurnTimeout)
 	defer cancel()
-	d, err := s.bot.Turn(ctx, bot.Input{ConversationID: job.conv.ID, Text: job.msg.Text})
+	onToken := func(text string) {
+		s.pub.Event(ctx, data.ConversationTopic(job.conv.ID), data.Event{Type: data.EventBotToken, ConversationID: job.conv.ID, Seq: job.msg.Seq, Text: text})
+	}
+	d, err := s.bot.Turn(ctx, bot.Input{ConversationID: job.conv.ID, Text: job.msg.Text, OnToken: onToken})
 	if err != nil {
 		s.log.Error("bot turn failed", slog.String("conversation", job.conv.ID), slog.Int64("seq", job.msg.Seq), slog.Any("err", err))
 		d = bot.Decision{Kind: bot.KindFallback, Reason: "bot_error", Lang: bot.Language(job.msg.Text)}
 		d.Reply = map[string]string{"zh": "抱歉，系统暂时无法回答，请稍后再试。", "en": "Sorry, I can't answer right now. Please try again in a moment."}[d.Lang]
 	}
+	if err := s.botReply(ctx, job.conv, "bot-reply-"+strconv.FormatInt(job.msg.Seq, 10), d); err != nil {
+		s.log.Error("store bot reply", slog.String("conversation", job.conv.ID), slog.Any("err", err))
+		return
+	}
+	s.handOff(ctx, job.conv, d)
+}
+
+// botReply appends the bot's reply (idempotent by clientMsgID) and publishes it.
+func (s *Service) botReply(ctx context.Context, conv data.Conversation, clientMsgID string, d bot.Decision) error {
 	meta, err := json.Marshal(BotMetadata{QuickReplies: d.QuickReplies, Decision: d})
 	if err != nil {
-		s.log.Error("bot metadata", slog.Any("err", err))
-		return
+		return fmt.Errorf("chat: bot metadata: %w", err)
 	}
 	kind := data.KindText
 	if len(d.QuickReplies) > 0 {
 		kind = data.KindQuickReplies
 	}
 	reply := data.Message{
-		ConversationID: job.conv.ID, SenderKind: data.SenderBot, SenderID: "bot", Kind: kind,
-		Text: d.Reply, Metadata: meta, ClientMsgID: "bot-reply-" + strconv.FormatInt(job.msg.Seq, 10),
+		ConversationID: conv.ID, SenderKind: data.SenderBot, SenderID: "bot", Kind: kind,
+		Text: d.Reply, Metadata: meta, ClientMsgID: clientMsgID,
 	}
 	msg, dup, err := s.store.AppendMessage(ctx, reply)
 	if err != nil {
-		s.log.Error("store bot reply", slog.String("conversation", job.conv.ID), slog.Any("err", err))
-		return
+		return fmt.Errorf("chat: bot reply: %w", err)
 	}
 	if !dup {
 		s.publishMessage(ctx, msg)
 	}
-	if d.Kind == bot.KindHandoff && s.handoff != nil {
-		group := d.Skill
-		if group == "" {
-			group = "default_support"
+	return nil
+}
+
+// handOff queues the conversation when the bot's decision is a handoff.
+func (s *Service) handOff(ctx context.Context, conv data.Conversation, d bot.Decision) {
+	if d.Kind != bot.KindHandoff || s.handoff == nil {
+		return
+	}
+	group := d.Skill
+	if group == "" {
+		group = "default_support"
+	}
+	priority := 0
+	if v, err := s.store.GetVisitor(ctx, conv.VisitorID); err == nil && v.Personal.ExternalID != "" {
+		priority = 1 // identified customers first
+	}
+	if _, err := s.handoff.Enqueue(ctx, conv.ID, group, d.Reason, priority); err != nil && !errors.Is(err, data.ErrConflict) {
+		s.log.Error("hand off", slog.String("conversation", conv.ID), slog.Any("err", err))
+	}
+}
+
+// FeedbackEvent is the name of the visitor event that records a "Was this
+// helpful?" answer; its props are {"seq", "helpful", "faq_id"}.
+const FeedbackEvent = "bot_feedback"
+
+// Feedback records a visitor's "Was this helpful?" answer about the bot
+// message seq of their conversation and lets the bot react: after an
+// unhelpful answer it says so (stored as a bot message), and after repeated
+// unhelpful answers it hands the conversation off. Answering twice about the
+// same message changes nothing.
+func (s *Service) Feedback(ctx context.Context, v data.Visitor, conversationID string, seq int64, helpful bool) (bot.Decision, error) {
+	conv, err := s.store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return bot.Decision{}, fmt.Errorf("chat: feedback: %w", err)
+	}
+	if conv.VisitorID != v.ID {
+		return bot.Decision{}, fmt.Errorf("chat: feedback: %w", data.ErrNotFound)
+	}
+	msgs, err := s.store.ListMessages(ctx, conversationID, seq-1, 1)
+	if err != nil {
+		return bot.Decision{}, fmt.Errorf("chat: feedback: %w", err)
+	}
+	if len(msgs) == 0 || msgs[0].Seq != seq || msgs[0].SenderKind != data.SenderBot {
+		return bot.Decision{}, fmt.Errorf("chat: feedback: message %d is not a bot reply: %w", seq, data.ErrInvalid)
+	}
+	var meta BotMetadata
+	_ = json.Unmarshal(msgs[0].Metadata, &meta)
+	ack := bot.Decision{Kind: bot.KindAcknowledge, Reason: bot.ReasonFeedbackHelpful, Lang: meta.Decision.Lang, FAQID: meta.Decision.FAQID}
+	if !helpful {
+		ack.Reason = bot.ReasonFeedbackUnhelpful
+	}
+	if last, err := s.store.LatestEvent(ctx, v.ID, FeedbackEvent); err == nil && last.ConversationID == conversationID {
+		var p struct {
+			Seq int64 `json:"seq"`
 		}
-		priority := 0
-		if v, err := s.store.GetVisitor(ctx, job.conv.VisitorID); err == nil && v.Personal.ExternalID != "" {
-			priority = 1 // identified customers first
-		}
-		if _, err := s.handoff.Enqueue(ctx, job.conv.ID, group, d.Reason, priority); err != nil && !errors.Is(err, data.ErrConflict) {
-			s.log.Error("hand off", slog.String("conversation", job.conv.ID), slog.Any("err", err))
+		if json.Unmarshal(last.Props, &p) == nil && p.Seq == seq {
+			return ack, nil // a repeated click
 		}
 	}
+	props, _ := json.Marshal(map[string]any{"seq": seq, "helpful": helpful, "faq_id": meta.Decision.FAQID})
+	if err := s.store.RecordEvent(ctx, data.VisitorEvent{SiteID: v.SiteID, VisitorID: v.ID, ConversationID: conversationID, Name: FeedbackEvent, Props: props}); err != nil {
+		return bot.Decision{}, fmt.Errorf("chat: feedback: %w", err)
+	}
+	if conv.Status != data.StatusBot {
+		return ack, nil // a person has taken over; the feedback is only recorded
+	}
+	d, err := s.bot.Feedback(ctx, conversationID, helpful)
+	if err != nil {
+		return bot.Decision{}, fmt.Errorf("chat: feedback: %w", err)
+	}
+	if !helpful && d.Reply != "" {
+		if err := s.botReply(ctx, conv, "bot-feedback-"+strconv.FormatInt(seq, 10), d); err != nil {
+			return bot.Decision{}, err
+		}
+	}
+	s.handOff(ctx, conv, d)
+	return d, nil
 }
 
 func (s *Service) publishMessage(ctx context.Context, m data.Message) { s.pub.Message(ctx, m) }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,9 +23,10 @@ import (
 
 // scriptedBot replies "re: <text>", or fails for the text "fail".
 type scriptedBot struct {
-	mu    sync.Mutex
-	turns []string
-	delay time.Duration
+	mu        sync.Mutex
+	turns     []string
+	delay     time.Duration
+	unhelpful int
 }
 
 func (b *scriptedBot) Turn(_ context.Context, in bot.Input) (bot.Decision, error) {
@@ -35,6 +38,21 @@ func (b *scriptedBot) Turn(_ context.Context, in bot.Input) (bot.Decision, error
 		return bot.Decision{}, errors.New("model unavailable")
 	}
 	return bot.Decision{Kind: bot.KindAnswer, Reply: "re: " + in.Text, Reason: "test", QuickReplies: []string{"ok"}}, nil
+}
+
+// Feedback hands off on the second unhelpful answer.
+func (b *scriptedBot) Feedback(_ context.Context, _ string, helpful bool) (bot.Decision, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if helpful {
+		b.unhelpful = 0
+		return bot.Decision{Kind: bot.KindAcknowledge, Reason: bot.ReasonFeedbackHelpful, Reply: "thanks"}, nil
+	}
+	b.unhelpful++
+	if b.unhelpful >= 2 {
+		return bot.Decision{Kind: bot.KindHandoff, Reason: bot.ReasonRepeatedUnhelpful, Skill: "order_support", Reply: "connecting you"}, nil
+	}
+	return bot.Decision{Kind: bot.KindAcknowledge, Reason: bot.ReasonFeedbackUnhelpful, Reply: "sorry"}, nil
 }
 
 func (b *scriptedBot) count() int {
@@ -228,4 +246,126 @@ func TestStartSession(t *testing.T) {
 	if _, _, err := f.svc.StartSession(ctx, "nope", ""); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("StartSession(unknown site) = %v, want ErrNotFound", err)
 	}
+}
+
+// recordingHandoff records Enqueue calls.
+type recordingHandoff struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (h *recordingHandoff) Enqueue(_ context.Context, conversationID, group, reason string, _ int) (data.Conversation, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = append(h.calls, conversationID+" "+group+" "+reason)
+	return data.Conversation{ID: conversationID}, nil
+}
+
+func (h *recordingHandoff) LeaveMessage(context.Context, data.Conversation, data.Contact, string) (data.Ticket, error) {
+	return data.Ticket{}, errors.New("not implemented")
+}
+
+func TestFeedback(t *testing.T) {
+	f := newFixture(t, 0)
+	h := &recordingHandoff{}
+	f.svc.handoff = h
+	ctx := context.Background()
+	m, _, err := f.svc.PostVisitorMessage(ctx, f.visitor, "m1", "how much is shipping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := m.ConversationID
+	f.waitMessages(t, conv, 2)
+	_, other, _ := f.svc.StartSession(ctx, "demo", "")
+	steps := []struct {
+		name      string
+		v         data.Visitor
+		seq       int64
+		helpful   bool
+		wantErr   error
+		wantKind  bot.Kind
+		wantMsgs  int
+		wantCalls int
+	}{
+		{"visitor message is not a bot reply", f.visitor, 1, false, data.ErrInvalid, "", 2, 0},
+		{"another visitor's conversation", other, 2, false, data.ErrNotFound, "", 2, 0},
+		{"unhelpful: the bot apologises", f.visitor, 2, false, nil, bot.KindAcknowledge, 3, 0},
+		{"the same click again changes nothing", f.visitor, 2, false, nil, bot.KindAcknowledge, 3, 0},
+		{"second unhelpful: handoff", f.visitor, 3, false, nil, bot.KindHandoff, 4, 1},
+	}
+	for _, s := range steps {
+		d, err := f.svc.Feedback(ctx, s.v, conv, s.seq, s.helpful)
+		if s.wantErr != nil {
+			if !errors.Is(err, s.wantErr) {
+				t.Fatalf("%s: Feedback(seq %d) err = %v, want %v", s.name, s.seq, err, s.wantErr)
+			}
+		} else if err != nil || d.Kind != s.wantKind {
+			t.Fatalf("%s: Feedback(seq %d) = %+v, %v; want kind %s", s.name, s.seq, d, err, s.wantKind)
+		}
+		msgs := f.waitMessages(t, conv, s.wantMsgs)
+		if last := msgs[len(msgs)-1]; s.wantMsgs > 2 && (last.SenderKind != data.SenderBot || last.ClientMsgID == "") {
+			t.Errorf("%s: last message %+v, want the bot's reaction", s.name, last)
+		}
+		h.mu.Lock()
+		calls := len(h.calls)
+		h.mu.Unlock()
+		if calls != s.wantCalls {
+			t.Errorf("%s: %d handoffs (%v), want %d", s.name, calls, h.calls, s.wantCalls)
+		}
+	}
+	if h.calls[0] != conv+" order_support "+bot.ReasonRepeatedUnhelpful {
+		t.Errorf("handoff = %q, want order_support repeated_unhelpful", h.calls[0])
+	}
+	ev, err := f.store.LatestEvent(ctx, f.visitor.ID, FeedbackEvent)
+	if err != nil || ev.ConversationID != conv || !bytes.Contains(ev.Props, []byte(`"seq":3`)) {
+		t.Errorf("latest feedback event = %+v, %v; want seq 3 of %s", ev, err, conv)
+	}
+}
+
+func TestBotTokensArePublished(t *testing.T) {
+	f := newFixture(t, 0)
+	f.svc.bot = &streamingBot{}
+	ctx := context.Background()
+	conv, _, err := f.svc.currentConversation(ctx, f.visitor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var toks []string
+	cancel, err := f.broker.Subscribe(data.ConversationTopic(conv.ID), func(topic string, payload []byte) {
+		var ev data.Event
+		if json.Unmarshal(payload, &ev) == nil && ev.Type == data.EventBotToken {
+			mu.Lock()
+			toks = append(toks, fmt.Sprintf("%d:%s", ev.Seq, ev.Text))
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	m, _, err := f.svc.PostVisitorMessage(ctx, f.visitor, "m1", "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := f.waitMessages(t, conv.ID, 2)
+	if msgs[1].Text != "Hello" {
+		t.Errorf("bot reply %q, want Hello", msgs[1].Text)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got, want := strings.Join(toks, ","), fmt.Sprintf("%d:Hel,%d:lo", m.Seq, m.Seq); got != want {
+		t.Errorf("bot_token events = %q, want %q", got, want)
+	}
+}
+
+// streamingBot streams its reply in two tokens.
+type streamingBot struct{ scriptedBot }
+
+func (b *streamingBot) Turn(_ context.Context, in bot.Input) (bot.Decision, error) {
+	if in.OnToken != nil {
+		in.OnToken("Hel")
+		in.OnToken("lo")
+	}
+	return bot.Decision{Kind: bot.KindAnswer, Reply: "Hello", Reason: bot.ReasonGenerated}, nil
 }

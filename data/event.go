@@ -37,6 +37,10 @@ const (
 	EventPresence EventType = "presence"
 	// EventRead: the sender has read the conversation up to Seq (not stored).
 	EventRead EventType = "read"
+	// EventBotToken: part of a bot reply being generated for the visitor
+	// message Seq; Text holds the new text (not stored: the whole reply
+	// follows as a message).
+	EventBotToken EventType = "bot_token"
 )
 
 // QueueEntry is one conversation waiting in a queue.
@@ -75,8 +79,10 @@ type Event struct {
 	ConversationID string    `json:"conversation_id,omitempty"`
 	Queue          *Queue    `json:"queue,omitempty"`
 	Position       *Position `json:"position,omitempty"`
-	// Seq is set for read events.
+	// Seq is set for read events, and for bot_token events (the visitor message replied to).
 	Seq int64 `json:"seq,omitempty"`
+	// Text is set for bot_token events.
+	Text string `json:"text,omitempty"`
 	// AgentID and Presence are set for presence events.
 	AgentID  string `json:"agent_id,omitempty"`
 	Presence string `json:"presence,omitempty"`

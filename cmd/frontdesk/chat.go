@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,8 @@ type chatOptions struct {
 	server, site, say, token string
 	wait                     time.Duration
 	jsonOut                  bool
+	explain                  bool
+	kb                       string
 }
 
 func chatWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -42,6 +45,8 @@ func chatWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fs.StringVar(&o.token, "token", "", "visitor token from an earlier session (continues that visitor's conversation)")
 	fs.DurationVar(&o.wait, "wait", 5*time.Second, "with --say: how long to wait for replies")
 	fs.BoolVar(&o.jsonOut, "json", false, "print received frames as JSON lines")
+	fs.BoolVar(&o.explain, "explain", false, "print each bot decision's reason and scores; runs the bot locally in-process (no server) on the built-in or FRONTDESK_* configured content, since the server never sends decisions to visitors")
+	fs.StringVar(&o.kb, "kb", "", "with --explain: knowledge directory (default: $FRONTDESK_KB, else the built-in demo set)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +55,12 @@ func chatWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	}
 	if stdin == nil {
 		stdin = osStdin()
+	}
+	if o.explain {
+		if o.kb == "" {
+			o.kb = os.Getenv(envPrefix + "KB")
+		}
+		return chatExplain(ctx, o.kb, o.say, stdin, stdout, stderr)
 	}
 	base, err := url.Parse(o.server)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {

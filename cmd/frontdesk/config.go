@@ -27,6 +27,7 @@ type serverConfig struct {
 	SQLiteSync      string        `json:"sqlite_synchronous"`
 	BotThreshold    float64       `json:"bot_answer_threshold"`
 	BotWorkers      int           `json:"bot_workers"`
+	Bot             *botConfig    `json:"bot"`
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
 	PresenceGrace   time.Duration `json:"presence_grace"`
 	SessionTTL      time.Duration `json:"agent_session_ttl"`
@@ -72,6 +73,7 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	fs.StringVar(&c.SQLiteSync, "sqlite-synchronous", env("sqlite-synchronous", "FULL"), "SQLite synchronous mode: FULL (survives power loss) or NORMAL")
 	c.BotThreshold = envFloat(env("bot-answer-threshold", ""), 0.5)
 	fs.Float64Var(&c.BotThreshold, "bot-answer-threshold", c.BotThreshold, "knowledge confidence at or above which the bot answers")
+	c.Bot = botFlags(fs, env)
 	c.BotWorkers = envInt(env("bot-workers", ""), 4)
 	fs.IntVar(&c.BotWorkers, "bot-workers", c.BotWorkers, "concurrent bot turns")
 	c.ShutdownTimeout = envDuration(env("shutdown-timeout", ""), 10*time.Second)
@@ -150,6 +152,7 @@ func (c *serverConfig) validate() error {
 	if c.PresenceGrace < 0 || c.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("--presence-grace must be >= 0 and --agent-session-ttl >= 1m"))
 	}
+	errs = append(errs, c.Bot.validate()...)
 	if c.BotWorkers < 1 || c.BotWorkers > 1024 {
 		errs = append(errs, fmt.Errorf("--bot-workers %d: want 1-1024", c.BotWorkers))
 	}
@@ -195,6 +198,10 @@ func (c serverConfig) masked() serverConfig {
 	}
 	if c.SMTPPassword != "" {
 		c.SMTPPassword = "********"
+	}
+	if c.Bot != nil {
+		bc := c.Bot.masked()
+		c.Bot = &bc
 	}
 	if c.MetricsToken != "" {
 		c.MetricsToken = "********"

@@ -27,6 +27,7 @@ func commands() map[string]command {
 		"chat":    {"talk to the bot from the terminal, like a visitor", runChat},
 		"intents": {"train, evaluate and try the intent classifier", runIntents},
 		"kb":      {"lint, search, import and evaluate the FAQ knowledge base", runKB},
+		"bot":     {"run conversation test stories against the bot (bot test)", runBot},
 	}
 }
 

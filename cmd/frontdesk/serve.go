@@ -16,7 +16,6 @@ import (
 
 	"github.com/frontdesk/frontdesk/api"
 	"github.com/frontdesk/frontdesk/api/realtime"
-	"github.com/frontdesk/frontdesk/bot"
 	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/data/pubsub"
@@ -107,7 +106,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	}
 	log.Info("knowledge loaded", slog.Int("entries", kb.Len()), slog.Duration("took", time.Since(kbStart)))
 
-	engine, err := bot.New(kb, bot.Config{AnswerThreshold: cfg.BotThreshold, TopK: 3})
+	engine, err := newBotEngine(ctx, cfg.Bot, cfg.BotThreshold, kb, log)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBotTestCommand(t *testing.T) {
+	dir := t.TempDir()
+	failing := filepath.Join(dir, "failing.yaml")
+	os.WriteFile(failing, []byte("stories:\n  - name: wrong expectation\n    steps:\n      - user: 运费多少钱？\n        expect: {kind: handoff}\n"), 0o600)
+	passing := filepath.Join(dir, "passing.yaml")
+	os.WriteFile(passing, []byte("stories:\n  - name: shipping\n    steps:\n      - user: How much does shipping cost?\n        expect: {kind: answer, faq: shipping-cost}\n"), 0o600)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{"starter stories", []string{"bot", "test"}, 0, "0 failed"},
+		{"a passing file", []string{"bot", "test", passing}, 0, "1 passed, 0 failed"},
+		{"a failing file", []string{"bot", "test", "-v", failing}, 1, "kind = \"answer\", want \"handoff\""},
+		{"json", []string{"bot", "test", "--json", passing}, 0, `"passed":true`},
+		{"missing subcommand", []string{"bot"}, 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errOut)
+			if code != tt.wantCode || !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("frontdesk %v = exit %d, output %q (stderr %q); want exit %d and %q", tt.args, code, out.String(), errOut.String(), tt.wantCode, tt.wantOut)
+			}
+		})
+	}
+}
+
+func TestChatExplain(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"chat", "--explain", "--say", "what is the weather like today"}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "why: handoff reason=low_confidence skill=default_support") {
+		t.Errorf("chat --explain = exit %d, %q (stderr %q); want the handoff and its reason", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	err := chatExplain(context.Background(), "", "", strings.NewReader("运费多少钱？\n/unhelpful\n/unhelpful\n"), &out, &errOut)
+	if err != nil || strings.Count(out.String(), "why:") != 3 || !strings.Contains(out.String(), "reason=repeated_unhelpful") {
+		t.Errorf("chatExplain over three lines = %v, %q", err, out.String())
+	}
+}
