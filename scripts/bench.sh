@@ -45,9 +45,9 @@ echo "== start the server" >&2
 	--ws-message-rate 0 --log-level info >"$work/server.log" 2>&1 &
 server_pid=$!
 addr="" debug=""
-for _ in $(seq 1 600); do
-	addr=$(sed -n 's/.*frontdesk is serving url=http:\/\/\([0-9.:]*\)\/.*/\1/p' "$work/server.log" | head -1)
-	debug=$(sed -n 's/.*debug listener.*url=http:\/\/\([0-9.:]*\)\/debug\/.*/\1/p' "$work/server.log" | head -1)
+for _ in $(seq 1 360); do
+	addr=$(sed -n 's|.*frontdesk is serving.* url=http://\([0-9.:]*\)/.*|\1|p' "$work/server.log" | head -1)
+	debug=$(sed -n 's|.*debug listener.* url=http://\([0-9.:]*\)/debug/.*|\1|p' "$work/server.log" | head -1)
 	[ -n "$addr" ] && [ -n "$debug" ] && break
 	kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
 	sleep 0.5
