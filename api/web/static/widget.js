@@ -328,6 +328,10 @@
       return;
     }
     if (f.kind === "event" && !f.text) return;
+    if (f.sender === "bot") {
+      var streams = log.querySelectorAll(".msg.streaming");
+      for (var si = 0; si < streams.length; si++) streams[si].remove();
+    }
     clearQuickReplies();
     if (f.sender !== "visitor") { typingBar.textContent = ""; }
     if (f.event && f.event.name === "status" && f.event.to !== "queued") {
@@ -632,6 +636,17 @@
         break;
       case "ack": onAck(f); break;
       case "read": showRead(f.seq); break;
+      case "bot_token":
+        // A generated answer streams in; the stored message replaces it.
+        var live = log.querySelector(".msg.streaming[data-reply-to='" + f.reply_to + "']");
+        if (!live) {
+          live = el("div", "msg bot streaming", "");
+          live.setAttribute("data-reply-to", f.reply_to);
+          log.appendChild(live);
+        }
+        live.textContent += f.text || "";
+        scroll();
+        break;
       case "position":
         var txt = TEXT.position.replace("{n}", f.position);
         if (f.estimated_wait_seconds > 0) txt += TEXT.eta.replace("{m}", Math.max(1, Math.round(f.estimated_wait_seconds / 60)));
