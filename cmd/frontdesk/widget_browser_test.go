@@ -127,17 +127,31 @@ func TestWidgetQuickReplyAndNetworkCut(t *testing.T) {
 	proxy := newCutProxy(t, strings.TrimPrefix(ts.url, "http://"))
 	ctx := browser(t)
 	openWidget(t, ctx, "http://"+proxy.ln.Addr().String()+"/")
-	visitorAsk(t, ctx, "blorp frobnicate zyxx")
-	// The fallback offers a quick reply; clicking it sends its text.
+	// An ambiguous question gets a clarify turn with quick replies; clicking
+	// one sends its text and gets the answer.
+	visitorAsk(t, ctx, "优惠券")
 	var label string
+	var options int
 	if err := chromedp.Run(ctx,
-		chromedp.Poll(shadow+`.querySelector('.qr') !== null`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Poll(shadow+`.querySelectorAll('.qr').length >= 2`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(shadow+`.querySelectorAll('.qr').length`, &options),
 		chromedp.Evaluate(shadow+`.querySelector('.qr').textContent`, &label),
+	); err != nil {
+		t.Fatalf("no quick replies after an ambiguous question: %v", err)
+	}
+	var botsBefore int
+	_ = chromedp.Run(ctx, chromedp.Evaluate(shadow+`.querySelectorAll('.msg.bot[data-seq]').length`, &botsBefore))
+	if err := chromedp.Run(ctx,
 		chromedp.Evaluate(shadow+`.querySelector('.qr').click()`, nil),
-		chromedp.Poll(`Array.from(`+shadow+`.querySelectorAll('.msg.visitor[data-seq]')).some(m => m.textContent === `+fmt.Sprintf("%q", "Talk to a person")+`)`, nil, chromedp.WithPollingTimeout(10*time.Second)),
-		chromedp.Poll(shadow+`.querySelectorAll('.msg.system[data-seq]').length > 0`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Poll(`Array.from(`+shadow+`.querySelectorAll('.msg.visitor[data-seq]')).some(m => m.textContent === `+fmt.Sprintf("%q", label)+`)`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Poll(fmt.Sprintf(`%s.querySelectorAll('.msg.bot[data-seq]').length > %d`, shadow, botsBefore), nil, chromedp.WithPollingTimeout(10*time.Second)),
 	); err != nil {
 		t.Fatalf("quick reply %q: %v", label, err)
+	}
+	var answered int
+	_ = chromedp.Run(ctx, chromedp.Evaluate(shadow+`.querySelectorAll('.qr').length`, &answered))
+	if answered != 0 {
+		t.Errorf("after choosing %q the bot asked again (%d quick replies on screen); want the answer", label, answered)
 	}
 
 	// Cut the network, type two messages, restore it: both arrive once, in order.
