@@ -49,10 +49,49 @@ func loadQueries(path string) ([]string, error) {
 
 // botRun is the state of the bot scenario.
 type botRun struct {
+	t        *target
+	mu       sync.Mutex // guards visitors: handed-off visitors are replaced
 	visitors []*visitor
+	readers  sync.WaitGroup
 	queries  []string
 	sent     atomic.Int64
 	handoffs atomic.Int64
+	replaced atomic.Int64
+}
+
+// visitor returns visitor i, replaced by a new visitor (a new session and
+// conversation) when the bot has handed its conversation off: the
+// scenario measures the bot, and a handed-off conversation no longer asks it.
+func (b *botRun) visitor(ctx context.Context, i int) (*visitor, error) {
+	b.mu.Lock()
+	v := b.visitors[i]
+	b.mu.Unlock()
+	if v.status.Load() != "gone" {
+		return v, nil
+	}
+	nv, err := connectVisitor(ctx, b.t)
+	if err != nil {
+		return nil, err
+	}
+	nv.n = v.n
+	b.mu.Lock()
+	b.visitors[i] = nv
+	b.mu.Unlock()
+	v.c.close()
+	b.replaced.Add(1)
+	b.readers.Add(1)
+	go func() { defer b.readers.Done(); b.read(nv) }()
+	return nv, nil
+}
+
+func (b *botRun) closeAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, v := range b.visitors {
+		if v != nil {
+			v.c.close()
+		}
+	}
 }
 
 // runBot measures bot answers per second: a closed loop (each visitor asks
@@ -65,14 +104,9 @@ func runBot(ctx context.Context, o Options, t *target, prof profiler) (Result, e
 	if err != nil {
 		return res, err
 	}
-	b := &botRun{queries: qs, visitors: make([]*visitor, o.BotVisitors)}
-	defer func() {
-		for _, v := range b.visitors {
-			if v != nil {
-				v.c.close()
-			}
-		}
-	}()
+	b := &botRun{t: t, queries: qs, visitors: make([]*visitor, o.BotVisitors)}
+	defer b.readers.Wait()
+	defer b.closeAll()
 	if err := parallel(ctx, o.BotVisitors, 16, func(i int) error {
 		v, err := connectVisitor(ctx, t)
 		if err != nil {
@@ -84,17 +118,10 @@ func runBot(ctx context.Context, o Options, t *target, prof profiler) (Result, e
 	}); err != nil {
 		return res, fmt.Errorf("loadgen: bot: %w", err)
 	}
-	var readers sync.WaitGroup
 	for _, v := range b.visitors {
-		readers.Add(1)
-		go func() { defer readers.Done(); b.read(v) }()
+		b.readers.Add(1)
+		go func() { defer b.readers.Done(); b.read(v) }()
 	}
-	defer readers.Wait()
-	defer func() {
-		for _, v := range b.visitors {
-			v.c.ws.Close()
-		}
-	}()
 
 	// Warm-up: every visitor's first question starts its conversation.
 	warm := &phaseStats{}
@@ -129,9 +156,9 @@ func runBot(ctx context.Context, o Options, t *target, prof profiler) (Result, e
 	for _, p := range res.Phases {
 		res.Errors += p.Errors
 	}
-	res.Extra = map[string]any{"handoffs": b.handoffs.Load(), "questions_sent": b.sent.Load()}
+	res.Extra = map[string]any{"handoffs": b.handoffs.Load(), "visitors_replaced": b.replaced.Load(), "questions_sent": b.sent.Load()}
 	if b.handoffs.Load() > 0 {
-		res.Notes = append(res.Notes, "some conversations were handed off; their visitors stopped asking")
+		res.Notes = append(res.Notes, fmt.Sprintf("the bot handed %d conversations off; each visitor was replaced by a new one", b.handoffs.Load()))
 	}
 	return res, nil
 }
@@ -180,12 +207,16 @@ func (b *botRun) ask(v *visitor, ph *phaseStats, at time.Time, r *rand.Rand) err
 // rounds questions each when rounds > 0.
 func (b *botRun) closedLoop(ctx context.Context, ph *phaseStats, end time.Time, rounds int) {
 	var wg sync.WaitGroup
-	for _, v := range b.visitors {
+	for vi := range b.visitors {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(v.n), uint64(time.Now().UnixNano())))
-			for i := 0; (rounds == 0 || i < rounds) && ctx.Err() == nil && time.Now().Before(end) && v.status.Load() != "gone"; i++ {
+			r := rand.New(rand.NewPCG(uint64(vi), uint64(time.Now().UnixNano())))
+			for i := 0; (rounds == 0 || i < rounds) && ctx.Err() == nil && time.Now().Before(end); i++ {
+				v, err := b.visitor(ctx, vi)
+				if err != nil {
+					return
+				}
 				select {
 				case <-v.signal: // a stale wake-up
 				default:
@@ -209,26 +240,25 @@ func (b *botRun) closedLoop(ctx context.Context, ph *phaseStats, end time.Time, 
 // openLoop sends questions at rate per second in total, spread evenly over
 // the visitors, whatever the answers do, for d.
 func (b *botRun) openLoop(ctx context.Context, ph *phaseStats, rate float64, d time.Duration) {
-	live := make([]*visitor, 0, len(b.visitors))
-	for _, v := range b.visitors {
-		if v.status.Load() != "gone" {
-			live = append(live, v)
-		}
-	}
-	if len(live) == 0 || rate <= 0 {
+	n := len(b.visitors)
+	if rate <= 0 {
 		return
 	}
-	interval := time.Duration(float64(len(live)) / rate * float64(time.Second))
+	interval := time.Duration(float64(n) / rate * float64(time.Second))
 	start := time.Now()
 	end := start.Add(d)
 	var wg sync.WaitGroup
-	for i, v := range live {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(i), uint64(start.UnixNano())))
-			next := start.Add(interval * time.Duration(i) / time.Duration(len(live)))
+			next := start.Add(interval * time.Duration(i) / time.Duration(n))
 			for next.Before(end) && sleepUntil(ctx, next) {
+				v, err := b.visitor(ctx, i)
+				if err != nil {
+					return
+				}
 				if err := b.ask(v, ph, next, r); err != nil {
 					return
 				}

@@ -76,7 +76,8 @@ func entryFile(id string, questions []string, answer string) string {
 }
 
 // runKBGen writes n entry files into a new directory and a query file:
-// most queries are parts of an entry's question, some are unrelated.
+// questions of the entries (a tenth cut to four words), which the bot
+// answers; unrelated text would measure handoffs, not answers.
 func runKBGen(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("kbgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -116,14 +117,13 @@ func runKBGen(args []string, stderr io.Writer) error {
 	}
 	var b strings.Builder
 	for range *nq {
-		if g.r.Intn(5) == 0 {
-			b.WriteString(strings.Join(g.phrase(2+g.r.Intn(5)), " "))
-		} else {
-			q := strings.Fields(questions[g.r.Intn(*n)][g.r.Intn(3)])
-			k := min(len(q), 3+g.r.Intn(3))
+		q := strings.Fields(questions[g.r.Intn(*n)][g.r.Intn(3)])
+		if g.r.Intn(10) == 0 { // a part of a question
+			k := min(len(q), 4)
 			from := g.r.Intn(len(q) - k + 1)
-			b.WriteString(strings.Join(q[from:from+k], " "))
+			q = q[from : from+k]
 		}
+		b.WriteString(strings.Join(q, " "))
 		b.WriteByte('\n')
 	}
 	if err := os.WriteFile(*queries, []byte(b.String()), 0o644); err != nil {
