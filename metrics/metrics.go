@@ -167,8 +167,26 @@ type timedSearcher struct {
 	m *Metrics
 }
 
-// WrapSearcher returns s with its latency observed.
-func (m *Metrics) WrapSearcher(s Searcher) Searcher { return timedSearcher{s, m} }
+// entryGetter is the optional part of a searcher that returns whole entries.
+type entryGetter interface {
+	Get(id string) (knowledge.Entry, bool)
+}
+
+// timedGetSearcher keeps Get visible through the wrapper.
+type timedGetSearcher struct {
+	timedSearcher
+	g entryGetter
+}
+
+func (t timedGetSearcher) Get(id string) (knowledge.Entry, bool) { return t.g.Get(id) }
+
+// WrapSearcher returns s with its latency observed; a Get method of s stays available.
+func (m *Metrics) WrapSearcher(s Searcher) Searcher {
+	if g, ok := s.(entryGetter); ok {
+		return timedGetSearcher{timedSearcher{s, m}, g}
+	}
+	return timedSearcher{s, m}
+}
 
 func (t timedSearcher) Search(ctx context.Context, q string, k int) (knowledge.Result, error) {
 	start := time.Now()

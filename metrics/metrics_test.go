@@ -99,3 +99,26 @@ func TestScriptedConversationShowsUp(t *testing.T) {
 		}
 	}
 }
+
+type getterSearch struct{ fakeSearch }
+
+func (getterSearch) Get(id string) (knowledge.Entry, bool) { return knowledge.Entry{ID: id}, true }
+
+func TestWrapSearcherKeepsGet(t *testing.T) {
+	m := New()
+	w := m.WrapSearcher(getterSearch{})
+	g, ok := w.(interface {
+		Get(string) (knowledge.Entry, bool)
+	})
+	if !ok {
+		t.Fatal("the wrapper hides Get")
+	}
+	if e, _ := g.Get("x"); e.ID != "x" {
+		t.Errorf("Get through the wrapper = %+v", e)
+	}
+	if _, ok := m.WrapSearcher(fakeSearch{}).(interface {
+		Get(string) (knowledge.Entry, bool)
+	}); ok {
+		t.Error("the wrapper invented a Get")
+	}
+}
