@@ -3,6 +3,10 @@
 // transfers, business hours, the overflow and wait-limit timers, tickets with
 // e-mail notification through the outbox, and agent accounts and sessions.
 //
-// It may import data and data/pubsub; it never imports bot, chat or api, and
-// knows nothing about HTTP or sockets.
+// Presence is in memory on one node (MemoryPresence) or shared by several
+// nodes through Redis with TTL keys (RedisPresence); for that, and only for
+// that, handoff imports the go-redis client.
+//
+// It may import data, data/pubsub and go-redis; it never imports bot, chat
+// or api, and knows nothing about HTTP or sockets.
 package handoff

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/frontdesk/frontdesk/data/pubsub"
 	"github.com/frontdesk/frontdesk/data/seal"
 	"github.com/frontdesk/frontdesk/data/sqlstore"
+	"github.com/frontdesk/frontdesk/handoff"
 )
 
 // The backends of a scaled-out installation: PostgreSQL instead of the
@@ -43,6 +45,26 @@ func loadSessionKey(cfg *serverConfig) ([]byte, error) {
 		return k, nil
 	}
 	return seal.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "keys", "session.key"))
+}
+
+// newPresence returns agents' presence shared through Redis when
+// --redis-url is set, else this node's own; run keeps it up to date
+// until its context ends.
+func newPresence(ctx context.Context, cfg *serverConfig, log *slog.Logger, onChange func(agentID string, st handoff.Status)) (handoff.Presence, func(context.Context) error, error) {
+	if cfg.RedisURL == "" {
+		return handoff.NewMemoryPresence(cfg.PresenceGrace, onChange), func(ctx context.Context) error { <-ctx.Done(); return nil }, nil
+	}
+	host, _ := os.Hostname()
+	p, err := handoff.NewRedisPresence(ctx, cfg.RedisURL, cfg.PresenceGrace, onChange, handoff.RedisPresenceOptions{
+		NodeID: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), data.NewID("")), Log: log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (redis %s)", err, maskURL(cfg.RedisURL))
+	}
+	return p, func(ctx context.Context) error {
+		defer p.Close()
+		return p.Run(ctx)
+	}, nil
 }
 
 // recoveryStore is what the broker's recovery reads.

@@ -117,12 +117,15 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	// The router and presence refer to each other (an agent coming online
 	// triggers assignment), so presence reports through a late-bound func.
 	var router *handoff.Router
-	presence := handoff.NewMemoryPresence(cfg.PresenceGrace, func(agentID string, st handoff.Status) {
+	presence, runPresence, err := newPresence(ctx, cfg, log, func(agentID string, st handoff.Status) {
 		pub.Event(context.Background(), data.AgentTopic(agentID), data.Event{Type: data.EventPresence, AgentID: agentID, Presence: string(st)})
 		if st == handoff.Online && router != nil {
 			go router.AgentAvailable(context.Background(), agentID)
 		}
 	})
+	if err != nil {
+		return err
+	}
 	router = handoff.NewRouter(store, pub, presence, log, handoff.Config{NotifyEmail: cfg.NotifyEmail})
 	svc := chat.New(store, broker, engine, router, log, chat.Config{Workers: cfg.BotWorkers})
 	hub := realtime.NewHub(broker, log)
@@ -179,6 +182,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	g.Go(func() error { return svc.Run(workCtx) })
 	g.Go(func() error { return router.Run(workCtx) })
 	g.Go(func() error { return outbox.Run(workCtx) })
+	g.Go(func() error { return runPresence(workCtx) })
 	if cfg.SMTPAddr == "" {
 		log.Info("no --smtp-addr: ticket e-mails are kept in the outbox until one is configured")
 	}
