@@ -20,14 +20,16 @@ type command struct {
 // commands lists every subcommand.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", runVersion},
-		"serve":   {"run the Frontdesk server", runServe},
-		"admin":   {"create agents, set passwords, list agents", runAdmin},
-		"config":  {"print the effective configuration (secrets masked)", runConfig},
-		"chat":    {"talk to the bot from the terminal, like a visitor", runChat},
-		"intents": {"train, evaluate and try the intent classifier", runIntents},
-		"kb":      {"lint, search, import and evaluate the FAQ knowledge base", runKB},
-		"bot":     {"run conversation test stories against the bot (bot test)", runBot},
+		"version":       {"print the version", runVersion},
+		"serve":         {"run the Frontdesk server", runServe},
+		"admin":         {"create agents, set passwords, list agents", runAdmin},
+		"config":        {"print the effective configuration (secrets masked)", runConfig},
+		"migrate-store": {"copy the SQLite store into an empty PostgreSQL database", runMigrateStore},
+		"backup":        {"write an online backup of the SQLite store", runBackup},
+		"chat":          {"talk to the bot from the terminal, like a visitor", runChat},
+		"intents":       {"train, evaluate and try the intent classifier", runIntents},
+		"kb":            {"lint, search, import and evaluate the FAQ knowledge base", runKB},
+		"bot":           {"run conversation test stories against the bot (bot test)", runBot},
 	}
 }
 
