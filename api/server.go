@@ -21,6 +21,7 @@ type Chat interface {
 	realtime.Chat
 	realtime.AgentChat
 	StartSession(ctx context.Context, siteKey, visitorID string) (data.Site, data.Visitor, error)
+	IdentifiedSession(ctx context.Context, siteKey, visitorID, token string) (data.Site, data.Visitor, error)
 	Visitor(ctx context.Context, visitorID string) (data.Site, data.Visitor, error)
 	Site(ctx context.Context, key string) (data.Site, error)
 	Details(ctx context.Context, a data.Agent, conversationID string) (chat.Details, error)
@@ -46,6 +47,7 @@ type Records interface {
 	DeleteCanned(ctx context.Context, id string) error
 	SiteByKey(ctx context.Context, key string) (data.Site, error)
 	UpdateSiteSettings(ctx context.Context, siteID string, st data.SiteSettings) (data.Site, error)
+	SetIdentityKeys(ctx context.Context, siteID string, keys []data.IdentityKey) error
 	ListOutbox(ctx context.Context, kind string, limit int) ([]data.OutboxItem, error)
 }
 
@@ -213,6 +215,9 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.POST("/tokens", s.createToken)
 	admin.GET("/sites/:key/settings", s.getSiteSettings)
 	admin.PUT("/sites/:key/settings", s.putSiteSettings)
+	admin.GET("/sites/:key/identity-keys", s.listIdentityKeys)
+	admin.POST("/sites/:key/identity-keys", s.addIdentityKey)
+	admin.DELETE("/sites/:key/identity-keys/:kid", s.removeIdentityKey)
 	admin.POST("/canned", s.upsertCanned)
 	admin.PUT("/canned/:id", s.upsertCanned)
 	admin.DELETE("/canned/:id", s.deleteCanned)

@@ -10,12 +10,16 @@ import (
 
 	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/identity"
 )
 
 type sessionRequest struct {
 	SiteKey string `json:"site_key"`
 	// Token is the visitor token from an earlier session, if the browser has one.
 	Token string `json:"token"`
+	// IdentityToken, if set, is a JWT the site's server signed for its
+	// signed-in customer: the session is then that customer's (any device).
+	IdentityToken string `json:"identity_token"`
 }
 
 type sessionResponse struct {
@@ -35,7 +39,7 @@ type siteInfo struct {
 // createSession starts or resumes a visitor session and returns its token.
 func (s *Server) createSession(c *gin.Context) {
 	var req sessionRequest
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 8<<10)
 	if err := c.ShouldBindJSON(&req); err != nil {
 		writeError(c, badRequest("body must be JSON: {\"site_key\": \"...\", \"token\": \"...\"}"))
 		return
@@ -53,7 +57,20 @@ func (s *Server) createSession(c *gin.Context) {
 			visitorID = claims.VisitorID
 		}
 	}
-	site, v, err := s.chat.StartSession(c.Request.Context(), req.SiteKey, visitorID)
+	var (
+		site data.Site
+		v    data.Visitor
+		err  error
+	)
+	if req.IdentityToken != "" {
+		site, v, err = s.chat.IdentifiedSession(c.Request.Context(), req.SiteKey, visitorID, req.IdentityToken)
+	} else {
+		site, v, err = s.chat.StartSession(c.Request.Context(), req.SiteKey, visitorID)
+	}
+	if code := identity.Code(err); code != "" {
+		writeError(c, identityHTTPError(err))
+		return
+	}
 	if errors.Is(err, data.ErrNotFound) {
 		writeError(c, &Error{Status: http.StatusNotFound, Code: "unknown_site", Message: "no site has this site_key"})
 		return

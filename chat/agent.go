@@ -232,15 +232,3 @@ func (s *Service) Track(ctx context.Context, v data.Visitor, name string, props 
 	}
 	return nil
 }
-
-// Identify records who the visitor says they are. Without a verified token
-// the identity is kept as unverified: agents see it flagged, and it never
-// raises the visitor's priority.
-func (s *Service) Identify(ctx context.Context, v data.Visitor, p data.Personal) (data.Visitor, error) {
-	p.Verified = false
-	if err := s.store.UpdateVisitorPersonal(ctx, v.ID, p); err != nil {
-		return data.Visitor{}, fmt.Errorf("chat: identify: %w", err)
-	}
-	v.Personal = p
-	return v, nil
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/frontdesk/frontdesk/bot"
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/data/pubsub"
+	"github.com/frontdesk/frontdesk/identity"
 )
 
 // Bot decides the reply to a visitor turn and reacts to "Was this helpful?" feedback.
@@ -36,6 +37,8 @@ type Config struct {
 	QueueSize int
 	// TurnTimeout bounds one bot turn (default 10s).
 	TurnTimeout time.Duration
+	// Identity verifies identity tokens and remembers their jti (default: a new verifier).
+	Identity *identity.Verifier
 }
 
 // Service is the message path shared by visitors, agents and the bot.
@@ -46,6 +49,8 @@ type Service struct {
 	handoff Handoff
 	log     *slog.Logger
 	cfg     Config
+	// verifier checks identity tokens (cfg.Identity).
+	verifier *identity.Verifier
 
 	queues  []chan turnJob
 	stopped chan struct{}
@@ -69,7 +74,10 @@ func New(store data.Store, broker pubsub.Broker, b Bot, handoff Handoff, log *sl
 	if cfg.TurnTimeout <= 0 {
 		cfg.TurnTimeout = 10 * time.Second
 	}
-	s := &Service{store: store, pub: pubsub.NewPublisher(broker, log), bot: b, handoff: handoff, log: log, cfg: cfg, stopped: make(chan struct{})}
+	if cfg.Identity == nil {
+		cfg.Identity = identity.NewVerifier(nil)
+	}
+	s := &Service{store: store, pub: pubsub.NewPublisher(broker, log), bot: b, handoff: handoff, log: log, cfg: cfg, stopped: make(chan struct{}), verifier: cfg.Identity}
 	for i := 0; i < cfg.Workers; i++ {
 		s.queues = append(s.queues, make(chan turnJob, cfg.QueueSize))
 	}
@@ -258,7 +266,7 @@ func (s *Service) handOff(ctx context.Context, conv data.Conversation, d bot.Dec
 		group = "default_support"
 	}
 	priority := 0
-	if v, err := s.store.GetVisitor(ctx, conv.VisitorID); err == nil && v.Personal.ExternalID != "" {
+	if v, err := s.store.GetVisitor(ctx, conv.VisitorID); err == nil && v.Personal.Verified && v.Personal.ExternalID != "" {
 		priority = 1 // identified customers first
 	}
 	if _, err := s.handoff.Enqueue(ctx, conv.ID, group, d.Reason, priority); err != nil && !errors.Is(err, data.ErrConflict) {

@@ -26,6 +26,32 @@ type Site struct {
 	AllowedOrigins []string     `json:"allowed_origins"`
 	Settings       SiteSettings `json:"settings"`
 	CreatedAt      time.Time    `json:"created_at"`
+	// IdentityKeys verify the site's identity tokens; sealed at rest, never rendered.
+	IdentityKeys []IdentityKey `json:"-"`
+}
+
+// IdentityKey is one HS256 key a site's server signs identity tokens with.
+type IdentityKey struct {
+	// ID is the token header's kid.
+	ID string `json:"kid"`
+	// Secret is the HMAC key (sealed at rest, shown once when created).
+	Secret    []byte    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// IdentitySettings configure identity verification of a site's visitors.
+type IdentitySettings struct {
+	// Required refuses identities that do not come with a valid signed token.
+	Required bool `json:"required"`
+}
+
+// PrivacySettings configure how long a site keeps personal data and who sees it.
+type PrivacySettings struct {
+	// RetentionDays, when > 0, purges conversations (messages, files,
+	// events) that have not changed for that many days.
+	RetentionDays int `json:"retention_days,omitempty"`
+	// MaskAgentView shows agents masked phone, ID, card numbers and e-mails.
+	MaskAgentView bool `json:"mask_agent_view,omitempty"`
 }
 
 // SiteSettings are a site's configurable behaviours.
@@ -33,6 +59,10 @@ type SiteSettings struct {
 	Widget WidgetSettings `json:"widget"`
 	// Webhooks receive the site's events.
 	Webhooks []Webhook `json:"webhooks,omitempty"`
+	// Identity configures identity verification (identity.required).
+	Identity IdentitySettings `json:"identity"`
+	// Privacy configures retention and masking.
+	Privacy PrivacySettings `json:"privacy"`
 }
 
 // Webhook is an outgoing webhook: events are POSTed to URL, signed with Secret.

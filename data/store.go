@@ -86,9 +86,21 @@ type FileStore interface {
 	GetFile(ctx context.Context, id string) (File, error)
 }
 
+// IdentityStore keeps sites' identity keys and finds visitors by their
+// verified identity through keyed hashes (blind indexes), never by content.
+type IdentityStore interface {
+	// SetIdentityKeys replaces a site's identity keys (sealed at rest).
+	SetIdentityKeys(ctx context.Context, siteID string, keys []IdentityKey) error
+	// VisitorByExternalID returns the site's oldest visitor with this verified external id.
+	VisitorByExternalID(ctx context.Context, siteID, externalID string) (Visitor, error)
+	// VisitorsByEmail returns the site's visitors with this verified e-mail.
+	VisitorsByEmail(ctx context.Context, siteID, email string) ([]Visitor, error)
+}
+
 // Store is everything a backend provides.
 type Store interface {
 	SiteStore
+	IdentityStore
 	VisitorStore
 	ConversationStore
 	MessageStore

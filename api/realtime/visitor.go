@@ -27,7 +27,7 @@ type Chat interface {
 	Typing(ctx context.Context, conversationID string, who data.SenderKind)
 	Read(ctx context.Context, conversationID string, who data.SenderKind, seq int64)
 	Track(ctx context.Context, v data.Visitor, name string, props json.RawMessage) error
-	Identify(ctx context.Context, v data.Visitor, p data.Personal) (data.Visitor, error)
+	Identify(ctx context.Context, v data.Visitor, p data.Personal, token string) (data.Visitor, error)
 	Feedback(ctx context.Context, v data.Visitor, conversationID string, seq int64, helpful bool) (bot.Decision, error)
 }
 
@@ -223,11 +223,16 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 			c.enqueue(outItem{frame: domainError(err)})
 		}
 	case FrameIdentify:
-		v, err := c.ep.chat.Identify(ctx, c.visitor, data.Personal{ExternalID: f.ExternalID, Name: f.Name, Email: f.Email, Phone: f.Phone})
-		if err != nil {
-			c.enqueue(outItem{frame: domainError(err)})
+		if f.Token != "" && !c.bucket.allow(time.Now()) {
+			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many frames; slow down"}})
 			return
 		}
+		v, err := c.ep.chat.Identify(ctx, c.visitor, data.Personal{ExternalID: f.ExternalID, Name: f.Name, Email: f.Email, Phone: f.Phone}, f.Token)
+		if err != nil {
+			c.enqueue(outItem{frame: identityError(err)})
+			return
+		}
+		c.enqueue(outItem{frame: IdentifiedFrame{Type: "identified", Verified: v.Personal.Verified}})
 		c.visitor = v
 	case FrameRate:
 		if _, err := c.ep.chat.Rate(ctx, c.visitor, f.ConversationID, f.Score, f.Comment); err != nil {

@@ -25,7 +25,10 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func adminWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: frontdesk admin create-agent|set-password|list-agents|create-token [flags]")
+		return errors.New("usage: frontdesk admin create-agent|set-password|list-agents|create-token|identity-key [flags]")
+	}
+	if args[0] == "identity-key" {
+		return runIdentityKeys(ctx, args[1:], stdout, stderr)
 	}
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"CloseFlushesQueuedWrites", testCloseFlushes},
 	}
 	tests = append(tests, handoffTests()...)
+	tests = append(tests, privacyTests()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)

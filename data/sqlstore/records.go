@@ -43,16 +43,17 @@ func (s *Store) EnsureSite(ctx context.Context, site data.Site) (data.Site, erro
 	return s.SiteByKey(ctx, site.Key)
 }
 
-const siteColumns = `id, key, name, allowed_origins, settings, created_at`
+const siteColumns = `id, key, name, allowed_origins, settings, created_at, identity_keys`
 
-func scanSite(row *sql.Row) (data.Site, error) {
+func (s *Store) scanSite(row *sql.Row) (data.Site, error) {
 	var (
 		site     data.Site
 		origins  string
 		settings string
 		created  int64
+		idKeys   []byte
 	)
-	if err := row.Scan(&site.ID, &site.Key, &site.Name, &origins, &settings, &created); err != nil {
+	if err := row.Scan(&site.ID, &site.Key, &site.Name, &origins, &settings, &created, &idKeys); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return data.Site{}, data.ErrNotFound
 		}
@@ -65,12 +66,17 @@ func scanSite(row *sql.Row) (data.Site, error) {
 		return data.Site{}, fmt.Errorf("settings: %w", err)
 	}
 	site.CreatedAt = fromMS(created)
+	keys, err := s.openIdentityKeys(site.ID, idKeys)
+	if err != nil {
+		return data.Site{}, err
+	}
+	site.IdentityKeys = keys
 	return site, nil
 }
 
 // SiteByKey returns the site with the given public key.
 func (s *Store) SiteByKey(ctx context.Context, key string) (data.Site, error) {
-	site, err := scanSite(s.read.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE key = ?`, key))
+	site, err := s.scanSite(s.read.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE key = ?`, key))
 	if err != nil {
 		return data.Site{}, fmt.Errorf("sqlstore: site by key: %w", err)
 	}
@@ -79,7 +85,7 @@ func (s *Store) SiteByKey(ctx context.Context, key string) (data.Site, error) {
 
 // GetSite returns a site by id.
 func (s *Store) GetSite(ctx context.Context, id string) (data.Site, error) {
-	site, err := scanSite(s.read.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = ?`, id))
+	site, err := s.scanSite(s.read.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = ?`, id))
 	if err != nil {
 		return data.Site{}, fmt.Errorf("sqlstore: get site %s: %w", id, err)
 	}
@@ -134,8 +140,9 @@ func (s *Store) CreateVisitor(ctx context.Context, v data.Visitor) error {
 		}
 	}
 	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO visitors (id, site_id, personal, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
-			v.ID, v.SiteID, personal, ms(v.CreatedAt), ms(v.LastSeenAt))
+		external, email := s.personalIndexes(v.SiteID, v.Personal)
+		_, err := tx.ExecContext(ctx, `INSERT INTO visitors (id, site_id, personal, created_at, last_seen_at, external_index, email_index) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			v.ID, v.SiteID, personal, ms(v.CreatedAt), ms(v.LastSeenAt), external, email)
 		switch {
 		case isUniqueViolation(err):
 			return data.ErrConflict
@@ -210,14 +217,13 @@ func (s *Store) UpdateVisitorPersonal(ctx context.Context, id string, p data.Per
 		return fmt.Errorf("sqlstore: visitor personal: %w", err)
 	}
 	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
-		res, err := tx.ExecContext(ctx, `UPDATE visitors SET personal = ? WHERE id = ?`, sealed, id)
-		if err != nil {
-			return err
+		var siteID string
+		if err := tx.QueryRowContext(ctx, `SELECT site_id FROM visitors WHERE id = ?`, id).Scan(&siteID); err != nil {
+			return notFound(err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return data.ErrNotFound
-		}
-		return nil
+		external, email := s.personalIndexes(siteID, p)
+		_, err := tx.ExecContext(ctx, `UPDATE visitors SET personal = ?, external_index = ?, email_index = ? WHERE id = ?`, sealed, external, email, id)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: visitor personal %s: %w", id, err)

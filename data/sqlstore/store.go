@@ -34,6 +34,10 @@ type Store struct {
 	write  *handle // SQLite: one connection, its single writer; PostgreSQL: the pool
 	read   *handle // SQLite: read-only connections; PostgreSQL: the same pool
 	sealer seal.Sealer
+	// master wraps the keys in the keys table.
+	master seal.Sealer
+	// index is the blind-index key (HMAC-SHA256).
+	index []byte
 
 	ops       chan writeOp
 	closing   chan struct{}
@@ -93,7 +97,7 @@ func OpenSQLite(ctx context.Context, path string, sealer seal.Sealer, opts Optio
 		return nil, fmt.Errorf("sqlstore: open %s for reading: %w", abs, err)
 	}
 	read.SetMaxOpenConns(4)
-	return start(d, &handle{DB: write, d: d}, &handle{DB: read, d: d}, sealer, opts), nil
+	return start(ctx, d, &handle{DB: write, d: d}, &handle{DB: read, d: d}, sealer, opts)
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (postgres://...,
@@ -125,16 +129,18 @@ func OpenPostgres(ctx context.Context, url string, sealer seal.Sealer, opts Opti
 		db.Close()
 		return nil, err
 	}
-	return start(d, h, h, sealer, opts), nil
+	return start(ctx, d, h, h, sealer, opts)
 }
 
-// start makes the store and starts its group-commit writer.
-func start(d *dialect, write, read *handle, sealer seal.Sealer, opts Options) *Store {
+// start makes the store, starts its group-commit writer and loads the keys
+// from the keys table.
+func start(ctx context.Context, d *dialect, write, read *handle, sealer seal.Sealer, opts Options) (*Store, error) {
 	s := &Store{
 		d:         d,
 		write:     write,
 		read:      read,
 		sealer:    sealer,
+		master:    sealer,
 		ops:       make(chan writeOp, 1024),
 		closing:   make(chan struct{}),
 		writerEnd: make(chan struct{}),
@@ -144,7 +150,11 @@ func start(d *dialect, write, read *handle, sealer seal.Sealer, opts Options) *S
 		batch = 256
 	}
 	go s.writer(batch)
-	return s
+	if err := s.initIndexKey(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Dialect names the database the store runs on: "sqlite" or "postgres".

@@ -671,11 +671,18 @@
     }
   }
 
+  // identityToken is a site-signed identity JWT waiting to be presented;
+  // it is used once, in the next session call (docs/protocol.md).
+  var identityToken = "";
   function session() {
+    var presented = identityToken;
     return fetch(origin + "/api/v1/visitor/sessions?site_key=" + encodeURIComponent(siteKey), {
       method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
-      body: JSON.stringify({ site_key: siteKey, token: token || "" })
+      body: JSON.stringify({ site_key: siteKey, token: token || "", identity_token: presented })
     }).then(function (r) {
+      if (presented && identityToken === presented) identityToken = "";
+      // A refused identity token: go on as the anonymous visitor.
+      if (presented && (r.status === 401 || r.status === 403)) return session();
       if (!r.ok) throw new Error("session " + r.status);
       return r.json();
     }).then(function (s) {
@@ -707,11 +714,19 @@
 
   var identity = null;
   function identify(who) {
+    if (who.token) {
+      // Verified: the session call checks the token and may switch to the
+      // visitor this customer already is on another device.
+      identityToken = String(who.token);
+      identity = null;
+      if (ws) ws.close(); else start();
+      return;
+    }
     identity = { id: String(who.id || ""), name: String(who.name || ""), email: String(who.email || ""), phone: String(who.phone || ""), token: String(who.token || "") };
     if (!sendIdentity()) start();
   }
   function sendIdentity() {
-    return identity && sendFrame({ type: "identify", external_id: identity.id, name: identity.name, email: identity.email, phone: identity.phone, token: identity.token });
+    return identity && sendFrame({ type: "identify", external_id: identity.id, name: identity.name, email: identity.email, phone: identity.phone });
   }
 
   var trackHandlers = [];

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/frontdesk/frontdesk/identity"
+)
+
+// runIdentityKeys manages a site's identity keys (frontdesk admin identity-key add|list|remove).
+func runIdentityKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: frontdesk admin identity-key add|list|remove --site KEY [--kid KID]")
+	}
+	sub, rest := args[0], args[1:]
+	fs := flag.NewFlagSet("admin identity-key "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, finish := serverFlags(fs, os.Getenv)
+	site := fs.String("site", demoSiteKey, "the site key")
+	kid := fs.String("kid", "", "the key id to remove")
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	finish()
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch sub {
+	case "add":
+		k, err := identity.AddKey(ctx, store, *site, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "kid: %s\nsecret (HS256, shown once; sign identity tokens with it on your server): %s\n", k.ID, k.Secret)
+	case "list":
+		keys, err := identity.ListKeys(ctx, store, *site)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "KID\tCREATED")
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s\t%s\n", k.ID, k.CreatedAt.Format(time.RFC3339))
+		}
+		return w.Flush()
+	case "remove":
+		if *kid == "" {
+			return errors.New("--kid is required")
+		}
+		if err := identity.RemoveKey(ctx, store, *site, *kid); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "removed %s from %s\n", *kid, *site)
+	default:
+		return fmt.Errorf("unknown identity-key command %q (want add, list or remove)", sub)
+	}
+	return nil
+}
