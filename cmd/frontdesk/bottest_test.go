@@ -50,3 +50,34 @@ func TestChatExplain(t *testing.T) {
 		t.Errorf("chatExplain over three lines = %v, %q", err, out.String())
 	}
 }
+
+func TestConfigMasksBotSecrets(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		secret   string
+	}{
+		{"webhook and LLM secrets", []string{"config", "--bot-webhook-url", "https://shop.example.com/hooks", "--bot-webhook-secret", "hush-hush", "--llm-base-url", "http://127.0.0.1:1/v1", "--llm-model", "m", "--llm-api-key", "sk-very-secret"}, 0, "hush-hush sk-very-secret"},
+		{"webhook without secret", []string{"config", "--bot-webhook-url", "https://shop.example.com/hooks"}, 1, ""},
+		{"model without base URL", []string{"config", "--llm-model", "m"}, 1, ""},
+		{"clarify threshold out of range", []string{"config", "--bot-clarify-threshold", "1.5"}, 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errOut)
+			if code != tt.wantCode {
+				t.Fatalf("frontdesk %v = exit %d (stderr %q), want %d", tt.args, code, errOut.String(), tt.wantCode)
+			}
+			for _, s := range strings.Fields(tt.secret) {
+				if strings.Contains(out.String(), s) {
+					t.Errorf("frontdesk config printed the secret %q", s)
+				}
+			}
+			if tt.secret != "" && strings.Count(out.String(), `"********"`) < 2 {
+				t.Errorf("frontdesk config = %s, want the bot's secrets masked", out.String())
+			}
+		})
+	}
+}
