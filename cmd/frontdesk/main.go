@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"intents":       {"train, evaluate and try the intent classifier", runIntents},
 		"kb":            {"lint, search, import and evaluate the FAQ knowledge base", runKB},
 		"bot":           {"run conversation test stories against the bot (bot test)", runBot},
+		"keys":          {"list or rotate the keys that seal data at rest", runKeys},
 	}
 }
 

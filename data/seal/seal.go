@@ -39,6 +39,7 @@ type Sealer interface {
 type Keyring struct {
 	current uint32
 	aeads   map[uint32]cipher.AEAD
+	raw     map[uint32][]byte
 }
 
 var _ Sealer = (*Keyring)(nil)
@@ -48,23 +49,70 @@ func NewKeyring(keys ...[]byte) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("seal: no keys")
 	}
-	k := &Keyring{aeads: make(map[uint32]cipher.AEAD, len(keys))}
+	byID := make(map[uint32][]byte, len(keys))
 	for i, key := range keys {
+		byID[uint32(i+1)] = key
+	}
+	return NewKeyringIDs(uint32(len(keys)), byID)
+}
+
+// NewKeyringIDs builds a keyring from keys by id; the key current seals and
+// every key opens the values that carry its id.
+func NewKeyringIDs(current uint32, keys map[uint32][]byte) (*Keyring, error) {
+	if _, ok := keys[current]; !ok {
+		return nil, fmt.Errorf("seal: current key %d is not in the ring", current)
+	}
+	k := &Keyring{current: current, aeads: make(map[uint32]cipher.AEAD, len(keys)), raw: make(map[uint32][]byte, len(keys))}
+	for id, key := range keys {
 		if len(key) != KeySize {
-			return nil, fmt.Errorf("seal: key %d is %d bytes, want %d", i+1, len(key), KeySize)
+			return nil, fmt.Errorf("seal: key %d is %d bytes, want %d", id, len(key), KeySize)
 		}
 		block, err := aes.NewCipher(key)
 		if err != nil {
-			return nil, fmt.Errorf("seal: key %d: %w", i+1, err)
+			return nil, fmt.Errorf("seal: key %d: %w", id, err)
 		}
 		aead, err := cipher.NewGCM(block)
 		if err != nil {
-			return nil, fmt.Errorf("seal: key %d: %w", i+1, err)
+			return nil, fmt.Errorf("seal: key %d: %w", id, err)
 		}
-		k.aeads[uint32(i+1)] = aead
-		k.current = uint32(i + 1)
+		k.aeads[id] = aead
+		k.raw[id] = append([]byte(nil), key...)
 	}
 	return k, nil
+}
+
+// Current is the id of the key that seals.
+func (k *Keyring) Current() uint32 { return k.current }
+
+// Has reports whether the ring holds the key with this id.
+func (k *Keyring) Has(id uint32) bool { _, ok := k.aeads[id]; return ok }
+
+// Keys returns copies of the ring's keys by id. Stores use it once, to keep
+// the keys that sealed values before data keys existed (wrapped by the
+// master key) so those values stay readable after the master key changes.
+func (k *Keyring) Keys() map[uint32][]byte {
+	out := make(map[uint32][]byte, len(k.raw))
+	for id, key := range k.raw {
+		out[id] = append([]byte(nil), key...)
+	}
+	return out
+}
+
+// KeyID returns the id of the key a sealed value was sealed with.
+func KeyID(sealed []byte) (uint32, bool) {
+	if len(sealed) < 5 || sealed[0] != version {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(sealed[1:5]), true
+}
+
+// NewKey returns a random AES-256 key.
+func NewKey() ([]byte, error) {
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("seal: new key: %w", err)
+	}
+	return key, nil
 }
 
 // Seal encrypts plaintext: version | key id (4 bytes) | nonce | ciphertext+tag.

@@ -34,10 +34,13 @@ type Store struct {
 	write  *handle // SQLite: one connection, its single writer; PostgreSQL: the pool
 	read   *handle // SQLite: read-only connections; PostgreSQL: the same pool
 	sealer seal.Sealer
-	// master wraps the keys in the keys table.
+	// master wraps the keys in the keys table; sealer is keys, the data
+	// keys they unwrap to.
 	master seal.Sealer
-	// index is the blind-index key (HMAC-SHA256).
-	index []byte
+	keys   *dataSealer
+	// index is the blind-index key (HMAC-SHA256), set once.
+	index     []byte
+	indexOnce sync.Once
 
 	ops       chan writeOp
 	closing   chan struct{}
@@ -139,7 +142,6 @@ func start(ctx context.Context, d *dialect, write, read *handle, sealer seal.Sea
 		d:         d,
 		write:     write,
 		read:      read,
-		sealer:    sealer,
 		master:    sealer,
 		ops:       make(chan writeOp, 1024),
 		closing:   make(chan struct{}),
@@ -149,8 +151,10 @@ func start(ctx context.Context, d *dialect, write, read *handle, sealer seal.Sea
 	if batch <= 0 {
 		batch = 256
 	}
+	s.keys = &dataSealer{s: s}
+	s.sealer = s.keys
 	go s.writer(batch)
-	if err := s.initIndexKey(ctx); err != nil {
+	if err := s.initKeys(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
