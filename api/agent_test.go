@@ -355,3 +355,23 @@ func TestAgentCoupon(t *testing.T) {
 		t.Errorf("visitor coupon frame = %v", got[len(got)-1])
 	}
 }
+
+// TestForwardedForIsNotTrusted: without configured proxies a client cannot
+// dodge the login limit by inventing X-Forwarded-For addresses.
+func TestForwardedForIsNotTrusted(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits()) // 5 attempts per 5 minutes per IP
+	for i := 0; i < 7; i++ {
+		body := strings.NewReader(`{"email":"x` + string(rune('a'+i)) + `@acme.example","password":"wrong password"}`)
+		req, _ := http.NewRequest("POST", h.srv.URL+"/api/v1/agent/login", body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", "203.0.113."+string(rune('1'+i)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if i >= 5 && resp.StatusCode != 429 {
+			t.Errorf("attempt %d with a forged X-Forwarded-For = %d, want 429", i+1, resp.StatusCode)
+		}
+	}
+}

@@ -78,6 +78,10 @@ type Config struct {
 	LoginAttempts int
 	// KBDir is the knowledge directory editors write FAQ entries into ("" = read-only built-in set).
 	KBDir string
+	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For
+	// header is believed; empty: the client is the TCP peer. Rate limits are
+	// keyed on the client address, so only list your own load balancers.
+	TrustedProxies []string
 }
 
 // Server holds the HTTP layer's dependencies.
@@ -148,6 +152,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("trusted proxies", slog.Any("err", err))
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(s.recoverer(), s.accessLog(), securityHeaders())
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) {

@@ -61,7 +61,7 @@ func SameOrigin(r *http.Request) bool {
 
 // Serve upgrades the request and runs the agent's connection.
 func (e *AgentEndpoint) Serve(w http.ResponseWriter, r *http.Request, a data.Agent) {
-	up := websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 8192, CheckOrigin: SameOrigin}
+	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096, WriteBufferPool: e.hub.writeBuffers, CheckOrigin: SameOrigin}
 	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -73,7 +73,7 @@ func (e *AgentEndpoint) Serve(w http.ResponseWriter, r *http.Request, a data.Age
 		ws.Close()
 		return
 	}
-	c.run()
+	go c.run()
 }
 
 // AgentHelloFrame is the first frame on an agent connection.

@@ -47,11 +47,15 @@ type Hub struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// writeBuffers is shared by every connection: a buffer is held only
+	// while a frame is being written, not for the connection's lifetime.
+	writeBuffers *sync.Pool
 }
 
 // NewHub returns a hub reading events from broker.
 func NewHub(broker pubsub.Broker, log *slog.Logger) *Hub {
-	h := &Hub{broker: broker, log: log, conns: make(map[closer]struct{})}
+	h := &Hub{broker: broker, log: log, conns: make(map[closer]struct{}), writeBuffers: &sync.Pool{}}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topicSubs)

@@ -92,8 +92,9 @@ func OriginAllowed(r *http.Request, site data.Site) bool {
 func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site data.Site, v data.Visitor) {
 	page := r.URL.Query().Get("page")
 	up := websocket.Upgrader{
-		ReadBufferSize:  4096,
+		ReadBufferSize:  1024,
 		WriteBufferSize: 4096,
+		WriteBufferPool: e.hub.writeBuffers,
 		CheckOrigin:     func(r *http.Request) bool { return OriginAllowed(r, site) },
 	}
 	ws, err := up.Upgrade(w, r, nil)
@@ -115,7 +116,10 @@ func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site dat
 			e.log.Warn("record page view", slog.Any("err", err))
 		}
 	}
-	c.run()
+	// The connection lives on its own goroutine so the HTTP handler's
+	// goroutine (with its deep stack and request buffers) can end; the hub
+	// tracks the connection for shutdown.
+	go c.run()
 }
 
 type visitorConn struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -37,6 +38,7 @@ type serverConfig struct {
 	SMTPPassword    string        `json:"smtp_password"`
 	NotifyEmail     string        `json:"notify_email"`
 	MetricsToken    string        `json:"metrics_token"`
+	TrustedProxies  []string      `json:"trusted_proxies"`
 	DebugAddr       string        `json:"debug_addr"`
 	MessageRate     float64       `json:"ws_message_rate"`
 	DatabaseURL     string        `json:"database_url"`
@@ -87,6 +89,11 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	fs.StringVar(&c.SMTPUsername, "smtp-username", env("smtp-username", ""), "SMTP user name")
 	fs.StringVar(&c.SMTPPassword, "smtp-password", env("smtp-password", ""), "SMTP password")
 	fs.StringVar(&c.NotifyEmail, "notify-email", env("notify-email", ""), "address that receives new tickets of groups without their own")
+	proxies := env("trusted-proxies", "")
+	fs.Func("trusted-proxies", "comma-separated IPs or CIDRs of your load balancers, whose X-Forwarded-For is believed (default: none)", func(v string) error {
+		proxies = v
+		return nil
+	})
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("metrics-token", ""), "serve Prometheus metrics at /metrics to requests with Authorization: Bearer <token> (empty: no /metrics)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("debug-addr", ""), "loopback address for pprof and /debug/stats, e.g. 127.0.0.1:6060 (default: off)")
 	c.MessageRate = envFloat(env("ws-message-rate", ""), 2)
@@ -94,7 +101,10 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	fs.StringVar(&c.DatabaseURL, "database-url", env("database-url", ""), "PostgreSQL URL postgres://user:pass@host:5432/db shared by several nodes (default: SQLite in the data dir)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("redis-url", ""), "Redis URL redis://[:pass@]host:6379/0 linking several nodes: events, presence (default: in-process)")
 	fs.StringVar(&c.SessionKey, "session-key", env("session-key", ""), "base64 key signing visitor tokens; the same on every node (default: generated in the data dir)")
-	return c, func() { c.AllowedOrigins = splitList(origins) }
+	return c, func() {
+		c.AllowedOrigins = splitList(origins)
+		c.TrustedProxies = splitList(proxies)
+	}
 }
 
 func envFloat(s string, def float64) float64 {
@@ -172,6 +182,11 @@ func (c *serverConfig) validate() error {
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			errs = append(errs, errors.New("--redis-url: want redis://[:password@]host:6379/0 or rediss://..."))
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			errs = append(errs, fmt.Errorf("--trusted-proxies: %q is neither an IP nor a CIDR", p))
 		}
 	}
 	for _, o := range c.AllowedOrigins {
