@@ -153,13 +153,18 @@ func loadBotParts(ctx context.Context, b *botConfig, answerThreshold float64) (b
 }
 
 // newBotEngine builds the bot engine from the server configuration.
-func newBotEngine(ctx context.Context, b *botConfig, answerThreshold float64, kb bot.Knowledge, log *slog.Logger) (*bot.Engine, error) {
+// newBotEngine builds the engine; contexts (nil: in memory) keeps the
+// multi-turn context, in Redis when scaled out.
+func newBotEngine(ctx context.Context, b *botConfig, answerThreshold float64, kb bot.Knowledge, contexts bot.ContextStore, log *slog.Logger) (*bot.Engine, error) {
 	start := time.Now()
 	p, err := loadBotParts(ctx, b, answerThreshold)
 	if err != nil {
 		return nil, err
 	}
 	opts := []bot.Option{bot.WithIntents(p.nlu), bot.WithFlows(p.flows, p.hook), bot.WithLogger(log)}
+	if contexts != nil {
+		opts = append(opts, bot.WithContextStore(contexts))
+	}
 	if p.gen != nil {
 		opts = append(opts, bot.WithGenerator(p.gen))
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/frontdesk/frontdesk/api"
 	"github.com/frontdesk/frontdesk/api/realtime"
+	"github.com/frontdesk/frontdesk/bot"
+	"github.com/frontdesk/frontdesk/bot/redisctx"
 	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/data/pubsub"
@@ -106,7 +108,16 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	}
 	log.Info("knowledge loaded", slog.Int("entries", kb.Len()), slog.Duration("took", time.Since(kbStart)))
 
-	engine, err := newBotEngine(ctx, cfg.Bot, cfg.BotThreshold, m.WrapSearcher(kb), log)
+	var contexts bot.ContextStore // in memory unless scaled out
+	if cfg.RedisURL != "" {
+		rc, err := redisctx.Open(ctx, cfg.RedisURL, "frontdesk:ctx:")
+		if err != nil {
+			return fmt.Errorf("bot context: %w (redis %s)", err, maskURL(cfg.RedisURL))
+		}
+		defer rc.Close()
+		contexts = rc
+	}
+	engine, err := newBotEngine(ctx, cfg.Bot, cfg.BotThreshold, m.WrapSearcher(kb), contexts, log)
 	if err != nil {
 		return err
 	}
