@@ -201,6 +201,9 @@ func (s *Server) putSiteSettings(c *gin.Context) {
 			return
 		}
 	}
+	if !s.audited(c, data.AuditSettings, site.ID, "site:"+site.Key) {
+		return
+	}
 	out, err := s.records.UpdateSiteSettings(c.Request.Context(), site.ID, st)
 	if err != nil {
 		writeError(c, err)
@@ -211,6 +214,9 @@ func (s *Server) putSiteSettings(c *gin.Context) {
 
 // validateSiteSettings checks widget settings before they are stored.
 func validateSiteSettings(st data.SiteSettings) error {
+	if d := st.Privacy.RetentionDays; d < 0 || d > 36500 {
+		return fmt.Errorf("privacy.retention_days must be 0 (keep) to 36500, not %d", d)
+	}
 	w := st.Widget
 	if len(w.PreChat.Topics) > 20 {
 		return errors.New("pre_chat.topics: at most 20")

@@ -33,6 +33,9 @@ func (s *Server) conversationDetails(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	if !s.audited(c, data.AuditView, d.Conversation.SiteID, "conversation:"+d.Conversation.ID) {
+		return
+	}
 	c.JSON(http.StatusOK, d)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/identity"
 )
 
@@ -37,6 +38,9 @@ func (s *Server) listIdentityKeys(c *gin.Context) {
 }
 
 func (s *Server) addIdentityKey(c *gin.Context) {
+	if !s.audited(c, data.AuditKeys, "", "site:"+c.Param("key")) {
+		return
+	}
 	k, err := identity.AddKey(c.Request.Context(), s.records, c.Param("key"), time.Now())
 	if err != nil {
 		writeError(c, err)
@@ -47,6 +51,9 @@ func (s *Server) addIdentityKey(c *gin.Context) {
 }
 
 func (s *Server) removeIdentityKey(c *gin.Context) {
+	if !s.audited(c, data.AuditKeys, "", "site:"+c.Param("key")+" kid:"+c.Param("kid")) {
+		return
+	}
 	if err := identity.RemoveKey(c.Request.Context(), s.records, c.Param("key"), c.Param("kid")); err != nil {
 		writeError(c, err)
 		return

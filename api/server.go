@@ -14,6 +14,7 @@ import (
 	"github.com/frontdesk/frontdesk/api/web"
 	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/privacy"
 )
 
 // Chat is what the HTTP handlers need from the message path.
@@ -48,6 +49,7 @@ type Records interface {
 	SiteByKey(ctx context.Context, key string) (data.Site, error)
 	UpdateSiteSettings(ctx context.Context, siteID string, st data.SiteSettings) (data.Site, error)
 	SetIdentityKeys(ctx context.Context, siteID string, keys []data.IdentityKey) error
+	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]data.AuditEntry, error)
 	ListOutbox(ctx context.Context, kind string, limit int) ([]data.OutboxItem, error)
 }
 
@@ -60,8 +62,10 @@ type Deps struct {
 	Presence Presence
 	Tickets  TicketService
 	Reports  analytics.Store
-	Hub      *realtime.Hub
-	Log      *slog.Logger
+	// Privacy exports and erases visitors and keeps the audit log (default: over Records).
+	Privacy *privacy.Service
+	Hub     *realtime.Hub
+	Log     *slog.Logger
 }
 
 // Config configures the HTTP layer.
@@ -94,6 +98,7 @@ type Server struct {
 	tickets    TicketService
 	files      Files
 	reports    analytics.Store
+	privacy    *privacy.Service
 	hub        *realtime.Hub
 	visitor    *realtime.VisitorEndpoint
 	agentWS    *realtime.AgentEndpoint
@@ -132,6 +137,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 			return nil, errors.New("api: a reports store is required")
 		}
 	}
+	if d.Privacy == nil {
+		ps, ok := d.Records.(privacy.Store)
+		if !ok {
+			return nil, errors.New("api: a privacy service is required")
+		}
+		d.Privacy = privacy.New(ps, d.Log)
+	}
 	if cfg.LoginAttempts <= 0 {
 		cfg.LoginAttempts = 10
 	}
@@ -139,7 +151,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, errors.New("api: every dependency is required")
 	}
 	return &Server{
-		chat: d.Chat, files: d.Chat, records: d.Records, reports: d.Reports, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
+		chat: d.Chat, files: d.Chat, records: d.Records, reports: d.Reports, privacy: d.Privacy, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
 		hub: d.Hub, cfg: cfg, log: d.Log,
 		visitor:    realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
 		agentWS:    realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
@@ -226,6 +238,10 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.GET("/sites/:key/identity-keys", s.listIdentityKeys)
 	admin.POST("/sites/:key/identity-keys", s.addIdentityKey)
 	admin.DELETE("/sites/:key/identity-keys/:kid", s.removeIdentityKey)
+	admin.POST("/sites/:key/erasures", s.eraseByEmail)
+	admin.GET("/visitors/:id/export", s.exportVisitor)
+	admin.DELETE("/visitors/:id", s.eraseVisitor)
+	admin.GET("/audit", s.listAudit)
 	admin.POST("/canned", s.upsertCanned)
 	admin.PUT("/canned/:id", s.upsertCanned)
 	admin.DELETE("/canned/:id", s.deleteCanned)

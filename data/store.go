@@ -101,6 +101,7 @@ type IdentityStore interface {
 type Store interface {
 	SiteStore
 	IdentityStore
+	PrivacyStore
 	VisitorStore
 	ConversationStore
 	MessageStore

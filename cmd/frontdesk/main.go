@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"kb":            {"lint, search, import and evaluate the FAQ knowledge base", runKB},
 		"bot":           {"run conversation test stories against the bot (bot test)", runBot},
 		"keys":          {"list or rotate the keys that seal data at rest", runKeys},
+		"audit":         {"verify the hash chain of the audit log (audit verify)", runAudit},
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/frontdesk/frontdesk/handoff"
 	"github.com/frontdesk/frontdesk/knowledge"
 	"github.com/frontdesk/frontdesk/metrics"
+	"github.com/frontdesk/frontdesk/privacy"
 	"github.com/frontdesk/frontdesk/webhooks"
 )
 
@@ -193,6 +194,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	g.Go(func() error { return svc.Run(workCtx) })
 	g.Go(func() error { return router.Run(workCtx) })
 	g.Go(func() error { return outbox.Run(workCtx) })
+	g.Go(func() error { return privacy.NewPurger(store, log, time.Hour).Run(workCtx) })
 	g.Go(func() error { return runPresence(workCtx) })
 	if cfg.SMTPAddr == "" {
 		log.Info("no --smtp-addr: ticket e-mails are kept in the outbox until one is configured")

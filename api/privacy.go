@@ -1,0 +1,82 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/privacy"
+)
+
+// actor names the signed-in agent or admin for the audit log.
+func actor(c *gin.Context) privacy.Actor {
+	a := currentAgent(c)
+	kind := "agent"
+	if a.Role == data.RoleAdmin {
+		kind = "admin"
+	}
+	return privacy.Actor{Kind: kind, ID: a.ID}
+}
+
+// audited records an access to personal data; when it cannot be recorded
+// the request fails (no unrecorded access).
+func (s *Server) audited(c *gin.Context, action, siteID, target string) bool {
+	if err := s.privacy.Audit(c.Request.Context(), actor(c), action, siteID, target, ""); err != nil {
+		writeError(c, err)
+		return false
+	}
+	return true
+}
+
+func (s *Server) exportVisitor(c *gin.Context) {
+	out, err := s.privacy.Export(c.Request.Context(), actor(c), c.Param("id"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("Content-Disposition", `attachment; filename="visitor-`+out.Visitor.ID+`.json"`)
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) eraseVisitor(c *gin.Context) {
+	if err := s.privacy.Erase(c.Request.Context(), actor(c), c.Param("id")); err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+type erasureRequest struct {
+	Email string `json:"email"`
+}
+
+func (s *Server) eraseByEmail(c *gin.Context) {
+	var req erasureRequest
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)
+	if err := c.ShouldBindJSON(&req); err != nil || req.Email == "" || len(req.Email) > 254 {
+		writeError(c, badRequest(`body must be {"email": "..."} (a verified e-mail)`))
+		return
+	}
+	ids, err := s.privacy.EraseByEmail(c.Request.Context(), actor(c), c.Param("key"), req.Email)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"erased_visitors": ids})
+}
+
+func (s *Server) listAudit(c *gin.Context) {
+	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
+	entries, err := s.records.ListAudit(c.Request.Context(), after, 500)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if entries == nil {
+		entries = []data.AuditEntry{}
+	}
+	c.JSON(http.StatusOK, gin.H{"entries": entries})
+}
