@@ -1,8 +1,12 @@
 package api
 
 import (
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // limiter is a set of token buckets keyed by a string (an IP, an e-mail),
@@ -53,4 +57,31 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	}
 	b.tokens--
 	return true, 0
+}
+
+// perIPLimiter returns the limiter of new sessions (factor 1) or sockets
+// (factor 2) for a per-minute rate: 0 means 60, negative means none.
+func perIPLimiter(perMinute, factor int) *limiter {
+	if perMinute < 0 {
+		return nil
+	}
+	if perMinute == 0 {
+		perMinute = 60
+	}
+	return newLimiter(time.Minute, perMinute*factor)
+}
+
+// allowIP takes a token of l for the request's client address and, when
+// none is left, answers 429 with Retry-After and returns false.
+func allowIP(c *gin.Context, l *limiter, what string) bool {
+	if l == nil {
+		return true
+	}
+	ok, wait := l.allow(c.ClientIP())
+	if ok {
+		return true
+	}
+	c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	writeError(c, &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many new " + what + " from this address; retry after the Retry-After seconds"})
+	return false
 }

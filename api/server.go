@@ -86,6 +86,10 @@ type Config struct {
 	// header is believed; empty: the client is the TCP peer. Rate limits are
 	// keyed on the client address, so only list your own load balancers.
 	TrustedProxies []string
+	// NewSessionsPerIP caps visitor sessions one client address may start per
+	// minute (burst the same); 0: 60, negative: no limit (load tests only).
+	// New visitor sockets may be opened at twice this rate.
+	NewSessionsPerIP int
 }
 
 // Server holds the HTTP layer's dependencies.
@@ -104,8 +108,10 @@ type Server struct {
 	agentWS    *realtime.AgentEndpoint
 	tokens     tokens
 	loginLimit *limiter
-	cfg        Config
-	log        *slog.Logger
+	// sessionLimit and socketLimit cap new sessions and sockets per client address (nil: off).
+	sessionLimit, socketLimit *limiter
+	cfg                       Config
+	log                       *slog.Logger
 }
 
 // deskAdapter gives realtime's agent endpoint what it needs.
@@ -153,10 +159,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	return &Server{
 		chat: d.Chat, files: d.Chat, records: d.Records, reports: d.Reports, privacy: d.Privacy, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
 		hub: d.Hub, cfg: cfg, log: d.Log,
-		visitor:    realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
-		agentWS:    realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
-		tokens:     tokens{key: cfg.SessionKey, ttl: cfg.SessionTTL, now: time.Now},
-		loginLimit: newLimiter(5*time.Minute, cfg.LoginAttempts),
+		visitor:      realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
+		agentWS:      realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
+		tokens:       tokens{key: cfg.SessionKey, ttl: cfg.SessionTTL, now: time.Now},
+		loginLimit:   newLimiter(5*time.Minute, cfg.LoginAttempts),
+		sessionLimit: perIPLimiter(cfg.NewSessionsPerIP, 1),
+		socketLimit:  perIPLimiter(cfg.NewSessionsPerIP, 2),
 	}, nil
 }
 

@@ -51,6 +51,9 @@ func (s *Server) createSession(c *gin.Context) {
 		writeError(c, badRequest("site_key is required"))
 		return
 	}
+	if !allowIP(c, s.sessionLimit, "sessions") {
+		return
+	}
 	var visitorID string
 	if req.Token != "" {
 		if claims, err := s.tokens.verify(req.Token); err == nil {
@@ -88,6 +91,9 @@ func (s *Server) createSession(c *gin.Context) {
 
 // visitorSocket authenticates the visitor token and hands over to realtime.
 func (s *Server) visitorSocket(c *gin.Context) {
+	if !allowIP(c, s.socketLimit, "connections") {
+		return
+	}
 	claims, err := s.tokens.verify(c.Query("token"))
 	if err != nil {
 		writeError(c, &Error{Status: http.StatusUnauthorized, Code: "bad_token", Message: "a valid visitor token is required (POST /api/v1/visitor/sessions)"})

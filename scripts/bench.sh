@@ -42,7 +42,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 echo "== start the server" >&2
 "$work/frontdesk" serve --kb "$work/kb" --data-dir "$work/data" --addr 127.0.0.1:0 --debug-addr 127.0.0.1:0 \
-	--ws-message-rate 0 --log-level info >"$work/server.log" 2>&1 &
+	--ws-message-rate 0 --new-sessions-per-ip -1 --log-level info >"$work/server.log" 2>&1 &
 server_pid=$!
 addr="" debug=""
 for _ in $(seq 1 360); do
