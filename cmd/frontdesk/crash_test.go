@@ -278,4 +278,3 @@ func verifyAcked(t *testing.T, dataDir string, acked map[string]ackRecord) int {
 	}
 	return len(acked)
 }
-
