@@ -177,6 +177,9 @@ func (s *Service) Details(ctx context.Context, a data.Agent, conversationID stri
 	if err != nil {
 		return Details{}, fmt.Errorf("chat: details: %w", err)
 	}
+	if site, err := s.store.GetSite(ctx, conv.SiteID); err != nil || site.Settings.Privacy.MaskAgentView {
+		v.Personal = maskPersonal(v.Personal)
+	}
 	d := Details{Conversation: conv, Visitor: v, Earlier: []data.Conversation{}}
 	if ev, err := s.store.LatestEvent(ctx, v.ID, "page_view"); err == nil {
 		var p struct {

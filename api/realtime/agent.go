@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/mask"
 )
 
 // AgentChat is what an agent connection needs from the message path.
@@ -21,6 +22,8 @@ type AgentChat interface {
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]data.Message, error)
 	Typing(ctx context.Context, conversationID string, who data.SenderKind)
 	Read(ctx context.Context, conversationID string, who data.SenderKind, seq int64)
+	// MaskAgentView reports whether the conversation's site shows agents masked personal data.
+	MaskAgentView(ctx context.Context, conversationID string) bool
 }
 
 // AgentDesk is what an agent connection needs from handoff.
@@ -113,6 +116,7 @@ type agentConn struct {
 	// Owned by the write pump.
 	cursors map[string]int64
 	topics  map[string]bool
+	masked  map[string]bool // conversation -> its site masks the agent view
 }
 
 func (c *agentConn) run() {
@@ -244,6 +248,25 @@ func (c *agentConn) handleFrame(log *slog.Logger, f ClientFrame) {
 	}
 }
 
+// messageFrame renders a message for this agent, with phone, ID and card
+// numbers and e-mails partly masked when the conversation's site asks for it.
+func (c *agentConn) messageFrame(ctx context.Context, m *data.Message) AgentMessageFrame {
+	masked, ok := c.masked[m.ConversationID]
+	if !ok {
+		if c.masked == nil {
+			c.masked = map[string]bool{}
+		}
+		masked = c.ep.chat.MaskAgentView(ctx, m.ConversationID)
+		c.masked[m.ConversationID] = masked
+	}
+	if !masked {
+		return agentMessageFrame(m)
+	}
+	cp := *m
+	cp.Text = mask.Partial(cp.Text)
+	return agentMessageFrame(&cp)
+}
+
 func agentMessageFrame(m *data.Message) AgentMessageFrame {
 	f := AgentMessageFrame{MessageFrame: visitorMessageFrame(m), SenderID: m.SenderID, Metadata: m.Metadata}
 	f.ClientMsgID = m.ClientMsgID
@@ -285,7 +308,7 @@ func (c *agentConn) handle(it outItem) error {
 			return nil
 		}
 		c.cursors[m.ConversationID] = m.Seq
-		return c.write(agentMessageFrame(m))
+		return c.write(c.messageFrame(ctx, m))
 	case it.resume != nil:
 		c.watch(it.resume.conversationID, it.resume.lastSeq)
 		if err := c.fill(ctx, it.resume.conversationID, -1); err != nil {
@@ -314,7 +337,7 @@ func (c *agentConn) fill(ctx context.Context, convID string, upTo int64) error {
 				return nil
 			}
 			c.cursors[convID] = m.Seq
-			if err := c.write(agentMessageFrame(m)); err != nil {
+			if err := c.write(c.messageFrame(ctx, m)); err != nil {
 				return err
 			}
 		}

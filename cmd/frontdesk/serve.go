@@ -51,10 +51,11 @@ func newLogger(cfg *serverConfig, w io.Writer) (*slog.Logger, error) {
 		return nil, err
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	// Personal data is redacted from every log line (logmask.go).
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(newMaskingHandler(slog.NewJSONHandler(w, opts))), nil
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	return slog.New(newMaskingHandler(slog.NewTextHandler(w, opts))), nil
 }
 
 // serve wires every part by hand, runs until ctx ends, then shuts down in

@@ -1,0 +1,67 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/frontdesk/frontdesk/api/realtime"
+	"github.com/frontdesk/frontdesk/data"
+)
+
+// TestMaskedAgentView: with privacy.mask_agent_view the agent socket and the
+// conversation details show phone numbers and e-mails partly masked, while
+// the visitor's own view and the store keep them whole.
+func TestMaskedAgentView(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	ctx := context.Background()
+	site, _ := h.store.SiteByKey(ctx, "demo")
+	site.Settings.Privacy.MaskAgentView = true
+	if _, err := h.store.UpdateSiteSettings(ctx, site.ID, site.Settings); err != nil {
+		t.Fatal(err)
+	}
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	mei := h.login("mei@acme.example")
+	v := h.mustDial(h.token())
+	v.send(map[string]any{"type": "identify", "name": "Li", "email": "lilei@example.com", "phone": "13800138000"})
+	v.until(isType("identified"))
+	v.say("h1", "转人工, call 13800138000")
+	frames := v.until(func(f map[string]any) bool { return f["type"] == "position" })
+	convID := ""
+	for _, f := range frames {
+		if f["type"] == "ack" {
+			convID = f["conversation_id"].(string)
+		}
+	}
+	if code, out := mei.do("POST", "/api/v1/agent/conversations/"+convID+"/accept", nil); code != http.StatusOK {
+		t.Fatalf("accept = %d %v", code, out)
+	}
+	code, out := mei.do("GET", "/api/v1/agent/conversations/"+convID, nil)
+	js := mustJSON(out)
+	if code != http.StatusOK || strings.Contains(js, "13800138000") || strings.Contains(js, "lilei@example.com") || !strings.Contains(js, "138****8000") {
+		t.Errorf("details = %d %s; want phone and e-mail masked", code, js)
+	}
+	hdr := http.Header{}
+	for _, c := range mei.http.Jar.Cookies(mustParse(h.srv.URL)) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(h.srv.URL, "http")+"/api/v1/agent/ws", hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ac := &client{t: t, conn: ws}
+	ac.next()
+	ac.send(map[string]any{"type": "watch", "conversation_id": convID, "last_seq": 0})
+	got := ac.until(func(f map[string]any) bool { return f["type"] == "message" && f["sender"] == "visitor" })
+	if text := got[len(got)-1]["text"].(string); strings.Contains(text, "13800138000") || !strings.Contains(text, "138****8000") {
+		t.Errorf("agent socket message text = %q, want the phone masked", text)
+	}
+	msgs, _ := h.store.ListMessages(ctx, convID, 0, 10)
+	if len(msgs) == 0 || !strings.Contains(msgs[0].Text, "13800138000") {
+		t.Errorf("stored message = %+v, want the text unchanged", msgs)
+	}
+}
