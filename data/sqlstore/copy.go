@@ -20,7 +20,7 @@ var copyTables = []string{
 	"keys", "sites", "visitors", "conversations", "messages",
 	"skill_groups", "agents", "agent_groups", "agent_sessions",
 	"tickets", "ticket_events", "canned_responses", "outbox",
-	"visitor_events", "files",
+	"visitor_events", "files", "audit_log",
 }
 
 // CopyOptions tune CopySQLiteToPostgres; the zero value is sensible.
