@@ -52,7 +52,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	for _, key := range []string{"ip:" + c.ClientIP(), "email:" + strings.ToLower(strings.TrimSpace(req.Email))} {
-		if ok, wait := s.loginLimit.allow(key); !ok {
+		if ok, wait := s.loginLimit.Allow(c.Request.Context(), key); !ok {
 			c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 			writeError(c, &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Message: "too many sign-in attempts; try again later"})
 			return

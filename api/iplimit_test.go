@@ -11,8 +11,8 @@ import (
 // only so many visitor sockets; the rest get 429 with Retry-After.
 func TestPerIPLimits(t *testing.T) {
 	h := newHarness(t, realtime.DefaultLimits())
-	h.server.sessionLimit = perIPLimiter(3, 1)
-	h.server.socketLimit = perIPLimiter(3, 2)
+	h.server.sessionLimit = perIPLimiter(nil, "sessions", 3, 1)
+	h.server.socketLimit = perIPLimiter(nil, "sockets", 3, 2)
 	var token string
 	for i := 1; i <= 4; i++ {
 		code, out := h.session(`{"site_key":"demo"}`)
@@ -42,7 +42,7 @@ func TestPerIPLimits(t *testing.T) {
 		}
 	}
 	// Another address is not affected.
-	if ok, _ := h.server.sessionLimit.allow("203.0.113.9"); !ok {
+	if ok, _ := h.server.sessionLimit.Allow(t.Context(), "203.0.113.9"); !ok {
 		t.Error("a different address was limited")
 	}
 }

@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/frontdesk/frontdesk/ratelimit"
 )
 
 // limiter is a set of token buckets keyed by a string (an IP, an e-mail),
@@ -29,8 +32,8 @@ func newLimiter(per time.Duration, n int) *limiter {
 	return &limiter{rate: float64(n) / per.Seconds(), burst: float64(n), buckets: map[string]*keyBucket{}, now: time.Now}
 }
 
-// allow takes a token for key; when none is left it returns how long to wait.
-func (l *limiter) allow(key string) (bool, time.Duration) {
+// Allow takes a token for key; when none is left it returns how long to wait.
+func (l *limiter) Allow(_ context.Context, key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -61,23 +64,36 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 
 // perIPLimiter returns the limiter of new sessions (factor 1) or sockets
 // (factor 2) for a per-minute rate: 0 means 60, negative means none.
-func perIPLimiter(perMinute, factor int) *limiter {
+func perIPLimiter(shared LimiterFactory, name string, perMinute, factor int) ratelimit.Limiter {
 	if perMinute < 0 {
 		return nil
 	}
 	if perMinute == 0 {
 		perMinute = 60
 	}
-	return newLimiter(time.Minute, perMinute*factor)
+	return newKeyLimiter(shared, name, time.Minute, perMinute*factor)
+}
+
+// LimiterFactory makes a limiter of n events per window shared by every node
+// (Redis); name keeps the limiters apart.
+type LimiterFactory func(name string, n int, window time.Duration) ratelimit.Limiter
+
+// newKeyLimiter returns the shared limiter when there is a factory, else an
+// in-memory token bucket of this node.
+func newKeyLimiter(shared LimiterFactory, name string, window time.Duration, n int) ratelimit.Limiter {
+	if shared != nil {
+		return shared(name, n, window)
+	}
+	return newLimiter(window, n)
 }
 
 // allowIP takes a token of l for the request's client address and, when
 // none is left, answers 429 with Retry-After and returns false.
-func allowIP(c *gin.Context, l *limiter, what string) bool {
+func allowIP(c *gin.Context, l ratelimit.Limiter, what string) bool {
 	if l == nil {
 		return true
 	}
-	ok, wait := l.allow(c.ClientIP())
+	ok, wait := l.Allow(c.Request.Context(), c.ClientIP())
 	if ok {
 		return true
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/privacy"
+	"github.com/frontdesk/frontdesk/ratelimit"
 )
 
 // Chat is what the HTTP handlers need from the message path.
@@ -62,6 +63,8 @@ type Deps struct {
 	Presence Presence
 	Tickets  TicketService
 	Reports  analytics.Store
+	// Limiters, when set, makes rate limits shared across nodes (Redis).
+	Limiters LimiterFactory
 	// Privacy exports and erases visitors and keeps the audit log (default: over Records).
 	Privacy *privacy.Service
 	Hub     *realtime.Hub
@@ -107,9 +110,9 @@ type Server struct {
 	visitor    *realtime.VisitorEndpoint
 	agentWS    *realtime.AgentEndpoint
 	tokens     tokens
-	loginLimit *limiter
+	loginLimit ratelimit.Limiter
 	// sessionLimit and socketLimit cap new sessions and sockets per client address (nil: off).
-	sessionLimit, socketLimit *limiter
+	sessionLimit, socketLimit ratelimit.Limiter
 	cfg                       Config
 	log                       *slog.Logger
 }
@@ -162,9 +165,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		visitor:      realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
 		agentWS:      realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
 		tokens:       tokens{key: cfg.SessionKey, ttl: cfg.SessionTTL, now: time.Now},
-		loginLimit:   newLimiter(5*time.Minute, cfg.LoginAttempts),
-		sessionLimit: perIPLimiter(cfg.NewSessionsPerIP, 1),
-		socketLimit:  perIPLimiter(cfg.NewSessionsPerIP, 2),
+		loginLimit:   newKeyLimiter(d.Limiters, "login", 5*time.Minute, cfg.LoginAttempts),
+		sessionLimit: perIPLimiter(d.Limiters, "sessions", cfg.NewSessionsPerIP, 1),
+		socketLimit:  perIPLimiter(d.Limiters, "sockets", cfg.NewSessionsPerIP, 2),
 	}, nil
 }
 

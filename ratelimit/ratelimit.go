@@ -71,3 +71,37 @@ func (r *Redis) Allow(ctx context.Context, key string) (bool, time.Duration) {
 	end := time.Unix(0, (slot+1)*int64(r.window))
 	return false, end.Sub(now)
 }
+
+// Factory makes Redis limiters that share one connection.
+type Factory struct {
+	client *redis.Client
+	prefix string
+}
+
+// NewFactory connects to url; limiters it makes keep their counts under prefix.
+func NewFactory(ctx context.Context, url, prefix string) (*Factory, error) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("ratelimit: url: %w", err)
+	}
+	c := redis.NewClient(o)
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("ratelimit: ping: %w", err)
+	}
+	return &Factory{client: c, prefix: prefix}, nil
+}
+
+// Limiter returns the limiter called name: n events per window and key.
+func (f *Factory) Limiter(name string, n int, window time.Duration) Limiter {
+	if n < 1 {
+		n = 1
+	}
+	if window <= 0 {
+		window = time.Minute
+	}
+	return &Redis{client: f.client, prefix: f.prefix + name + ":", n: n, window: window, now: time.Now}
+}
+
+// Close releases the connection.
+func (f *Factory) Close() error { return f.client.Close() }

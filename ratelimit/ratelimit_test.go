@@ -50,3 +50,29 @@ func TestRedisLimiterIsShared(t *testing.T) {
 		t.Error("the next window is still limited")
 	}
 }
+
+func TestFactoryLimitersAreSeparate(t *testing.T) {
+	url := os.Getenv("FRONTDESK_TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	f, err := NewFactory(context.Background(), url, "frontdesk-test-rlf:"+fmt.Sprint(time.Now().UnixNano())+":")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redis is required under CI: %v", err)
+		}
+		t.Skipf("no redis: %v", err)
+	}
+	defer f.Close()
+	login, sessions := f.Limiter("login", 1, time.Minute), f.Limiter("sessions", 1, time.Minute)
+	ctx := context.Background()
+	if ok, _ := login.Allow(ctx, "k"); !ok {
+		t.Fatal("first login refused")
+	}
+	if ok, _ := login.Allow(ctx, "k"); ok {
+		t.Error("second login allowed with a limit of 1")
+	}
+	if ok, _ := sessions.Allow(ctx, "k"); !ok {
+		t.Error("the sessions limiter shares the login count")
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/frontdesk/frontdesk/knowledge"
 	"github.com/frontdesk/frontdesk/metrics"
 	"github.com/frontdesk/frontdesk/privacy"
+	"github.com/frontdesk/frontdesk/ratelimit"
 	"github.com/frontdesk/frontdesk/webhooks"
 )
 
@@ -153,9 +154,18 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	}
 	m.Gauge("frontdesk_connections", "Open WebSocket connections on this node.", func() float64 { return float64(hub.Connections()) })
 	m.QueueLengths(store.ListGroups, store.QueuedConversations)
+	var limiters api.LimiterFactory // per node unless scaled out
+	if cfg.RedisURL != "" {
+		rl, err := ratelimit.NewFactory(ctx, cfg.RedisURL, "frontdesk:rl:")
+		if err != nil {
+			return fmt.Errorf("rate limits: %w (redis %s)", err, maskURL(cfg.RedisURL))
+		}
+		defer rl.Close()
+		limiters = rl.Limiter
+	}
 	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg), KBDir: cfg.KBDir, TrustedProxies: cfg.TrustedProxies, NewSessionsPerIP: cfg.SessionsPerIP}, api.Deps{
 		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
-		Tickets: handoff.NewTickets(store), Hub: hub, Log: log,
+		Tickets: handoff.NewTickets(store), Hub: hub, Log: log, Limiters: limiters,
 	})
 	if err != nil {
 		return err
