@@ -27,7 +27,8 @@
       rate_title: "How did we do?", rate_thanks: "Thanks for your feedback!", stars: "{n} of 5 stars",
       helpful: "Was this helpful?", yes: "Yes", no: "No", thanks: "Thanks!", read: "Read",
       attach: "Attach a file", uploading: "Uploading…", upload_failed: "Upload failed: ", download: "Download",
-      prechat_title: "Before we start", topic: "Topic", start: "Start chat", copy: "Copy code", copied: "Copied!" },
+      prechat_title: "Before we start", topic: "Topic", start: "Start chat", copy: "Copy code", copied: "Copied!",
+      bot_notice: "You are chatting with an automated assistant. A person joins when you ask.", human: "Talk to a person" },
     zh: { launcher: "在线客服", title: "在线客服", placeholder: "请输入您的问题…", send: "发送",
       connecting: "连接中…", offline: "正在重新连接…", failed: "未发送，稍后重试", close: "关闭",
       greeting: "您好！有关订单、配送、退换货或支付的问题都可以问我。",
@@ -37,7 +38,8 @@
       rate_title: "请为本次服务评分", rate_thanks: "感谢您的评价！", stars: "{n} 星（满分 5 星）",
       helpful: "这个回答有帮助吗？", yes: "有帮助", no: "没帮助", thanks: "谢谢反馈！", read: "已读",
       attach: "发送文件", uploading: "上传中…", upload_failed: "上传失败：", download: "下载",
-      prechat_title: "开始咨询前", topic: "咨询主题", start: "开始咨询", copy: "复制优惠码", copied: "已复制！" }
+      prechat_title: "开始咨询前", topic: "咨询主题", start: "开始咨询", copy: "复制优惠码", copied: "已复制！",
+      bot_notice: "您正在与智能助手（自动回复）对话，需要时可转人工。", human: "转人工" }
   }[lang];
 
   var storeKey = "frontdesk:" + siteKey + ":";
@@ -65,6 +67,8 @@
     ".msg.bot,.msg.agent{white-space:normal}.msg a{color:#1d4ed8}.msg code{background:#f1f5f9;padding:0 3px;border-radius:3px}",
     ".msg.failed{outline:1px dashed #dc2626}",
     ".qrs{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}",
+    ".botnote{padding:6px 16px;background:#eff6ff;color:#1e3a8a;font-size:12px}",
+    ".human{align-self:flex-start;background:none;border:0;padding:0 4px;color:#2563eb;font-size:12px;text-decoration:underline;cursor:pointer}",
     ".qr{border:1px solid #2563eb;background:#fff;color:#2563eb;border-radius:14px;padding:4px 10px;cursor:pointer;font-size:13px}",
     ".foot{display:flex;gap:8px;padding:10px;border-top:1px solid #e2e8f0;background:#fff}",
     ".input{flex:1;border:1px solid #cbd5e1;border-radius:8px;padding:8px 10px;font-size:14px;resize:none;height:40px}",
@@ -198,6 +202,11 @@
   foot.appendChild(input);
   foot.appendChild(sendBtn);
   panel.appendChild(head);
+  // PIPL art. 24: visitors are told they talk to an automated assistant
+  // until a person joins (hidden while an agent is assigned).
+  var botNote = el("div", "botnote", TEXT.bot_notice);
+  panel.appendChild(botNote);
+  function setAgentJoined(joined) { botNote.hidden = !!joined; }
   var queueBar = el("div", "queue");
   queueBar.setAttribute("aria-live", "polite");
   var typingBar = el("div", "typing");
@@ -334,6 +343,7 @@
     }
     clearQuickReplies();
     if (f.sender !== "visitor") { typingBar.textContent = ""; }
+    if (f.event && f.event.name === "status") setAgentJoined(f.event.to === "assigned");
     if (f.event && f.event.name === "status" && f.event.to !== "queued") {
       queueBar.className = "queue";
       var offer = log.querySelector(".leave");
@@ -358,6 +368,7 @@
     if (f.coupon) attach(couponCard(f.coupon));
     if (f.card) attach(richCard(f.card));
     if (f.ask_feedback && f.seq > replayedUpTo) attach(feedbackRow(f));
+    if (cls === "bot") attach(humanLink());
     if (f.event && f.event.name === "offer_ticket" && !log.querySelector(".leave")) attach(leaveForm());
     if (f.event && f.event.name === "status" && f.event.to === "closed" && !ratedConv[f.conversation_id] && !log.querySelector(".rate[data-conv='" + f.conversation_id + "']")) {
       attach(rateCard(f.conversation_id));
@@ -378,6 +389,15 @@
       attach(box);
     }
     scroll();
+  }
+
+  // humanLink is the "Talk to a person" offer under every bot reply: it sends
+  // a human request, which the bot hands off.
+  function humanLink() {
+    var b = el("button", "human", TEXT.human);
+    b.type = "button";
+    b.addEventListener("click", function () { sendText(TEXT.human); });
+    return b;
   }
 
   // placeBySeq puts a message in seq order: before the first message with a
@@ -621,6 +641,7 @@
   function onFrame(f) {
     switch (f.type) {
       case "hello":
+        setAgentJoined(f.status === "assigned");
         if (!replayedUpTo && f.last_seq) replayedUpTo = f.last_seq;
         if (f.conversation_id) {
           if (convId !== f.conversation_id) { convId = f.conversation_id; }
@@ -632,6 +653,7 @@
         pending.forEach(function (p) { sendFrame({ type: "message", client_msg_id: p.id, text: p.text }); });
         break;
       case "conversation":
+        setAgentJoined(f.status === "assigned");
         if (convId !== f.conversation_id) { convId = f.conversation_id; lastSeq = 0; seen = {}; }
         break;
       case "ack": onAck(f); break;
