@@ -10,13 +10,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/identity"
 )
 
 // runIdentityKeys manages a site's identity keys (frontdesk admin identity-key add|list|remove).
 func runIdentityKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: frontdesk admin identity-key add|list|remove --site KEY [--kid KID]")
+		return errors.New("usage: frontdesk admin identity-key add|rotate|list|remove --site KEY [--kid KID]")
 	}
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("admin identity-key "+sub, flag.ContinueOnError)
@@ -33,13 +34,29 @@ func runIdentityKeys(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer store.Close()
+	audit := func(target string) error {
+		_, err := store.AppendAudit(ctx, data.AuditEntry{ActorKind: "cli", ActorID: "frontdesk admin", Action: data.AuditKeys, Target: target})
+		return err
+	}
 	switch sub {
-	case "add":
+	case "add", "rotate":
+		old, err := identity.ListKeys(ctx, store, *site)
+		if err != nil {
+			return err
+		}
+		if err := audit("site:" + *site); err != nil {
+			return err
+		}
 		k, err := identity.AddKey(ctx, store, *site, time.Now())
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "kid: %s\nsecret (HS256, shown once; sign identity tokens with it on your server): %s\n", k.ID, k.Secret)
+		if sub == "rotate" {
+			for _, o := range old {
+				fmt.Fprintf(stdout, "still valid: %s; once your servers sign with %s: frontdesk admin identity-key remove --site %s --kid %s\n", o.ID, k.ID, *site, o.ID)
+			}
+		}
 	case "list":
 		keys, err := identity.ListKeys(ctx, store, *site)
 		if err != nil {
@@ -55,12 +72,15 @@ func runIdentityKeys(ctx context.Context, args []string, stdout, stderr io.Write
 		if *kid == "" {
 			return errors.New("--kid is required")
 		}
+		if err := audit("site:" + *site + " kid:" + *kid); err != nil {
+			return err
+		}
 		if err := identity.RemoveKey(ctx, store, *site, *kid); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "removed %s from %s\n", *kid, *site)
 	default:
-		return fmt.Errorf("unknown identity-key command %q (want add, list or remove)", sub)
+		return fmt.Errorf("unknown identity-key command %q (want add, rotate, list or remove)", sub)
 	}
 	return nil
 }
