@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -94,7 +95,20 @@ type Verifier struct {
 	now  func() time.Time
 	mu   sync.Mutex
 	seen map[string]time.Time // site id + jti -> exp
+	// shared, when set, remembers token ids for every node (Redis).
+	shared OnceStore
 }
+
+// OnceStore remembers keys until a time across nodes: Use reports whether
+// the key was new (first use).
+type OnceStore interface {
+	Use(ctx context.Context, key string, until time.Time) (bool, error)
+}
+
+// ShareReplays makes the verifier remember token ids in s, so a token used
+// on one node is refused on every other. If s fails, this node's own memory
+// still refuses replays it has seen.
+func (v *Verifier) ShareReplays(s OnceStore) { v.shared = s }
 
 // NewVerifier returns a verifier using the clock now (time.Now when nil).
 func NewVerifier(now func() time.Time) *Verifier {
@@ -182,6 +196,14 @@ func (v *Verifier) check(site data.Site, token string) (Claims, error) {
 
 // remember records a token id until exp; it fails if the id is already known.
 func (v *Verifier) remember(id string, exp time.Time) error {
+	if v.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		first, err := v.shared.Use(ctx, "jti:"+id, exp)
+		cancel()
+		if err == nil && !first {
+			return ErrReplayed
+		}
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.now()

@@ -127,3 +127,45 @@ func TestRotationWithoutDowntime(t *testing.T) {
 		t.Errorf("RemoveKey(unknown) = %v, want ErrNotFound", err)
 	}
 }
+
+// sharedOnce is a OnceStore two verifiers (two nodes) share.
+type sharedOnce struct {
+	seen map[string]bool
+	fail bool
+}
+
+func (s *sharedOnce) Use(_ context.Context, key string, _ time.Time) (bool, error) {
+	if s.fail {
+		return false, errors.New("redis down")
+	}
+	if s.seen[key] {
+		return false, nil
+	}
+	s.seen[key] = true
+	return true, nil
+}
+
+func TestReplayRefusedOnAnotherNode(t *testing.T) {
+	shared := &sharedOnce{seen: map[string]bool{}}
+	clock := func() time.Time { return t0 }
+	nodeA, nodeB := NewVerifier(clock), NewVerifier(clock)
+	nodeA.ShareReplays(shared)
+	nodeB.ShareReplays(shared)
+	site := data.Site{ID: "s_1", Key: "shop", IdentityKeys: []data.IdentityKey{newKey}}
+	tok := Sign(newKey, "shop", claims("multi", t0, 10*time.Minute))
+	if _, err := nodeA.Verify(site, tok); err != nil {
+		t.Fatalf("node A = %v", err)
+	}
+	if _, err := nodeB.Verify(site, tok); !errors.Is(err, ErrReplayed) {
+		t.Errorf("the same token on node B = %v, want ErrReplayed", err)
+	}
+	// With the shared store down, each node still refuses what it has seen.
+	shared.fail = true
+	tok2 := Sign(newKey, "shop", claims("down", t0, 10*time.Minute))
+	if _, err := nodeA.Verify(site, tok2); err != nil {
+		t.Fatalf("node A while the shared store is down = %v", err)
+	}
+	if _, err := nodeA.Verify(site, tok2); !errors.Is(err, ErrReplayed) {
+		t.Errorf("replay on node A while the shared store is down = %v, want ErrReplayed", err)
+	}
+}

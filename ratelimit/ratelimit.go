@@ -105,3 +105,29 @@ func (f *Factory) Limiter(name string, n int, window time.Duration) Limiter {
 
 // Close releases the connection.
 func (f *Factory) Close() error { return f.client.Close() }
+
+// Once returns a store of keys that may each be used once until a time (for
+// example identity token ids), shared by every node.
+func (f *Factory) Once() *Once {
+	return &Once{client: f.client, prefix: f.prefix + "once:", now: time.Now}
+}
+
+// Once remembers keys in Redis until their time passes.
+type Once struct {
+	client *redis.Client
+	prefix string
+	now    func() time.Time
+}
+
+// Use records key until the given time and reports whether this was its first use.
+func (o *Once) Use(ctx context.Context, key string, until time.Time) (bool, error) {
+	ttl := until.Sub(o.now())
+	if ttl <= 0 {
+		return true, nil
+	}
+	ok, err := o.client.SetNX(ctx, o.prefix+key, 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("ratelimit: once: %w", err)
+	}
+	return ok, nil
+}

@@ -76,3 +76,32 @@ func TestFactoryLimitersAreSeparate(t *testing.T) {
 		t.Error("the sessions limiter shares the login count")
 	}
 }
+
+func TestOnceIsShared(t *testing.T) {
+	url := os.Getenv("FRONTDESK_TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	prefix := "frontdesk-test-once:" + fmt.Sprint(time.Now().UnixNano()) + ":"
+	a, err := NewFactory(context.Background(), url, prefix)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redis is required under CI: %v", err)
+		}
+		t.Skipf("no redis: %v", err)
+	}
+	defer a.Close()
+	b, _ := NewFactory(context.Background(), url, prefix)
+	defer b.Close()
+	ctx := context.Background()
+	until := time.Now().Add(time.Minute)
+	if first, err := a.Once().Use(ctx, "jti:abc", until); !first || err != nil {
+		t.Fatalf("first use = %v, %v", first, err)
+	}
+	if first, _ := b.Once().Use(ctx, "jti:abc", until); first {
+		t.Error("a second node accepted the same key")
+	}
+	if first, _ := b.Once().Use(ctx, "jti:def", until); !first {
+		t.Error("another key was refused")
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/frontdesk/frontdesk/data/seal"
 	"github.com/frontdesk/frontdesk/data/sqlstore"
 	"github.com/frontdesk/frontdesk/handoff"
+	"github.com/frontdesk/frontdesk/identity"
 	"github.com/frontdesk/frontdesk/knowledge"
 	"github.com/frontdesk/frontdesk/metrics"
 	"github.com/frontdesk/frontdesk/privacy"
@@ -141,7 +142,18 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 		return err
 	}
 	router = handoff.NewRouter(store, pub, presence, log, handoff.Config{NotifyEmail: cfg.NotifyEmail})
-	svc := chat.New(store, broker, engine, router, log, chat.Config{Workers: cfg.BotWorkers})
+	verifier := identity.NewVerifier(nil)
+	var limiters api.LimiterFactory // per node unless scaled out
+	if cfg.RedisURL != "" {
+		rl, err := ratelimit.NewFactory(ctx, cfg.RedisURL, "frontdesk:rl:")
+		if err != nil {
+			return fmt.Errorf("rate limits: %w (redis %s)", err, maskURL(cfg.RedisURL))
+		}
+		defer rl.Close()
+		limiters = rl.Limiter
+		verifier.ShareReplays(rl.Once())
+	}
+	svc := chat.New(store, broker, engine, router, log, chat.Config{Workers: cfg.BotWorkers, Identity: verifier})
 	hub := realtime.NewHub(broker, log)
 	accounts := handoff.NewAccounts(store, cfg.SessionTTL, 0)
 	senders := map[string]handoff.Sender{webhooks.OutboxKind: webhooks.Sender(&http.Client{Timeout: 10 * time.Second})}
@@ -154,15 +166,6 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	}
 	m.Gauge("frontdesk_connections", "Open WebSocket connections on this node.", func() float64 { return float64(hub.Connections()) })
 	m.QueueLengths(store.ListGroups, store.QueuedConversations)
-	var limiters api.LimiterFactory // per node unless scaled out
-	if cfg.RedisURL != "" {
-		rl, err := ratelimit.NewFactory(ctx, cfg.RedisURL, "frontdesk:rl:")
-		if err != nil {
-			return fmt.Errorf("rate limits: %w (redis %s)", err, maskURL(cfg.RedisURL))
-		}
-		defer rl.Close()
-		limiters = rl.Limiter
-	}
 	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg), KBDir: cfg.KBDir, TrustedProxies: cfg.TrustedProxies, NewSessionsPerIP: cfg.SessionsPerIP}, api.Deps{
 		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
 		Tickets: handoff.NewTickets(store), Hub: hub, Log: log, Limiters: limiters,
