@@ -483,6 +483,13 @@ func testSiteSettingsAndEvents(t *testing.T, s data.Store) {
 	if !got.Settings.Widget.PreChat.Enabled || len(got.Settings.Widget.Invitations) != 1 || got.Settings.Widget.Invitations[0].Coupon.Code != "WELCOME10" {
 		t.Errorf("settings round trip = %+v", got.Settings)
 	}
+	hooked, err := s.UpdateSiteSettings(c, site.ID, data.SiteSettings{Widget: st.Widget, Webhooks: []data.Webhook{{ID: "crm", URL: "https://crm.example/h", Secret: "webhook-secret-0123456789"}}})
+	if err != nil || hooked.Settings.Webhooks[0].Secret != "webhook-secret-0123456789" {
+		t.Errorf("webhook secret round trip = %+v, %v", hooked.Settings.Webhooks, err)
+	}
+	if again, _ := s.GetSite(c, site.ID); again.Settings.Webhooks[0].Secret != "webhook-secret-0123456789" {
+		t.Errorf("webhook secret read back = %q", again.Settings.Webhooks[0].Secret)
+	}
 	if again, _ := s.SiteByKey(c, site.Key); again.Settings.Widget.Invitations[0].Message["zh"] != "需要帮助吗？" {
 		t.Errorf("SiteByKey settings = %+v", again.Settings)
 	}

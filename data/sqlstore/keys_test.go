@@ -53,11 +53,17 @@ func writeSecrets(t *testing.T, s *Store) {
 		Name: secretEmail + ".txt", ContentType: "text/plain", Content: []byte(secretText)}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.UpdateSiteSettings(ctx, site.ID, data.SiteSettings{Webhooks: []data.Webhook{{ID: "crm", URL: "https://crm.example/h", Secret: webhookSecret}}}); err != nil {
+		t.Fatal(err)
+	}
 }
+
+// webhookSecret must not reach the database in clear either.
+const webhookSecret = "whsec-do-not-leak-0123456789"
 
 func assertNoPlaintext(t *testing.T, where string, dump []byte) {
 	t.Helper()
-	for _, needle := range []string{secretText, "6222020200112233445", "13912345678", secretEmail, secretPhone, "cust-1"} {
+	for _, needle := range []string{secretText, "6222020200112233445", "13912345678", secretEmail, secretPhone, "cust-1", webhookSecret} {
 		if bytes.Contains(dump, []byte(needle)) {
 			t.Errorf("%s contains %q in plaintext", where, needle)
 		}

@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/frontdesk/frontdesk/data"
@@ -65,6 +67,9 @@ func (s *Store) scanSite(row *sql.Row) (data.Site, error) {
 	if err := json.Unmarshal([]byte(settings), &site.Settings); err != nil {
 		return data.Site{}, fmt.Errorf("settings: %w", err)
 	}
+	if err := s.openWebhookSecrets(site.ID, &site.Settings); err != nil {
+		return data.Site{}, err
+	}
 	site.CreatedAt = fromMS(created)
 	keys, err := s.openIdentityKeys(site.ID, idKeys)
 	if err != nil {
@@ -94,6 +99,10 @@ func (s *Store) GetSite(ctx context.Context, id string) (data.Site, error) {
 
 // UpdateSiteSettings replaces a site's settings.
 func (s *Store) UpdateSiteSettings(ctx context.Context, siteID string, st data.SiteSettings) (data.Site, error) {
+	st, err := s.sealWebhookSecrets(siteID, st)
+	if err != nil {
+		return data.Site{}, fmt.Errorf("sqlstore: site settings: %w", err)
+	}
 	b, err := json.Marshal(st)
 	if err != nil {
 		return data.Site{}, fmt.Errorf("sqlstore: site settings: %w", err)
@@ -112,6 +121,48 @@ func (s *Store) UpdateSiteSettings(ctx context.Context, siteID string, st data.S
 		return data.Site{}, fmt.Errorf("sqlstore: site settings %s: %w", siteID, err)
 	}
 	return s.GetSite(ctx, siteID)
+}
+
+// sealedPrefix marks a sealed secret inside a JSON settings document.
+const sealedPrefix = "sealed:"
+
+func webhookAAD(siteID string) []byte { return []byte("site:" + siteID + ":webhook-secret") }
+
+// sealWebhookSecrets returns settings whose webhook secrets are sealed, so
+// the settings column holds no usable secret.
+func (s *Store) sealWebhookSecrets(siteID string, st data.SiteSettings) (data.SiteSettings, error) {
+	hooks := make([]data.Webhook, len(st.Webhooks))
+	for i, h := range st.Webhooks {
+		if h.Secret != "" && !strings.HasPrefix(h.Secret, sealedPrefix) {
+			b, err := s.sealer.Seal([]byte(h.Secret), webhookAAD(siteID))
+			if err != nil {
+				return st, err
+			}
+			h.Secret = sealedPrefix + base64.StdEncoding.EncodeToString(b)
+		}
+		hooks[i] = h
+	}
+	st.Webhooks = hooks
+	return st, nil
+}
+
+// openWebhookSecrets opens sealed webhook secrets in place.
+func (s *Store) openWebhookSecrets(siteID string, st *data.SiteSettings) error {
+	for i, h := range st.Webhooks {
+		if !strings.HasPrefix(h.Secret, sealedPrefix) {
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(h.Secret, sealedPrefix))
+		if err != nil {
+			return fmt.Errorf("webhook %s secret: %w", h.ID, err)
+		}
+		pt, err := s.sealer.Open(b, webhookAAD(siteID))
+		if err != nil {
+			return fmt.Errorf("webhook %s secret: %w", h.ID, err)
+		}
+		st.Webhooks[i].Secret = string(pt)
+	}
+	return nil
 }
 
 // --- visitors ---
