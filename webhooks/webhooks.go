@@ -107,8 +107,12 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedHooks // site id -> hooks
+	sites map[string]string      // conversation id -> site id (bounded)
 	now   func() time.Time
 }
+
+// maxSiteCache bounds the conversation -> site map; it is cleared when full.
+const maxSiteCache = 50000
 
 type cachedHooks struct {
 	hooks []data.Webhook
@@ -117,7 +121,7 @@ type cachedHooks struct {
 
 // Wrap returns s with webhook deliveries.
 func Wrap(s data.Store, log *slog.Logger) *Store {
-	return &Store{Store: s, log: log, cache: map[string]cachedHooks{}, now: time.Now}
+	return &Store{Store: s, log: log, cache: map[string]cachedHooks{}, sites: map[string]string{}, now: time.Now}
 }
 
 // hooks returns a site's enabled webhooks (cached for a few seconds).
@@ -192,10 +196,37 @@ func (s *Store) emit(ctx context.Context, siteID, event string, payload any) {
 	}
 }
 
+// siteOf returns a conversation's site, from memory when it can: most
+// messages belong to conversations this node has seen.
+func (s *Store) siteOf(ctx context.Context, conversationID string) (string, bool) {
+	s.mu.Lock()
+	site, ok := s.sites[conversationID]
+	s.mu.Unlock()
+	if ok {
+		return site, true
+	}
+	c, err := s.Store.GetConversation(ctx, conversationID)
+	if err != nil {
+		return "", false
+	}
+	s.remember(c.ID, c.SiteID)
+	return c.SiteID, true
+}
+
+func (s *Store) remember(conversationID, siteID string) {
+	s.mu.Lock()
+	if len(s.sites) >= maxSiteCache {
+		s.sites = map[string]string{}
+	}
+	s.sites[conversationID] = siteID
+	s.mu.Unlock()
+}
+
 // CreateConversation emits conversation.created.
 func (s *Store) CreateConversation(ctx context.Context, c data.Conversation) (data.Conversation, error) {
 	out, err := s.Store.CreateConversation(ctx, c)
 	if err == nil {
+		s.remember(out.ID, out.SiteID)
 		s.emit(ctx, out.SiteID, ConversationCreated, out)
 	}
 	return out, err
@@ -205,10 +236,10 @@ func (s *Store) CreateConversation(ctx context.Context, c data.Conversation) (da
 func (s *Store) AppendMessage(ctx context.Context, m data.Message) (data.Message, bool, error) {
 	out, dup, err := s.Store.AppendMessage(ctx, m)
 	if err == nil && !dup && m.Kind != data.KindNote {
-		if c, err := s.Store.GetConversation(ctx, m.ConversationID); err == nil && len(s.hooks(ctx, c.SiteID)) > 0 {
+		if site, ok := s.siteOf(ctx, m.ConversationID); ok && len(s.hooks(ctx, site)) > 0 {
 			msg := out
 			msg.Metadata = nil // the bot's decision record stays inside
-			s.emit(ctx, c.SiteID, MessageCreated, msg)
+			s.emit(ctx, site, MessageCreated, msg)
 		}
 	}
 	return out, dup, err
