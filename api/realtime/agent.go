@@ -326,23 +326,8 @@ func (c *agentConn) handle(it outItem) error {
 }
 
 func (c *agentConn) fill(ctx context.Context, convID string, upTo int64) error {
-	for {
-		msgs, err := c.ep.chat.Messages(ctx, convID, c.cursors[convID], 200)
-		if err != nil {
-			return c.write(ErrorFrame{Type: "error", Code: CodeInternal, Message: "could not load the conversation"})
-		}
-		for i := range msgs {
-			m := &msgs[i]
-			if upTo >= 0 && m.Seq > upTo {
-				return nil
-			}
-			c.cursors[convID] = m.Seq
-			if err := c.write(c.messageFrame(ctx, m)); err != nil {
-				return err
-			}
-		}
-		if len(msgs) < 200 {
-			return nil
-		}
-	}
+	cursor := c.cursors[convID]
+	err := c.replay(ctx, c.ep.chat.Messages, convID, &cursor, upTo, func(m *data.Message) any { return c.messageFrame(ctx, m) })
+	c.cursors[convID] = cursor
+	return err
 }

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"context"
 	"encoding/json"
 	"sync"
 	"time"
@@ -174,6 +175,37 @@ func (s *socket) writeLoop(handle func(outItem) error) {
 			if cap(batch) > 16 {
 				batch = nil
 			}
+		}
+	}
+}
+
+// lister reads a conversation's stored messages after a seq.
+type lister func(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]data.Message, error)
+
+// replay writes the stored messages of a conversation after *cursor, up to
+// seq upTo (-1: all), advancing *cursor past each one. frame renders a
+// message, or returns nil for one this client must not see.
+func (s *socket) replay(ctx context.Context, list lister, conversationID string, cursor *int64, upTo int64, frame func(*data.Message) any) error {
+	const page = 200
+	for {
+		msgs, err := list(ctx, conversationID, *cursor, page)
+		if err != nil {
+			return s.write(ErrorFrame{Type: "error", Code: CodeInternal, Message: "could not load the conversation; resume later"})
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			if upTo >= 0 && m.Seq > upTo {
+				return nil
+			}
+			*cursor = m.Seq
+			if f := frame(m); f != nil {
+				if err := s.write(f); err != nil {
+					return err
+				}
+			}
+		}
+		if len(msgs) < page {
+			return nil
 		}
 	}
 }

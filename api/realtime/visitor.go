@@ -333,28 +333,12 @@ func (c *visitorConn) handle(it outItem) error {
 
 // fill sends stored messages after the cursor, up to seq upTo (-1: all).
 func (c *visitorConn) fill(ctx context.Context, upTo int64) error {
-	for {
-		msgs, err := c.ep.chat.Messages(ctx, c.convID, c.cursor, 200)
-		if err != nil {
-			return c.write(ErrorFrame{Type: "error", Code: CodeInternal, Message: "could not load the conversation; resume later"})
-		}
-		for i := range msgs {
-			m := &msgs[i]
-			if upTo >= 0 && m.Seq > upTo {
-				return nil
-			}
-			c.cursor = m.Seq
-			if m.Kind == data.KindNote {
-				continue
-			}
-			if err := c.write(visitorMessageFrame(m)); err != nil {
-				return err
-			}
-		}
-		if len(msgs) < 200 {
+	return c.replay(ctx, c.ep.chat.Messages, c.convID, &c.cursor, upTo, func(m *data.Message) any {
+		if m.Kind == data.KindNote {
 			return nil
 		}
-	}
+		return visitorMessageFrame(m)
+	})
 }
 
 func (c *visitorConn) switchConversation(id string) {
