@@ -54,6 +54,16 @@ func missed(meta json.RawMessage) (bool, string, float64) {
 	return miss, d.Intent, d.IntentConfidence
 }
 
+// unhelpful reports whether a bot message is the reaction to "not helpful" feedback.
+func unhelpful(meta json.RawMessage) bool {
+	var m struct {
+		Decision struct {
+			Reason string `json:"reason"`
+		} `json:"decision"`
+	}
+	return json.Unmarshal(meta, &m) == nil && strings.Contains(m.Decision.Reason, "unhelpful")
+}
+
 // FindGaps clusters the visitor questions that preceded a bot fallback (or a
 // low-confidence handoff) in [from, to), most frequent first.
 func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (GapsReport, error) {
@@ -72,7 +82,7 @@ func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (Gaps
 		if err != nil {
 			return GapsReport{}, fmt.Errorf("analytics: gaps: %w", err)
 		}
-		last := ""
+		last, answered := "", "" // the open question; the one the last bot reply answered
 		for _, m := range msgs {
 			switch m.SenderKind {
 			case data.SenderVisitor:
@@ -81,6 +91,9 @@ func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (Gaps
 				}
 			case data.SenderBot:
 				miss, intent, conf := missed(m.Metadata)
+				if last == "" && miss && unhelpful(m.Metadata) {
+					last = answered // "not helpful" refers to the answer before
+				}
 				if intent != "" {
 					li := intents[intent]
 					if li == nil {
@@ -94,6 +107,9 @@ func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (Gaps
 				}
 				if miss && strings.TrimSpace(last) != "" {
 					questions = append(questions, q{last, m.CreatedAt})
+				}
+				if last != "" {
+					answered = last
 				}
 				last = ""
 			}

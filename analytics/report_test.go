@@ -186,14 +186,17 @@ func TestGaps(t *testing.T) {
 		}
 		s.conv(t, day.Add(time.Duration(i)*time.Hour), q, d)
 	}
+	// An answer the visitor marked as not helpful is a gap too.
+	c := s.conv(t, day.Add(20*time.Hour), "Can I pay with Alipay HK?", hit)
+	s.msg(t, c.ID, data.SenderBot, "Sorry that did not help.", map[string]any{"decision": map[string]any{"kind": "acknowledge", "reason": "feedback_unhelpful"}}, day.Add(20*time.Hour+time.Minute))
 	got, err := FindGaps(context.Background(), s.store, day, day.Add(24*time.Hour), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Gaps) != 2 {
-		t.Fatalf("gaps = %+v; want 2 clusters (Mars shipping, bitcoin)", got.Gaps)
+	if len(got.Gaps) != 3 {
+		t.Fatalf("gaps = %+v; want 3 clusters (Mars shipping, bitcoin, Alipay HK)", got.Gaps)
 	}
-	if got.Gaps[0].Count != 3 || len(got.Gaps[0].Examples) != 2 || got.Gaps[1].Count != 2 {
+	if got.Gaps[0].Count != 3 || len(got.Gaps[0].Examples) != 2 || got.Gaps[1].Count != 2 || got.Gaps[2].Question != "Can I pay with Alipay HK?" {
 		t.Errorf("gaps = %+v", got.Gaps)
 	}
 	if fmt.Sprint(got.LowIntents) != "[{pricing 5 5 1}]" {
