@@ -156,7 +156,7 @@ func awaitReplies(ctx context.Context, frames <-chan map[string]any, readErr <-c
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	var quiet <-chan time.Time
-	acked := false
+	acked, replied := false, false
 	for {
 		select {
 		case <-ctx.Done():
@@ -177,11 +177,17 @@ func awaitReplies(ctx context.Context, frames <-chan map[string]any, readErr <-c
 			switch f["type"] {
 			case "ack":
 				acked = true
+				if replied { // the reply can overtake the ack
+					quiet = time.After(700 * time.Millisecond)
+				}
 			case "error":
 				return fmt.Errorf("server error %v: %v", f["code"], f["message"])
 			case "message":
-				if acked && f["sender"] != "visitor" {
-					quiet = time.After(700 * time.Millisecond)
+				if f["sender"] != "visitor" {
+					replied = true
+					if acked {
+						quiet = time.After(700 * time.Millisecond)
+					}
 				}
 			}
 		}

@@ -349,6 +349,15 @@ func TestMultiNode(t *testing.T) {
 		ev, _ := f["event"].(map[string]any)
 		return f["type"] == "message" && ev != nil && ev["to"] == "queued"
 	})
+	// The ack may come after the bot's replies (they are produced in
+	// parallel); wait for it if it has not arrived yet.
+	acked := false
+	for _, f := range fs {
+		acked = acked || f["type"] == "ack"
+	}
+	if !acked {
+		fs = append(fs, visitor.until("ack", func(f map[string]any) bool { return f["type"] == "ack" })...)
+	}
 	tr.take(fs)
 	var convID string
 	for _, f := range fs {
