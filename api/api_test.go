@@ -193,6 +193,25 @@ func (c *client) until(pred func(map[string]any) bool) []map[string]any {
 	return nil
 }
 
+// untilBoth reads frames until it has seen one matching a and one matching b
+// (in either order: an ack and the bot's reply are produced in parallel) and
+// returns the first frame matching each.
+func (c *client) untilBoth(a, b func(map[string]any) bool) (fa, fb map[string]any) {
+	c.t.Helper()
+	for i := 0; i < 100 && (fa == nil || fb == nil); i++ {
+		f := c.next()
+		if fa == nil && a(f) {
+			fa = f
+		} else if fb == nil && b(f) {
+			fb = f
+		}
+	}
+	if fa == nil || fb == nil {
+		c.t.Fatalf("did not see both frames (got %v and %v)", fa, fb)
+	}
+	return fa, fb
+}
+
 func isType(typ string) func(map[string]any) bool {
 	return func(f map[string]any) bool { return f["type"] == typ }
 }
@@ -337,8 +356,7 @@ func TestMessageAckAfterCommitAndBotReply(t *testing.T) {
 	h := newHarness(t, realtime.DefaultLimits())
 	c := h.mustDial(h.token())
 	c.say("m-1", "How long does shipping take?")
-	frames := c.until(isType("ack"))
-	ack := frames[len(frames)-1]
+	ack, last := c.untilBoth(isType("ack"), isBotMessage)
 	if ack["client_msg_id"] != "m-1" || ack["seq"] != 1.0 {
 		t.Fatalf("ack = %v, want client_msg_id m-1 seq 1", ack)
 	}
@@ -346,8 +364,6 @@ func TestMessageAckAfterCommitAndBotReply(t *testing.T) {
 	if err != nil || len(msgs) < 1 || msgs[0].Text != "How long does shipping take?" {
 		t.Fatalf("after ack the store holds %+v, %v; want the message", msgs, err)
 	}
-	reply := c.until(isBotMessage)
-	last := reply[len(reply)-1]
 	if last["text"] != "Orders ship within 24 hours." || last["seq"] != 2.0 {
 		t.Errorf("bot reply = %v, want the FAQ answer at seq 2", last)
 	}
@@ -357,11 +373,10 @@ func TestIdempotentClientMsgID(t *testing.T) {
 	h := newHarness(t, realtime.DefaultLimits())
 	c := h.mustDial(h.token())
 	c.say("same-id", "hello")
-	first := c.until(isType("ack"))
-	c.until(isBotMessage)
+	a, _ := c.untilBoth(isType("ack"), isBotMessage)
 	c.say("same-id", "hello")
 	second := c.until(isType("ack"))
-	a, b := first[len(first)-1], second[len(second)-1]
+	b := second[len(second)-1]
 	if a["seq"] != b["seq"] {
 		t.Errorf("retry acked with seq %v, first with %v; want the same", b["seq"], a["seq"])
 	}
