@@ -217,18 +217,7 @@ func (b *botRun) closedLoop(ctx context.Context, ph *phaseStats, end time.Time, 
 				if err != nil {
 					return
 				}
-				select {
-				case <-v.signal: // a stale wake-up
-				default:
-				}
-				if err := b.ask(v, ph, time.Now(), r); err != nil {
-					return
-				}
-				select {
-				case <-v.signal:
-				case <-time.After(10 * time.Second):
-					return
-				case <-ctx.Done():
+				if !v.roundTrip(ctx, func() error { return b.ask(v, ph, time.Now(), r) }) {
 					return
 				}
 			}

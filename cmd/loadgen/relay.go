@@ -274,18 +274,7 @@ func (r *relayRun) closedLoop(ctx context.Context, k int, end time.Time) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil && time.Now().Before(end) {
-				select {
-				case <-v.signal:
-				default:
-				}
-				if err := r.send(v, k, time.Now()); err != nil {
-					return
-				}
-				select {
-				case <-v.signal:
-				case <-time.After(10 * time.Second):
-					return
-				case <-ctx.Done():
+				if !v.roundTrip(ctx, func() error { return r.send(v, k, time.Now()) }) {
 					return
 				}
 			}

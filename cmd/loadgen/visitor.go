@@ -140,3 +140,24 @@ func drain(ctx context.Context, ph *phaseStats, timeout time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// roundTrip drops a stale wake-up, sends with send, and waits for the reply's
+// wake-up; it reports false when the loop should stop (send failed, no reply
+// within 10 s, or ctx ended).
+func (v *visitor) roundTrip(ctx context.Context, send func() error) bool {
+	select {
+	case <-v.signal:
+	default:
+	}
+	if err := send(); err != nil {
+		return false
+	}
+	select {
+	case <-v.signal:
+		return true
+	case <-time.After(10 * time.Second):
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
