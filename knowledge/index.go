@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -45,8 +46,17 @@ type Config struct {
 	// Skills are the known skill groups; entries with other skills are reported
 	// by Problems. Empty accepts any skill.
 	Skills []string
-	// PollInterval is how often Run looks for changed files; 0 means 250ms.
+	// PollInterval is how often Run scans the directory for changed files.
+	// Where the operating system reports file changes (inotify, kqueue...),
+	// Run re-indexes as soon as files change and the scan is only a safety
+	// net (0 means every 5s); otherwise, or with Poll, it is the polling
+	// period (0 means 250ms).
 	PollInterval time.Duration
+	// Poll makes Run poll instead of asking the operating system for file
+	// change notifications.
+	Poll bool
+	// Logger receives warnings about watching the directory; nil discards them.
+	Logger *slog.Logger
 	// Analysis selects the text analysis; the zero value is the recommended one.
 	Analysis Analysis
 	// Ranking selects the scoring; the zero value is the recommended one.
@@ -361,6 +371,11 @@ func (x *Index) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
+	if !x.cfg.Poll {
+		if watching, err := x.watch(ctx); watching {
+			return err
+		}
+	}
 	every := x.cfg.PollInterval
 	if every <= 0 {
 		every = 250 * time.Millisecond
@@ -373,15 +388,8 @@ func (x *Index) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		changed, err := x.sync(ctx, false)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		if err := x.reloadNotify(ctx); err != nil {
 			return err
-		}
-		if len(changed) > 0 && x.cfg.OnReload != nil {
-			x.cfg.OnReload(changed, x.Problems())
 		}
 	}
 }

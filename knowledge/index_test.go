@@ -133,13 +133,31 @@ func TestPersistedIndexReuse(t *testing.T) {
 }
 
 func TestHotReload(t *testing.T) {
+	modes := []struct {
+		name string
+		cfg  Config
+	}{
+		// File notifications alone: the safety rescan never comes in time.
+		{"notify", Config{PollInterval: time.Hour}},
+		{"poll", Config{Poll: true, PollInterval: 10 * time.Millisecond}},
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testHotReload(t, m.cfg) })
+	}
+}
+
+func testHotReload(t *testing.T, cfg Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	kb := t.TempDir()
 	writeEntry(t, kb, "pay", "How do I pay?", "With a card.")
 	writeEntry(t, kb, "ship", "How long is shipping?", "Two days.")
+	// A subdirectory created while running is watched too.
+	sub := filepath.Join(kb, "returns")
 	reloads := make(chan []string, 100)
-	x, err := Open(ctx, Config{Dir: kb, PollInterval: 10 * time.Millisecond, OnReload: func(files []string, _ []Problem) { reloads <- files }})
+	cfg.Dir = kb
+	cfg.OnReload = func(files []string, _ []Problem) { reloads <- files }
+	x, err := Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +199,12 @@ func TestHotReload(t *testing.T) {
 		}, "pay", "pay:With Alipay.", "pay.md:2: front matter"},
 		{"fix", func() { writeEntry(t, kb, "pay", "How do I pay?", "With cash.") }, "pay", "pay:With cash.", ""},
 		{"delete", func() { os.Remove(filepath.Join(kb, "ship.md")) }, "shipping", "", ""},
+		{"new directory", func() {
+			os.Mkdir(sub, 0o755)
+			time.Sleep(100 * time.Millisecond) // the watch on the new directory is added after its event
+			writeEntry(t, sub, "refund", "How do I get a refund?", "Within 7 days.")
+		}, "refund", "refund:Within 7 days.", ""},
+		{"edit in new directory", func() { writeEntry(t, sub, "refund", "How do I get a refund?", "Within 14 days.") }, "refund", "refund:Within 14 days.", ""},
 		{"duplicate id", func() {
 			os.WriteFile(filepath.Join(kb, "z.md"), []byte("---\nid: hours\nquestions:\n  - When do you open?\n---\nNever.\n"), 0o644)
 		}, "opening hours", "hours:9 to 5.", `z.md:2: duplicate id "hours"`},

@@ -94,6 +94,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	kb, err := knowledge.Open(ctx, knowledge.Config{
 		Dir:      cfg.KBDir,
 		IndexDir: filepath.Join(cfg.DataDir, "index"),
+		Logger:   log,
 		OnReload: func(changed []string, problems []knowledge.Problem) {
 			if len(changed) > 0 {
 				log.Info("knowledge reloaded", slog.Any("changed", changed))

@@ -101,10 +101,10 @@ func CopySQLiteToPostgres(ctx context.Context, path, url string, opts CopyOption
 		return nil, fmt.Errorf("sqlstore: copy: %w", err)
 	}
 	defer rawTx.Rollback()
-	dstTx := &txn{Tx: rawTx, d: dst.d}
+	dstTx := &txn{q: rawTx, d: dst.d}
 	counts := map[string]int64{}
 	for _, table := range tables {
-		n, err := copyTable(ctx, &txn{Tx: srcTx, d: src.d}, dstTx, table, opts)
+		n, err := copyTable(ctx, &txn{q: srcTx, d: src.d}, dstTx, table, opts)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: copy %s: %w", table, err)
 		}
@@ -174,7 +174,7 @@ func copyTable(ctx context.Context, src, dst *txn, table string, opts CopyOption
 			q.WriteString(row)
 		}
 		// Built per batch, so rebind directly rather than through the cache.
-		if _, err := dst.Tx.ExecContext(ctx, numberPlaceholders(q.String()), batch...); err != nil {
+		if _, err := dst.q.ExecContext(ctx, numberPlaceholders(q.String()), batch...); err != nil {
 			return err
 		}
 		total += int64(nrows)

@@ -130,46 +130,67 @@ func isFKViolation(err error) bool {
 	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
 }
 
-// handle is a database pool that speaks its dialect's placeholders.
+// handle is a database pool that speaks its dialect's placeholders. On
+// SQLite its statements are prepared once (stmts); pgx caches prepared
+// statements itself.
 type handle struct {
 	*sql.DB
-	d *dialect
+	d     *dialect
+	stmts *stmtCache
+}
+
+func (h *handle) on() queryer {
+	if h.stmts != nil {
+		return h.stmts
+	}
+	return h.DB
 }
 
 // ExecContext runs q with its placeholders rebound.
 func (h *handle) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return h.DB.ExecContext(ctx, h.d.rebind(q), args...)
+	return h.on().ExecContext(ctx, h.d.rebind(q), args...)
 }
 
 // QueryContext runs q with its placeholders rebound.
 func (h *handle) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return h.DB.QueryContext(ctx, h.d.rebind(q), args...)
+	return h.on().QueryContext(ctx, h.d.rebind(q), args...)
 }
 
 // QueryRowContext runs q with its placeholders rebound.
 func (h *handle) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return h.DB.QueryRowContext(ctx, h.d.rebind(q), args...)
+	return h.on().QueryRowContext(ctx, h.d.rebind(q), args...)
 }
 
-// txn is a transaction that speaks its dialect's placeholders.
+// Close closes the cached statements, then the pool.
+func (h *handle) Close() error {
+	var err error
+	if h.stmts != nil {
+		err = h.stmts.Close()
+	}
+	return errors.Join(err, h.DB.Close())
+}
+
+// txn is a transaction that speaks its dialect's placeholders. q is a
+// *sql.Tx, or on SQLite the writer connection's statement cache inside a
+// BEGIN ... COMMIT the writer issues itself.
 type txn struct {
-	*sql.Tx
+	q queryer
 	d *dialect
 }
 
 // ExecContext runs q with its placeholders rebound.
 func (t *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, t.d.rebind(q), args...)
+	return t.q.ExecContext(ctx, t.d.rebind(q), args...)
 }
 
 // QueryContext runs q with its placeholders rebound.
 func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, t.d.rebind(q), args...)
+	return t.q.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 // QueryRowContext runs q with its placeholders rebound.
 func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+	return t.q.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
 // lock takes a lock on key until the transaction ends, serialising writers

@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/frontdesk/frontdesk/data"
@@ -108,6 +110,51 @@ func BenchmarkAppendParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, _, err := s.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, Text: "hello there"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkAppendConversations appends to 128 conversations at once, the
+// way the relay load does: each has a history, every message carries a
+// client id, so each append touches its own conversation's index pages.
+func BenchmarkAppendConversations(b *testing.B) {
+	ctx := context.Background()
+	s, _ := openTemp(b)
+	defer s.Close()
+	site, _ := s.EnsureSite(ctx, data.Site{Key: "demo", Name: "Demo"})
+	const convs = 128
+	ids := make([]string, convs)
+	for i := range ids {
+		v := fmt.Sprintf("v%d", i)
+		if err := s.CreateVisitor(ctx, data.Visitor{ID: v, SiteID: site.ID}); err != nil {
+			b.Fatal(err)
+		}
+		c, err := s.CreateConversation(ctx, data.Conversation{SiteID: site.ID, VisitorID: v})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = c.ID
+	}
+	var n atomic.Int64
+	appendOne := func() error {
+		k := n.Add(1)
+		_, _, err := s.AppendMessage(ctx, data.Message{ConversationID: ids[k%convs], SenderKind: data.SenderVisitor,
+			Kind: data.KindText, ClientMsgID: fmt.Sprintf("m-%d", k), Text: "Where is my order? It has been a week already."})
+		return err
+	}
+	for range 50 * convs { // history
+		if err := appendOne(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetParallelism(64)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := appendOne(); err != nil {
 				b.Error(err)
 				return
 			}

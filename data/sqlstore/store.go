@@ -42,6 +42,11 @@ type Store struct {
 	index     []byte
 	indexOnce sync.Once
 
+	// wconn is the SQLite writer's own connection and wstmts its prepared
+	// statements (nil on PostgreSQL); only the writer goroutine uses them.
+	wconn  *sql.Conn
+	wstmts *stmtCache
+
 	ops       chan writeOp
 	closing   chan struct{}
 	writerEnd chan struct{}
@@ -153,6 +158,14 @@ func start(ctx context.Context, d *dialect, write, read *handle, sealer seal.Sea
 	}
 	s.keys = &dataSealer{s: s}
 	s.sealer = s.keys
+	if d.name == "sqlite" {
+		conn, err := write.DB.Conn(ctx)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("sqlstore: writer connection: %w", err), read.Close(), write.Close())
+		}
+		s.wconn, s.wstmts = conn, newStmtCache(conn)
+		read.stmts = newStmtCache(read.DB)
+	}
 	go s.writer(batch)
 	if err := s.initKeys(ctx); err != nil {
 		s.Close()

@@ -41,6 +41,10 @@ func (s *Store) submit(ctx context.Context, run func(ctx context.Context, tx *tx
 // max), runs them in one transaction and releases each caller after COMMIT.
 func (s *Store) writer(max int) {
 	defer close(s.writerEnd)
+	if s.wconn != nil {
+		defer s.wconn.Close()
+		defer s.wstmts.Close()
+	}
 	batch := make([]writeOp, 0, max)
 	for {
 		select {
@@ -70,17 +74,52 @@ func (s *Store) writer(max int) {
 	}
 }
 
+// begin starts the writer's transaction. On SQLite the writer keeps one
+// connection and issues BEGIN IMMEDIATE / COMMIT itself, so that its
+// statements stay prepared across transactions (database/sql would prepare
+// them again in every *sql.Tx); on PostgreSQL it is a pooled *sql.Tx.
+func (s *Store) begin(ctx context.Context) (q queryer, end func(commit bool) error, err error) {
+	if s.wstmts != nil {
+		if _, err := s.wstmts.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			return nil, nil, err
+		}
+		return s.wstmts, func(commit bool) error {
+			if commit {
+				_, err := s.wstmts.ExecContext(ctx, "COMMIT")
+				if err == nil {
+					return nil
+				}
+				// A failed COMMIT can leave the transaction open.
+				s.wstmts.ExecContext(ctx, "ROLLBACK")
+				return err
+			}
+			_, err := s.wstmts.ExecContext(ctx, "ROLLBACK")
+			return err
+		}, nil
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tx, func(commit bool) error {
+		if commit {
+			return tx.Commit()
+		}
+		return tx.Rollback()
+	}, nil
+}
+
 func (s *Store) commit(batch []writeOp) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
-	sqlTx, err := s.write.BeginTx(ctx, nil)
+	q, end, err := s.begin(ctx)
 	if err != nil {
 		for _, op := range batch {
 			op.done <- fmt.Errorf("sqlstore: begin: %w", err)
 		}
 		return
 	}
-	tx := &txn{Tx: sqlTx, d: s.d}
+	tx := &txn{q: q, d: s.d}
 	for i, op := range batch {
 		if op.ctx.Err() != nil {
 			results[i] = op.ctx.Err()
@@ -99,7 +138,7 @@ func (s *Store) commit(batch []writeOp) {
 				break
 			}
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
-				tx.Rollback()
+				end(false)
 				for _, op := range batch {
 					op.done <- fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr)
 				}
@@ -110,14 +149,14 @@ func (s *Store) commit(batch []writeOp) {
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT op"); err != nil {
-			tx.Rollback()
+			end(false)
 			for _, op := range batch {
 				op.done <- fmt.Errorf("sqlstore: release savepoint: %w", err)
 			}
 			return
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := end(true); err != nil {
 		for _, op := range batch {
 			op.done <- fmt.Errorf("sqlstore: commit: %w", err)
 		}
