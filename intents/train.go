@@ -246,21 +246,7 @@ func all(n int) []int {
 
 // crossValidate returns out-of-fold logits for every example, using stratified folds.
 func crossValidate(ctx context.Context, d *labelled, k int, opts Options, fc featureConfig, sem chan struct{}) ([][]float64, error) {
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
-	byClass := map[int32][]int{}
-	for i, c := range d.y {
-		byClass[c] = append(byClass[c], i)
-	}
-	fold := make([]int, len(d.y))
-	next := 0
-	for c := int32(-1); c < int32(k); c++ {
-		idx := byClass[c]
-		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
-		for _, i := range idx {
-			fold[i] = next % opts.Folds
-			next++
-		}
-	}
+	fold := stratifiedFolds(d.y, k, opts.Folds, opts.Seed)
 	scores := make([][]float64, len(d.y))
 	errs := make([]error, opts.Folds)
 	var wg sync.WaitGroup
@@ -293,6 +279,28 @@ func crossValidate(ctx context.Context, d *labelled, k int, opts Options, fc fea
 		return nil, err
 	}
 	return scores, nil
+}
+
+// stratifiedFolds assigns each example (class y[i] in -1..k-1, -1 for out-of-scope examples without a class) to
+// one of folds folds: every class is shuffled with the seed and dealt round-robin, continuing across classes, so
+// fold sizes differ by at most one and each class is spread evenly.
+func stratifiedFolds(y []int32, k, folds int, seed uint64) []int {
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	byClass := map[int32][]int{}
+	for i, c := range y {
+		byClass[c] = append(byClass[c], i)
+	}
+	fold := make([]int, len(y))
+	next := 0
+	for c := int32(-1); c < int32(k); c++ {
+		idx := byClass[c]
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		for _, i := range idx {
+			fold[i] = next % folds
+			next++
+		}
+	}
+	return fold
 }
 
 // linear is a fitted multinomial logistic regression over a vocabulary.
