@@ -78,6 +78,9 @@ func (b *botRun) visitor(ctx context.Context, i int) (*visitor, error) {
 	b.visitors[i] = nv
 	b.mu.Unlock()
 	v.c.close()
+	// The questions still waiting went into the handed-off conversation:
+	// only the goroutine that asks as visitor i gets here, so none follows.
+	v.dropAll()
 	b.replaced.Add(1)
 	b.readers.Add(1)
 	go func() { defer b.readers.Done(); b.read(nv) }()
@@ -137,7 +140,7 @@ func runBot(ctx context.Context, o Options, t *target, prof profiler) (Result, e
 	el := time.Since(start)
 	stopProf()
 	maxRate := float64(closed.done.Load()) / el.Seconds()
-	res.Phases = append(res.Phases, Phase{Name: "closed", Rate: round(maxRate, 1), Latency: closed.rec.summary(), Errors: closed.errors.Load()})
+	res.Phases = append(res.Phases, Phase{Name: "closed", Rate: round(maxRate, 1), Latency: closed.rec.summary(), HandedOff: closed.handedOff.Load(), Errors: closed.errors.Load()})
 	res.Rate = round(maxRate, 1)
 	for _, load := range o.Loads {
 		if maxRate <= 0 || ctx.Err() != nil {
@@ -148,7 +151,7 @@ func runBot(ctx context.Context, o Options, t *target, prof profiler) (Result, e
 		b.openLoop(ctx, ph, rate, o.Duration)
 		drain(ctx, ph, 10*time.Second)
 		res.Phases = append(res.Phases, Phase{Name: fmt.Sprintf("open %d%%", int(load*100)), Target: round(rate, 1),
-			Rate: round(float64(ph.done.Load())/o.Duration.Seconds(), 1), Latency: ph.rec.summary(), Lost: ph.pending.Load(), Errors: ph.errors.Load()})
+			Rate: round(float64(ph.done.Load())/o.Duration.Seconds(), 1), Latency: ph.rec.summary(), Lost: ph.pending.Load(), HandedOff: ph.handedOff.Load(), Errors: ph.errors.Load()})
 	}
 	if p := res.phaseAt("open 50%"); p != nil {
 		res.Latency = p.Latency
@@ -158,7 +161,11 @@ func runBot(ctx context.Context, o Options, t *target, prof profiler) (Result, e
 	}
 	res.Extra = map[string]any{"handoffs": b.handoffs.Load(), "visitors_replaced": b.replaced.Load(), "questions_sent": b.sent.Load()}
 	if b.handoffs.Load() > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("the bot handed %d conversations off; each visitor was replaced by a new one", b.handoffs.Load()))
+		var into int64
+		for _, p := range res.Phases {
+			into += p.HandedOff
+		}
+		res.Notes = append(res.Notes, fmt.Sprintf("the bot handed %d conversations off; each visitor was replaced by a new one (%d questions went into them meanwhile: handed_off, not lost)", b.handoffs.Load(), into))
 	}
 	return res, nil
 }

@@ -72,8 +72,11 @@ type Phase struct {
 	Rate    float64  `json:"rate_per_s"`
 	Latency *Latency `json:"latency,omitempty"`
 	// Lost counts requests that got no answer before the phase's drain ended.
-	Lost   int64 `json:"lost,omitempty"`
-	Errors int64 `json:"errors,omitempty"`
+	Lost int64 `json:"lost,omitempty"`
+	// HandedOff counts bot questions sent into a conversation the bot had
+	// just handed to a person (so no bot answer comes); not lost.
+	HandedOff int64 `json:"handed_off,omitempty"`
+	Errors    int64 `json:"errors,omitempty"`
 }
 
 // Result is one scenario's figures, printed as one JSON object.

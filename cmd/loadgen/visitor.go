@@ -15,6 +15,9 @@ type phaseStats struct {
 	done    atomic.Int64
 	errors  atomic.Int64
 	pending atomic.Int64
+	// handedOff counts questions sent into a conversation the bot handed
+	// to a person: answered by the handoff, not by the bot, and not lost.
+	handedOff atomic.Int64
 }
 
 type pendingMsg struct {
@@ -78,6 +81,17 @@ func (v *visitor) pop(id string) (pendingMsg, bool) {
 		}
 	}
 	return pendingMsg{}, false
+}
+
+// dropAll takes every pending message off v, counting each as handed off.
+func (v *visitor) dropAll() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, p := range v.fifo {
+		p.ph.pending.Add(-1)
+		p.ph.handedOff.Add(1)
+	}
+	v.fifo = nil
 }
 
 func (v *visitor) wake() {
