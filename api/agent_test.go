@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -315,6 +316,24 @@ func TestAgentSocket(t *testing.T) {
 	ac.send(map[string]any{"type": "message", "conversation_id": convID, "client_msg_id": "w1", "text": "Hello from the console"})
 	ac.until(isType("ack"))
 	v.until(func(f map[string]any) bool { return f["type"] == "message" && f["text"] == "Hello from the console" })
+	// Replies sent back to back are stored concurrently with the agent's
+	// other conversations but in order within this one.
+	for i := range 10 {
+		ac.send(map[string]any{"type": "message", "conversation_id": convID, "client_msg_id": fmt.Sprintf("burst-%d", i), "text": fmt.Sprintf("part %d", i)})
+	}
+	seqs := map[string]float64{}
+	for len(seqs) < 10 {
+		for _, f := range ac.until(isType("ack")) {
+			if id, _ := f["client_msg_id"].(string); strings.HasPrefix(id, "burst-") {
+				seqs[id], _ = f["seq"].(float64)
+			}
+		}
+	}
+	for i := 1; i < 10; i++ {
+		if prev, cur := seqs[fmt.Sprintf("burst-%d", i-1)], seqs[fmt.Sprintf("burst-%d", i)]; cur != prev+1 {
+			t.Errorf("burst-%d stored at seq %v after burst-%d at %v; want the order sent", i, cur, i-1, prev)
+		}
+	}
 	v.send(map[string]any{"type": "typing"})
 	ac.until(func(f map[string]any) bool { return f["type"] == "typing" && f["conversation_id"] == convID })
 }

@@ -112,6 +112,7 @@ type agentConn struct {
 	ep     *AgentEndpoint
 	agent  data.Agent
 	bucket *bucket
+	lanes  *lanes // read loop only
 
 	// Owned by the write pump.
 	cursors map[string]int64
@@ -151,8 +152,17 @@ func (c *agentConn) run() {
 		log.Error("agent conversations", slog.Any("err", err))
 	}
 	c.send <- outItem{frame: hello}
-	go c.readLoop(func(f ClientFrame) { c.handleFrame(log, f) })
+	// Messages are stored on lanes (one per group of conversations); the
+	// connection ends only after every message taken in is stored or failed.
+	c.lanes = newLanes(agentLanes)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		c.readLoop(func(f ClientFrame) { c.handleFrame(log, f) })
+		c.lanes.close()
+	}()
 	c.writeLoop(c.handle)
+	<-readDone // writeLoop closed the socket, so the read loop ends too
 	for t := range c.topics {
 		c.ep.hub.leave(t, c)
 	}
@@ -222,9 +232,11 @@ func (c *agentConn) handleFrame(log *slog.Logger, f ClientFrame) {
 			c.ep.chat.Typing(ctx, f.ConversationID, data.SenderAgent)
 		}
 	case FrameRead:
-		if conv, err := c.ep.chat.Conversation(ctx, f.ConversationID); err == nil && conv.AssignedAgent == c.agent.ID {
-			c.ep.chat.Read(ctx, conv.ID, data.SenderAgent, f.Seq)
-		}
+		c.lanes.do(f.ConversationID, func() {
+			if conv, err := c.ep.chat.Conversation(ctx, f.ConversationID); err == nil && conv.AssignedAgent == c.agent.ID {
+				c.ep.chat.Read(ctx, conv.ID, data.SenderAgent, f.Seq)
+			}
+		})
 	case FrameMessage, FrameNote:
 		if f.ConversationID == "" {
 			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeBadFrame, Message: "conversation_id is required", ClientMsgID: f.ClientMsgID}})
@@ -234,15 +246,19 @@ func (c *agentConn) handleFrame(log *slog.Logger, f ClientFrame) {
 			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down", ClientMsgID: f.ClientMsgID}})
 			return
 		}
-		m, _, err := c.ep.chat.PostAgentMessage(ctx, c.agent, f.ConversationID, f.ClientMsgID, f.Text, f.Type == FrameNote)
-		if err != nil {
-			fe := domainError(err)
-			fe.ClientMsgID = f.ClientMsgID
-			log.Info("agent message refused", slog.Any("err", err))
-			c.enqueue(outItem{frame: fe})
-			return
-		}
-		c.enqueue(outItem{frame: AckFrame{Type: "ack", ClientMsgID: f.ClientMsgID, ConversationID: m.ConversationID, Seq: m.Seq}})
+		// Stored on the conversation's lane: in order within the
+		// conversation, alongside the agent's other conversations.
+		c.lanes.do(f.ConversationID, func() {
+			m, _, err := c.ep.chat.PostAgentMessage(ctx, c.agent, f.ConversationID, f.ClientMsgID, f.Text, f.Type == FrameNote)
+			if err != nil {
+				fe := domainError(err)
+				fe.ClientMsgID = f.ClientMsgID
+				log.Info("agent message refused", slog.Any("err", err))
+				c.enqueue(outItem{frame: fe})
+				return
+			}
+			c.enqueue(outItem{frame: AckFrame{Type: "ack", ClientMsgID: f.ClientMsgID, ConversationID: m.ConversationID, Seq: m.Seq}})
+		})
 	default:
 		c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeUnknownType, Message: "frame type not used on agent connections"}})
 	}
