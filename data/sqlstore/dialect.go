@@ -176,6 +176,10 @@ func (h *handle) Close() error {
 type txn struct {
 	q queryer
 	d *dialect
+	// fast is set on the writer's first attempt at a batch, which has no
+	// savepoints: an op may then skip a check whose failure a constraint
+	// reports anyway (the batch is rolled back and runs again, checked).
+	fast bool
 }
 
 // ExecContext runs q with its placeholders rebound.

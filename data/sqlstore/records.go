@@ -574,7 +574,10 @@ func (s *Store) AppendMessage(ctx context.Context, m data.Message) (data.Message
 
 // appendTx appends m inside tx: idempotent by client_msg_id, seq without gaps.
 func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Message, bool, error) {
-	if m.ClientMsgID != "" {
+	// A retried message is rare: on the fast path the unique index on
+	// (conversation_id, client_msg_id) catches it, and the checked run of
+	// the batch finds the stored one.
+	if m.ClientMsgID != "" && !tx.fast {
 		if tx.d.forUpdate != "" {
 			// Lock the conversation first, so a retry of this message
 			// committed by another node meanwhile is seen, not inserted twice.

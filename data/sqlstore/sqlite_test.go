@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -160,4 +162,83 @@ func BenchmarkAppendConversations(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBatchWithAFailingOp runs resends (which fail the writer's fast attempt
+// on the unique index) in the same batches as new messages: every resend
+// must come back as the stored message, every new message must be stored
+// once, and the sequence must have no gaps.
+func TestBatchWithAFailingOp(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	defer s.Close()
+	site, _ := s.EnsureSite(ctx, data.Site{Key: "demo", Name: "Demo"})
+	if err := s.CreateVisitor(ctx, data.Visitor{ID: "v", SiteID: site.ID}); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := s.CreateConversation(ctx, data.Conversation{SiteID: site.ID, VisitorID: "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(id string) data.Message {
+		return data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, ClientMsgID: id, Text: "text of " + id}
+	}
+	first := map[string]int64{}
+	for i := range 20 {
+		id := fmt.Sprintf("old-%d", i)
+		m, dup, err := s.AppendMessage(ctx, msg(id))
+		if err != nil || dup {
+			t.Fatalf("append %s: dup %v, err %v", id, dup, err)
+		}
+		first[id] = m.Seq
+	}
+	type result struct {
+		id  string
+		m   data.Message
+		dup bool
+		err error
+	}
+	results := make(chan result, 200)
+	var wg sync.WaitGroup
+	for round := range 5 {
+		for i := range 20 {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				id := fmt.Sprintf("old-%d", i)
+				m, dup, err := s.AppendMessage(ctx, msg(id))
+				results <- result{id, m, dup, err}
+			}()
+			go func() {
+				defer wg.Done()
+				id := fmt.Sprintf("new-%d-%d", round, i)
+				m, dup, err := s.AppendMessage(ctx, msg(id))
+				results <- result{id, m, dup, err}
+			}()
+		}
+	}
+	wg.Wait()
+	close(results)
+	for r := range results {
+		switch {
+		case r.err != nil:
+			t.Errorf("append %s: %v", r.id, r.err)
+		case strings.HasPrefix(r.id, "old-") && (!r.dup || r.m.Seq != first[r.id] || r.m.Text != "text of "+r.id):
+			t.Errorf("resend %s = seq %d dup %v %q, want the stored seq %d", r.id, r.m.Seq, r.dup, r.m.Text, first[r.id])
+		case strings.HasPrefix(r.id, "new-") && r.dup:
+			t.Errorf("new message %s reported as a duplicate", r.id)
+		}
+	}
+	all, err := s.ListMessages(ctx, conv.ID, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 120 {
+		t.Errorf("stored %d messages, want 20 + 100 new", len(all))
+	}
+	for i, m := range all {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("message %d has seq %d: want gapless seqs", i, m.Seq)
+		}
+	}
 }

@@ -46,6 +46,8 @@ type Store struct {
 	// statements (nil on PostgreSQL); only the writer goroutine uses them.
 	wconn  *sql.Conn
 	wstmts *stmtCache
+	// checkedRuns counts batches left to run checked (writer only).
+	checkedRuns int
 
 	ops       chan writeOp
 	closing   chan struct{}
