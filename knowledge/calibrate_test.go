@@ -251,6 +251,8 @@ func solve(a [confN + 1][confN + 1]float64, b [confN + 1]float64) [confN + 1]flo
 	return x
 }
 
+// TestLearnReranker checks the logistic re-ranker on the starter set (the listwise
+// one: TestLearnRerankerModels).
 func TestLearnReranker(t *testing.T) {
 	ctx := context.Background()
 	x, err := Open(ctx, Config{})
@@ -265,10 +267,10 @@ func TestLearnReranker(t *testing.T) {
 		}
 	}
 	pairs = append(pairs, Pair{A: "How long does shipping take?", B: "How do I reset my password?", Same: false})
-	if _, err := LearnReranker(ctx, x, pairs, func(string) bool { return true }, 10); err == nil {
+	if _, err := LearnReranker(ctx, x, pairs, func(string) bool { return true }, RerankConfig{Candidates: 10, Model: "logistic"}); err == nil {
 		t.Errorf("LearnReranker(all pairs skipped) error = nil, want an error")
 	}
-	rr, err := LearnReranker(ctx, x, pairs, nil, 10)
+	rr, err := LearnReranker(ctx, x, pairs, nil, RerankConfig{Candidates: 10, Model: "logistic"})
 	if err != nil {
 		t.Fatalf("LearnReranker() error = %v", err)
 	}

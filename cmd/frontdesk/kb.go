@@ -189,6 +189,10 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cosine := fs.Bool("cosine", false, "ranking choice: average BM25 with the cosine to the closest question")
 	candidates := fs.Int("candidates", 0, "ranking choice: Bleve candidates rescored per query (default 30; 50 with --train-pairs)")
 	trainPairs := fs.String("train-pairs", "", "learn a re-ranker from labelled question pairs (CSV sentence1,sentence2,label); the queries are split in two folds by relevant entry and each fold is evaluated with a re-ranker learned without any pair that contains one of its queries")
+	rerank := fs.String("rerank", "listwise", "re-ranker learned with --train-pairs: listwise (hand features, translation model, pair classifier; softmax over the candidates) or logistic (hand features only)")
+	noTM := fs.Bool("rerank-no-translation", false, "listwise re-ranker without the translation-model features")
+	units := fs.Bool("rerank-units", false, "listwise re-ranker with learned per-unit weights (measured: no clear gain)")
+	noPair := fs.Bool("rerank-no-pair-model", false, "listwise re-ranker without the pair classifier's log-odds")
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
@@ -229,7 +233,9 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer x.Close()
 	var rep knowledge.Report
 	if *trainPairs != "" {
-		rep, err = evalCrossFitted(ctx, x, *trainPairs, queries, *k, *candidates)
+		rep, err = evalCrossFitted(ctx, x, *trainPairs, queries, *k, knowledge.RerankConfig{
+			Candidates: *candidates, Model: *rerank, NoTranslation: *noTM, Units: *units, NoPairModel: *noPair,
+		})
 	} else {
 		rep, err = knowledge.Evaluate(ctx, x, queries, *k)
 	}
@@ -244,7 +250,7 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // evalCrossFitted evaluates queries in two folds (split by relevant entry, so
 // paraphrases of one entry stay together); each fold is searched with a
 // re-ranker learned from the pairs that contain none of its query texts.
-func evalCrossFitted(ctx context.Context, x *knowledge.Index, pairsPath string, queries []knowledge.Query, k, candidates int) (knowledge.Report, error) {
+func evalCrossFitted(ctx context.Context, x *knowledge.Index, pairsPath string, queries []knowledge.Query, k int, cfg knowledge.RerankConfig) (knowledge.Report, error) {
 	pairs, err := readPairs(pairsPath)
 	if err != nil {
 		return knowledge.Report{}, err
@@ -265,7 +271,7 @@ func evalCrossFitted(ctx context.Context, x *knowledge.Index, pairsPath string, 
 		for _, q := range fold {
 			held[q.Query] = true
 		}
-		rr, err := knowledge.LearnReranker(ctx, x, pairs, func(s string) bool { return held[s] }, candidates)
+		rr, err := knowledge.LearnReranker(ctx, x, pairs, func(s string) bool { return held[s] }, cfg)
 		if err != nil {
 			return out, err
 		}
