@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Pair is a labelled pair of questions: Same reports whether they ask the same
@@ -38,6 +39,13 @@ type RerankConfig struct {
 	Units bool
 	// NoPairModel leaves out the pair classifier's log-odds (listwise only).
 	NoPairModel bool
+	// Encoder adds the cosine of a learned bag-of-units dual encoder
+	// (listwise only).
+	Encoder bool
+	// Expand adds up to this many character bigrams to the candidate search:
+	// those the translation model finds most likely to have produced the
+	// query's units (listwise only; 0: none).
+	Expand int
 }
 
 // Reranker re-orders BM25 candidates with a model learned from labelled
@@ -57,6 +65,7 @@ type Reranker struct {
 	units       *units
 	tm          *translation
 	pm          *pairModel
+	enc         *encoder
 	mean, std   []float64 // standardisation of the dense features
 	dense       []float64 // weights of the standardised dense features
 	match, miss []float64 // per unit: weight when in both texts, in only one
@@ -125,7 +134,26 @@ func (r *Reranker) denseN() int {
 	if !r.cfg.NoPairModel {
 		n++
 	}
+	if r.cfg.Encoder {
+		n += 2
+	}
 	return n
+}
+
+// pmAt is the position of the pair model's feature among the dense ones.
+func (r *Reranker) pmAt() int {
+	if r.cfg.NoTranslation {
+		return rerankN
+	}
+	return rerankN + 4
+}
+
+// encAt is the position of the encoder's two features among the dense ones.
+func (r *Reranker) encAt() int {
+	if r.cfg.NoPairModel {
+		return r.pmAt()
+	}
+	return r.pmAt() + 1
 }
 
 // rows computes the listwise model's view of every candidate; raw leaves
@@ -134,7 +162,7 @@ func (r *Reranker) rows(q string, cands []scored, raw bool) []candRow {
 	qr := foldRunes(q)
 	qids, qunk := r.units.of(qr, false)
 	rows := make([]candRow, len(cands))
-	bestF, bestB := math.Inf(-1), math.Inf(-1)
+	bestF, bestB, bestE := math.Inf(-1), math.Inf(-1), math.Inf(-1)
 	for i, c := range cands {
 		d := append(r.features(qr, cands, i), make([]float64, r.denseN()-rerankN)...)
 		cids, cunk := r.units.of(foldRunes(c.e.Questions[0]), false)
@@ -144,7 +172,11 @@ func (r *Reranker) rows(q string, cands []scored, raw bool) []candRow {
 			bestF, bestB = max(bestF, d[rerankN]), max(bestB, d[rerankN+1])
 		}
 		if !r.cfg.NoPairModel {
-			d[len(d)-1] = r.pm.logit(qids, cids)
+			d[r.pmAt()] = r.pm.logit(qids, cids)
+		}
+		if r.cfg.Encoder {
+			d[r.encAt()] = r.enc.cosine(qids, cids)
+			bestE = max(bestE, d[r.encAt()])
 		}
 		rows[i].dense = d
 		if r.cfg.Units {
@@ -157,6 +189,9 @@ func (r *Reranker) rows(q string, cands []scored, raw bool) []candRow {
 			d[rerankN+2] = d[rerankN] - bestF
 			d[rerankN+3] = d[rerankN+1] - bestB
 		}
+		if r.cfg.Encoder {
+			d[r.encAt()+1] = d[r.encAt()] - bestE
+		}
 		if !raw {
 			for j := range d {
 				d[j] = (d[j] - r.mean[j]) / r.std[j]
@@ -164,6 +199,19 @@ func (r *Reranker) rows(q string, cands []scored, raw bool) []candRow {
 		}
 	}
 	return rows
+}
+
+// expansion returns the terms added to the candidate search for q.
+func (r *Reranker) expansion(q string) []string {
+	if r == nil || r.cfg.Expand <= 0 || r.tm == nil {
+		return nil
+	}
+	ids, _ := r.units.of(foldRunes(q), false)
+	var out []string
+	for _, s := range r.tm.expand(ids, r.cfg.Expand, func(id int32) bool { return utf8.RuneCountInString(r.units.names[id]) == 2 }) {
+		out = append(out, r.units.names[s])
+	}
+	return out
 }
 
 // split returns the ids in both sorted id lists and those in only one.
@@ -321,11 +369,11 @@ func LearnReranker(ctx context.Context, x *Index, pairs []Pair, skip func(string
 	}
 	// candidatesOf returns a training query's candidates and the right one's
 	// position (-1: not among them).
-	candidatesOf := func(q train) ([]scored, int, error) {
+	candidatesOf := func(m *Reranker, q train) ([]scored, int, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, fmt.Errorf("knowledge: learn reranker: %w", err)
 		}
-		_, _, cands, err := x.candidates(ctx, q.query, cfg.Candidates, byText[q.query])
+		_, _, cands, err := x.candidates(ctx, q.query, cfg.Candidates, byText[q.query], m.expansion(q.query))
 		label := -1
 		for i, c := range cands {
 			if c.e.ID == q.target {
@@ -338,7 +386,7 @@ func LearnReranker(ctx context.Context, x *Index, pairs []Pair, skip func(string
 		var xs [][]float64
 		var ys []float64
 		for _, q := range queries {
-			cands, label, err := candidatesOf(q)
+			cands, label, err := candidatesOf(r, q)
 			if err != nil {
 				return nil, err
 			}
@@ -372,7 +420,7 @@ func LearnReranker(ctx context.Context, x *Index, pairs []Pair, skip func(string
 			if fold(q.target, innerFolds) != k {
 				continue
 			}
-			cands, label, err := candidatesOf(q)
+			cands, label, err := candidatesOf(&rk, q)
 			if err != nil {
 				return nil, err
 			}
@@ -436,6 +484,24 @@ func (r *Reranker) fitPairModels(entries []Entry, use []Pair) {
 	}
 	if !r.cfg.NoPairModel {
 		r.pm = learnPairModel(all, same, len(r.units.ids))
+	}
+	if r.cfg.Encoder {
+		different := map[string][][]int32{}
+		for i, p := range use {
+			if !p.Same {
+				different[p.A] = append(different[p.A], all[i][1])
+				different[p.B] = append(different[p.B], all[i][0])
+			}
+		}
+		var pos [][2][]int32
+		var hard [][][]int32
+		for i, p := range use {
+			if p.Same {
+				pos = append(pos, all[i])
+				hard = append(hard, append(append([][]int32(nil), different[p.A]...), different[p.B]...))
+			}
+		}
+		r.enc = learnEncoder(pos, hard, len(r.units.ids))
 	}
 }
 

@@ -88,6 +88,14 @@ func TestTranslationLearnsSubstitution(t *testing.T) {
 	if got := tm.t[uint64(id("还钱"))<<32|uint64(id("还款"))]; got < 0.05 {
 		t.Errorf("t(还钱|还款) = %.3f, want >= 0.05", got)
 	}
+	q, _ := u.of(foldRunes("花呗如何还钱"), false)
+	var exp []string
+	for _, id := range tm.expand(q, 3, func(id int32) bool { return len([]rune(u.names[id])) == 2 }) {
+		exp = append(exp, u.names[id])
+	}
+	if len(exp) == 0 || len(exp) > 3 || !slices.Contains(exp, "还款") || slices.Contains(exp, "还钱") {
+		t.Errorf("expand(花呗如何还钱, 3) = %v, want at most 3 bigrams not in the query, 还款 among them", exp)
+	}
 	logProb := func(q, c string) float64 {
 		qi, qu := u.of(foldRunes(q), false)
 		ci, _ := u.of(foldRunes(c), false)
@@ -215,6 +223,7 @@ func TestLearnRerankerModels(t *testing.T) {
 		{RerankConfig{Candidates: 10}, false, want},
 		{RerankConfig{Candidates: 10, Units: true}, false, want},
 		{RerankConfig{Candidates: 10, NoPairModel: true}, false, want},
+		{RerankConfig{Candidates: 10, Encoder: true, Expand: 3}, false, want},
 		{RerankConfig{Candidates: 10, NoTranslation: true, NoPairModel: true}, false, ""},
 		{RerankConfig{Candidates: 10, Model: "logistic"}, false, ""},
 		{RerankConfig{Candidates: 10, Model: "bert"}, true, ""},
@@ -253,5 +262,35 @@ func TestLearnRerankerModels(t *testing.T) {
 	// Skipping every pair leaves nothing to learn from.
 	if _, err := LearnReranker(ctx, x, pairs, func(string) bool { return true }, RerankConfig{}); err == nil {
 		t.Errorf("LearnReranker(all pairs skipped) error = nil, want an error")
+	}
+}
+
+func TestEncoderLearnsParaphrases(t *testing.T) {
+	u := newUnits()
+	ids := func(s string) []int32 {
+		v, _ := u.of(foldRunes(s), true)
+		return v
+	}
+	var pos [][2][]int32
+	var hard [][][]int32
+	for _, p := range toyPairs {
+		pos = append(pos, [2][]int32{ids(p[0]), ids(p[1])})
+		// The record question shares 还钱 with the query but asks something else.
+		hard = append(hard, [][]int32{ids(strings.ReplaceAll(p[0], "如何", "") + "记录")})
+	}
+	before := learnEncoder(nil, nil, len(u.ids))
+	after := learnEncoder(pos, hard, len(u.ids))
+	tests := []struct{ query, better, worse string }{
+		{"花呗如何还钱", "花呗怎么还款", "花呗还钱记录"},
+		{"借呗如何还钱", "借呗怎么还款", "借呗还钱记录"},
+	}
+	for _, tc := range tests {
+		q, b, w := ids(tc.query), ids(tc.better), ids(tc.worse)
+		if before.cosine(q, b) > before.cosine(q, w) {
+			t.Fatalf("untrained cosine(%s, %s) > cosine(%s, %s): the case does not need learning", tc.query, tc.better, tc.query, tc.worse)
+		}
+		if cb, cw := after.cosine(q, b), after.cosine(q, w); cb <= cw {
+			t.Errorf("trained cosine(%s, %s) = %.3f <= cosine(%s, %s) = %.3f, want the paraphrase closer", tc.query, tc.better, cb, tc.query, tc.worse, cw)
+		}
 	}
 }

@@ -70,7 +70,11 @@ func (x *Index) search(ctx context.Context, q string, k int, exclude string) (Re
 	if rr != nil {
 		n = max(k, rr.Candidates)
 	}
-	qt, sc, cands, err := x.candidates(ctx, q, n, exclude)
+	var extra []string
+	if rr != nil {
+		extra = rr.expansion(q)
+	}
+	qt, sc, cands, err := x.candidates(ctx, q, n, exclude, extra)
 	if err != nil || len(cands) == 0 {
 		return Result{Hits: []Hit{}}, confFeatures{}, err
 	}
@@ -103,13 +107,17 @@ func (x *Index) search(ctx context.Context, q string, k int, exclude string) (Re
 }
 
 // candidates finds up to n candidates with Bleve and scores them with BM25,
-// best first (entry exclude left out). Live entries are never modified, so the
+// best first (entry exclude left out); extra terms are added to the query
+// like synonyms, one group each. Live entries are never modified, so the
 // candidates stay valid after the lock is released.
-func (x *Index) candidates(ctx context.Context, q string, n int, exclude string) (queryTerms, *scorer, []scored, error) {
+func (x *Index) candidates(ctx context.Context, q string, n int, exclude string, extra []string) (queryTerms, *scorer, []scored, error) {
 	x.mu.RLock()
 	syn := x.syn
 	x.mu.RUnlock()
 	qt := x.analyseQuery(q, syn)
+	if len(extra) > 0 {
+		qt.addTerms(extra, x.rank.SynonymWeight)
+	}
 	if len(qt.terms) == 0 {
 		return qt, nil, nil, nil
 	}
@@ -295,6 +303,22 @@ func (x *Index) analyseQuery(q string, syn *Synonyms) queryTerms {
 	}
 	sort.Strings(qt.all)
 	return qt
+}
+
+// addTerms adds terms to an analysed query as one-term synonym groups of
+// weight w.
+func (qt *queryTerms) addTerms(terms []string, w float64) {
+	for _, t := range terms {
+		if _, own := qt.terms[t]; own {
+			continue
+		}
+		if _, seen := qt.boost[t]; !seen {
+			qt.all = append(qt.all, t)
+		}
+		qt.boost[t] += w
+		qt.groups = append(qt.groups, [][]string{{t}})
+	}
+	sort.Strings(qt.all)
 }
 
 // qterm is a query term resolved against the knowledge base's dictionary.

@@ -8,7 +8,8 @@ import (
 // units numbers the character unigrams and bigrams the learned re-ranker
 // works on (text folded, letters and digits only).
 type units struct {
-	ids map[string]int32
+	ids   map[string]int32
+	names []string // by id
 }
 
 func newUnits() *units { return &units{ids: map[string]int32{}} }
@@ -26,6 +27,7 @@ func (u *units) of(rs []rune, add bool) (ids []int32, unknown int) {
 			}
 			id = int32(len(u.ids))
 			u.ids[s] = id
+			u.names = append(u.names, s)
 		}
 		if !seen[id] {
 			seen[id] = true
@@ -50,9 +52,10 @@ func (u *units) of(rs []rune, add bool) (ids []int32, unknown int) {
 //
 //	P(q|c) = Π_w (1-λ) [(1-β) P_ml(w|c) + β Σ_s t(w|s) P_ml(s|c)] + λ P(w|collection).
 type translation struct {
-	t    map[uint64]float64 // key w<<32 | s
-	coll []float64          // P(unit | collection), by id
-	miss float64            // collection probability of an unseen unit
+	t    map[uint64]float64   // key w<<32 | s
+	to   map[int32][]unitProb // by s: every w with t(w|s) kept
+	coll []float64            // P(unit | collection), by id
+	miss float64              // collection probability of an unseen unit
 }
 
 const (
@@ -115,12 +118,59 @@ func learnTranslation(pairs [][2][]int32, texts [][]int32, vocab int) *translati
 		}
 		t = count
 	}
+	tm.to = map[int32][]unitProb{}
 	for k, v := range t {
 		if v >= tmMinProb {
 			tm.t[k] = v
+			s := int32(uint32(k))
+			tm.to[s] = append(tm.to[s], unitProb{int32(uint32(k >> 32)), v})
 		}
 	}
 	return tm
+}
+
+// unitProb is a unit with a probability.
+type unitProb struct {
+	id int32
+	p  float64
+}
+
+// tmExpandMin is the least summed translation probability of an expansion unit.
+const tmExpandMin = 0.1
+
+// expand returns up to k units w, not in q and accepted by keep, that q's
+// units most likely translate into: the largest Σ_{s in q} t(w|s) (at least
+// tmExpandMin), best first.
+func (tm *translation) expand(q []int32, k int, keep func(int32) bool) []int32 {
+	in := make(map[int32]bool, len(q))
+	for _, w := range q {
+		in[w] = true
+	}
+	score := map[int32]float64{}
+	for _, s := range q {
+		for _, wp := range tm.to[s] {
+			if !in[wp.id] {
+				score[wp.id] += wp.p
+			}
+		}
+	}
+	var out []unitProb
+	for s, v := range score {
+		if v >= tmExpandMin && keep(s) {
+			out = append(out, unitProb{s, v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].p != out[j].p {
+			return out[i].p > out[j].p
+		}
+		return out[i].id < out[j].id
+	})
+	ids := make([]int32, 0, k)
+	for _, u := range out[:min(k, len(out))] {
+		ids = append(ids, u.id)
+	}
+	return ids
 }
 
 func (tm *translation) collOf(w int32) float64 {

@@ -193,6 +193,8 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	noTM := fs.Bool("rerank-no-translation", false, "listwise re-ranker without the translation-model features")
 	units := fs.Bool("rerank-units", false, "listwise re-ranker with learned per-unit weights (measured: no clear gain)")
 	noPair := fs.Bool("rerank-no-pair-model", false, "listwise re-ranker without the pair classifier's log-odds")
+	enc := fs.Bool("rerank-encoder", false, "listwise re-ranker with the cosine of a learned bag-of-units dual encoder")
+	expand := fs.Int("rerank-expand", 0, "listwise re-ranker: add up to N character bigrams from its translation model to the candidate search")
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
@@ -234,7 +236,7 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var rep knowledge.Report
 	if *trainPairs != "" {
 		rep, err = evalCrossFitted(ctx, x, *trainPairs, queries, *k, knowledge.RerankConfig{
-			Candidates: *candidates, Model: *rerank, NoTranslation: *noTM, Units: *units, NoPairModel: *noPair,
+			Candidates: *candidates, Model: *rerank, NoTranslation: *noTM, Units: *units, NoPairModel: *noPair, Expand: *expand, Encoder: *enc,
 		})
 	} else {
 		rep, err = knowledge.Evaluate(ctx, x, queries, *k)
