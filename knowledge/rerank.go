@@ -27,7 +27,8 @@ type RerankConfig struct {
 	// Candidates is how many BM25 candidates are re-ordered; 0 means 50.
 	Candidates int
 	// Model is "listwise" (the default, also ""): a linear score over the
-	// hand features, translation-model features and a pair classifier's log-odds,
+	// hand features, translation-model features, a pair classifier's log-odds
+	// and a dual encoder's cosine,
 	// trained with a softmax over each training query's candidates; or
 	// "logistic": the hand features alone in a pointwise logistic regression
 	// (the first version).
@@ -39,9 +40,9 @@ type RerankConfig struct {
 	Units bool
 	// NoPairModel leaves out the pair classifier's log-odds (listwise only).
 	NoPairModel bool
-	// Encoder adds the cosine of a learned bag-of-units dual encoder
-	// (listwise only).
-	Encoder bool
+	// NoEncoder leaves out the cosine of the learned bag-of-units dual
+	// encoder (listwise only).
+	NoEncoder bool
 	// Expand adds up to this many character bigrams to the candidate search:
 	// those the translation model finds most likely to have produced the
 	// query's units (listwise only; 0: none).
@@ -134,7 +135,7 @@ func (r *Reranker) denseN() int {
 	if !r.cfg.NoPairModel {
 		n++
 	}
-	if r.cfg.Encoder {
+	if !r.cfg.NoEncoder {
 		n += 2
 	}
 	return n
@@ -174,7 +175,7 @@ func (r *Reranker) rows(q string, cands []scored, raw bool) []candRow {
 		if !r.cfg.NoPairModel {
 			d[r.pmAt()] = r.pm.logit(qids, cids)
 		}
-		if r.cfg.Encoder {
+		if !r.cfg.NoEncoder {
 			d[r.encAt()] = r.enc.cosine(qids, cids)
 			bestE = max(bestE, d[r.encAt()])
 		}
@@ -189,7 +190,7 @@ func (r *Reranker) rows(q string, cands []scored, raw bool) []candRow {
 			d[rerankN+2] = d[rerankN] - bestF
 			d[rerankN+3] = d[rerankN+1] - bestB
 		}
-		if r.cfg.Encoder {
+		if !r.cfg.NoEncoder {
 			d[r.encAt()+1] = d[r.encAt()] - bestE
 		}
 		if !raw {
@@ -485,7 +486,7 @@ func (r *Reranker) fitPairModels(entries []Entry, use []Pair) {
 	if !r.cfg.NoPairModel {
 		r.pm = learnPairModel(all, same, len(r.units.ids))
 	}
-	if r.cfg.Encoder {
+	if !r.cfg.NoEncoder {
 		different := map[string][][]int32{}
 		for i, p := range use {
 			if !p.Same {

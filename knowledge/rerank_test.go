@@ -223,8 +223,9 @@ func TestLearnRerankerModels(t *testing.T) {
 		{RerankConfig{Candidates: 10}, false, want},
 		{RerankConfig{Candidates: 10, Units: true}, false, want},
 		{RerankConfig{Candidates: 10, NoPairModel: true}, false, want},
-		{RerankConfig{Candidates: 10, Encoder: true, Expand: 3}, false, want},
-		{RerankConfig{Candidates: 10, NoTranslation: true, NoPairModel: true}, false, ""},
+		{RerankConfig{Candidates: 10, NoEncoder: true}, false, want},
+		{RerankConfig{Candidates: 10, Expand: 3}, false, want},
+		{RerankConfig{Candidates: 10, NoTranslation: true, NoPairModel: true, NoEncoder: true}, false, ""},
 		{RerankConfig{Candidates: 10, Model: "logistic"}, false, ""},
 		{RerankConfig{Candidates: 10, Model: "bert"}, true, ""},
 	}

@@ -189,11 +189,11 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cosine := fs.Bool("cosine", false, "ranking choice: average BM25 with the cosine to the closest question")
 	candidates := fs.Int("candidates", 0, "ranking choice: Bleve candidates rescored per query (default 30; 50 with --train-pairs)")
 	trainPairs := fs.String("train-pairs", "", "learn a re-ranker from labelled question pairs (CSV sentence1,sentence2,label); the queries are split in two folds by relevant entry and each fold is evaluated with a re-ranker learned without any pair that contains one of its queries")
-	rerank := fs.String("rerank", "listwise", "re-ranker learned with --train-pairs: listwise (hand features, translation model, pair classifier; softmax over the candidates) or logistic (hand features only)")
+	rerank := fs.String("rerank", "listwise", "re-ranker learned with --train-pairs: listwise (hand features, translation model, pair classifier, dual encoder; softmax over the candidates) or logistic (hand features only)")
 	noTM := fs.Bool("rerank-no-translation", false, "listwise re-ranker without the translation-model features")
 	units := fs.Bool("rerank-units", false, "listwise re-ranker with learned per-unit weights (measured: no clear gain)")
 	noPair := fs.Bool("rerank-no-pair-model", false, "listwise re-ranker without the pair classifier's log-odds")
-	enc := fs.Bool("rerank-encoder", false, "listwise re-ranker with the cosine of a learned bag-of-units dual encoder")
+	noEnc := fs.Bool("rerank-no-encoder", false, "listwise re-ranker without the learned bag-of-units dual encoder's cosine")
 	expand := fs.Int("rerank-expand", 0, "listwise re-ranker: add up to N character bigrams from its translation model to the candidate search")
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
@@ -236,7 +236,7 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var rep knowledge.Report
 	if *trainPairs != "" {
 		rep, err = evalCrossFitted(ctx, x, *trainPairs, queries, *k, knowledge.RerankConfig{
-			Candidates: *candidates, Model: *rerank, NoTranslation: *noTM, Units: *units, NoPairModel: *noPair, Expand: *expand, Encoder: *enc,
+			Candidates: *candidates, Model: *rerank, NoTranslation: *noTM, Units: *units, NoPairModel: *noPair, Expand: *expand, NoEncoder: *noEnc,
 		})
 	} else {
 		rep, err = knowledge.Evaluate(ctx, x, queries, *k)

@@ -46,7 +46,8 @@ func TestKBEvalTrainPairs(t *testing.T) {
 	}{
 		{"listwise", nil, ""},
 		{"listwise with units", []string{"--rerank-units"}, ""},
-		{"listwise without translation and pair model", []string{"--rerank-no-translation", "--rerank-no-pair-model"}, ""},
+		{"listwise with hand features only", []string{"--rerank-no-translation", "--rerank-no-pair-model", "--rerank-no-encoder"}, ""},
+		{"listwise with expansion", []string{"--rerank-expand", "3"}, ""},
 		{"logistic", []string{"--rerank", "logistic"}, ""},
 		{"unknown model", []string{"--rerank", "bert"}, "unknown model"},
 	}
