@@ -9,6 +9,9 @@
 // rescores them with BM25 over questions and answers plus synonyms;
 // Index.Run re-indexes changed files until its context ends and reports broken
 // files through Problems. Evaluate computes retrieval figures for kb eval.
+// LearnReranker learns, from labelled question pairs, a re-ranker that Search
+// then applies to its BM25 candidates (a translation model, a pair classifier
+// and a dual encoder feeding a listwise linear ranker; kb eval --train-pairs).
 //
 // It is a leaf package: it imports only the standard library and third-party
 // libraries (Bleve, yaml.v3, x/text), never other Frontdesk packages. It
