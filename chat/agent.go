@@ -77,24 +77,40 @@ func (s *Service) PostAgentRich(ctx context.Context, a data.Agent, conversationI
 // PostAgentMessage stores an agent's reply (or, with note, an internal note
 // the visitor never sees) in a conversation assigned to them.
 func (s *Service) PostAgentMessage(ctx context.Context, a data.Agent, conversationID, clientMsgID, text string, note bool) (data.Message, bool, error) {
-	conv, err := s.store.GetConversation(ctx, conversationID)
-	if err != nil {
-		return data.Message{}, false, fmt.Errorf("chat: agent message: %w", err)
-	}
-	switch {
-	case note && !CanView(a, conv):
-		return data.Message{}, false, fmt.Errorf("chat: agent note: %w", ErrForbidden)
-	case !note && conv.AssignedAgent != a.ID && !(a.Role == data.RoleAdmin && conv.Status == data.StatusAssigned):
-		return data.Message{}, false, fmt.Errorf("chat: reply to a conversation not assigned to you: %w", ErrForbidden)
-	case !note && conv.Status != data.StatusAssigned:
-		return data.Message{}, false, fmt.Errorf("chat: conversation is %s: %w", conv.Status, data.ErrConflict)
-	}
-	kind := data.KindText
+	msg := data.Message{ConversationID: conversationID, ClientMsgID: clientMsgID, SenderKind: data.SenderAgent, SenderID: a.ID, Kind: data.KindText, Text: text}
 	if note {
-		kind = data.KindNote
+		conv, err := s.store.GetConversation(ctx, conversationID)
+		if err != nil {
+			return data.Message{}, false, fmt.Errorf("chat: agent message: %w", err)
+		}
+		if !CanView(a, conv) {
+			return data.Message{}, false, fmt.Errorf("chat: agent note: %w", ErrForbidden)
+		}
+		msg.Kind = data.KindNote
+	} else {
+		// A reply needs the conversation assigned to the agent (or, for an
+		// admin, assigned at all). The store checks that in the append's
+		// transaction, so the common case costs no read.
+		msg.Expect = &data.Expectation{Status: data.StatusAssigned}
+		if a.Role != data.RoleAdmin {
+			msg.Expect.AssignedAgent = a.ID
+		}
 	}
-	m, dup, err := s.store.AppendMessage(ctx, data.Message{ConversationID: conversationID, ClientMsgID: clientMsgID,
-		SenderKind: data.SenderAgent, SenderID: a.ID, Kind: kind, Text: text})
+	m, dup, err := s.store.AppendMessage(ctx, msg)
+	if errors.Is(err, data.ErrStale) {
+		conv, gerr := s.store.GetConversation(ctx, conversationID)
+		if gerr != nil {
+			return data.Message{}, false, fmt.Errorf("chat: agent message: %w", gerr)
+		}
+		switch {
+		case conv.AssignedAgent != a.ID && !(a.Role == data.RoleAdmin && conv.Status == data.StatusAssigned):
+			return data.Message{}, false, fmt.Errorf("chat: reply to a conversation not assigned to you: %w", ErrForbidden)
+		case conv.Status != data.StatusAssigned:
+			return data.Message{}, false, fmt.Errorf("chat: conversation is %s: %w", conv.Status, data.ErrConflict)
+		}
+		// It changed back in between: try once more.
+		m, dup, err = s.store.AppendMessage(ctx, msg)
+	}
 	if err != nil {
 		return data.Message{}, false, fmt.Errorf("chat: agent message: %w", err)
 	}

@@ -55,6 +55,41 @@ type Service struct {
 	queues  []chan turnJob
 	stopped chan struct{}
 	once    sync.Once
+	// convs remembers each visitor's open conversation (a hint: appends
+	// check it, see PostVisitorMessage).
+	convs convCache
+}
+
+// convCache maps visitor ids to the conversation (and its status) they
+// last wrote to. It is bounded: when full it starts over.
+type convCache struct {
+	mu sync.Mutex
+	m  map[string]data.Conversation
+}
+
+// maxCachedConversations bounds convCache (a few hundred bytes each).
+const maxCachedConversations = 100_000
+
+func (c *convCache) get(visitorID string) (data.Conversation, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	conv, ok := c.m[visitorID]
+	return conv, ok
+}
+
+func (c *convCache) put(visitorID string, conv data.Conversation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedConversations {
+		c.m = map[string]data.Conversation{}
+	}
+	c.m[visitorID] = conv
+}
+
+func (c *convCache) drop(visitorID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, visitorID)
 }
 
 type turnJob struct {
@@ -132,15 +167,45 @@ func (s *Service) PostVisitorMessage(ctx context.Context, v data.Visitor, client
 	if err := probe.Validate(); err != nil {
 		return data.Message{}, false, fmt.Errorf("chat: visitor message: %w", err)
 	}
-	conv, created, err := s.currentConversation(ctx, v)
-	if err != nil {
-		return data.Message{}, false, err
+	// The conversation this node last saw the visitor write to, if it is
+	// still in the same state (the store checks that in the append), saves
+	// reading it for every message.
+	if conv, ok := s.convs.get(v.ID); ok {
+		msg, dup, err := s.appendVisitor(ctx, conv, probe)
+		if err == nil {
+			return s.afterVisitorMessage(ctx, conv, false, msg, dup)
+		}
+		s.convs.drop(v.ID)
+		if !errors.Is(err, data.ErrStale) && !errors.Is(err, data.ErrNotFound) {
+			return data.Message{}, false, fmt.Errorf("chat: visitor message: %w", err)
+		}
 	}
+	for attempt := 1; ; attempt++ {
+		conv, created, err := s.currentConversation(ctx, v)
+		if err != nil {
+			return data.Message{}, false, err
+		}
+		msg, dup, err := s.appendVisitor(ctx, conv, probe)
+		if errors.Is(err, data.ErrStale) && attempt < 3 {
+			continue // it changed (closed, handed off) since the read
+		}
+		if err != nil {
+			return data.Message{}, false, fmt.Errorf("chat: visitor message: %w", err)
+		}
+		s.convs.put(v.ID, conv)
+		return s.afterVisitorMessage(ctx, conv, created, msg, dup)
+	}
+}
+
+// appendVisitor appends probe to conv if conv is still the visitor's and in
+// the status read, so the bot decision below uses the status at the append.
+func (s *Service) appendVisitor(ctx context.Context, conv data.Conversation, probe data.Message) (data.Message, bool, error) {
 	probe.ConversationID = conv.ID
-	msg, dup, err := s.store.AppendMessage(ctx, probe)
-	if err != nil {
-		return data.Message{}, false, fmt.Errorf("chat: visitor message: %w", err)
-	}
+	probe.Expect = &data.Expectation{Status: conv.Status, VisitorID: conv.VisitorID}
+	return s.store.AppendMessage(ctx, probe)
+}
+
+func (s *Service) afterVisitorMessage(ctx context.Context, conv data.Conversation, created bool, msg data.Message, dup bool) (data.Message, bool, error) {
 	if created {
 		s.publishConversation(ctx, conv)
 	}

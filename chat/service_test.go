@@ -369,3 +369,104 @@ func (b *streamingBot) Turn(_ context.Context, in bot.Input) (bot.Decision, erro
 	}
 	return bot.Decision{Kind: bot.KindAnswer, Reply: "Hello", Reason: bot.ReasonGenerated}, nil
 }
+
+func TestAgentReplyRules(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	m, _, err := f.svc.PostVisitorMessage(ctx, f.visitor, "1", "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := m.ConversationID
+	f.waitMessages(t, conv, 2)
+	mei := data.Agent{ID: "a_mei", Role: data.RoleAgent, Groups: []string{"sales"}}
+	bo := data.Agent{ID: "a_bo", Role: data.RoleAgent, Groups: []string{"other"}}
+	boss := data.Agent{ID: "a_boss", Role: data.RoleAdmin}
+	move := func(from, to data.Status, agent string) {
+		t.Helper()
+		if _, _, err := f.store.Transition(ctx, data.Transition{ConversationID: conv, From: from, To: to, SkillGroup: "sales", AssignedAgent: agent, Note: string(to)}); err != nil {
+			t.Fatalf("transition %s -> %s: %v", from, to, err)
+		}
+	}
+	reply := func(a data.Agent, id string, note bool) error {
+		_, _, err := f.svc.PostAgentMessage(ctx, a, conv, id, "text "+id, note)
+		return err
+	}
+	// While the bot has it, nobody replies; a note needs the right to view it.
+	if err := reply(mei, "r0", false); !errors.Is(err, ErrForbidden) {
+		t.Errorf("reply to a bot conversation = %v, want ErrForbidden", err)
+	}
+	move(data.StatusBot, data.StatusQueued, "")
+	if err := reply(mei, "n1", true); err != nil {
+		t.Errorf("note by an agent of the conversation's group = %v, want it stored", err)
+	}
+	if err := reply(bo, "n2", true); !errors.Is(err, ErrForbidden) {
+		t.Errorf("note by an agent of another group = %v, want ErrForbidden", err)
+	}
+	move(data.StatusQueued, data.StatusAssigned, mei.ID)
+	tests := []struct {
+		name  string
+		agent data.Agent
+		want  error // nil: stored
+	}{
+		{"assigned agent", mei, nil},
+		{"another agent", bo, ErrForbidden},
+		{"admin", boss, nil},
+	}
+	for i, tt := range tests {
+		if err := reply(tt.agent, fmt.Sprintf("r%d", i+1), false); (tt.want == nil && err != nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("%s: reply = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	before, _ := f.store.GetConversation(ctx, conv)
+	move(data.StatusAssigned, data.StatusClosed, mei.ID)
+	if err := reply(mei, "r9", false); !errors.Is(err, data.ErrConflict) && !errors.Is(err, ErrForbidden) {
+		t.Errorf("reply after close = %v, want it refused", err)
+	}
+	// A resend of a reply stored before the close is the stored reply.
+	if m, dup, err := f.svc.PostAgentMessage(ctx, mei, conv, "r1", "text r1", false); err != nil || !dup || m.Text != "text r1" {
+		t.Errorf("resend after close = %+v dup %v, %v; want the stored reply", m, dup, err)
+	}
+	after, _ := f.store.GetConversation(ctx, conv)
+	if after.LastSeq != before.LastSeq+1 { // only the close's system message
+		t.Errorf("refused replies changed last_seq from %d to %d (the close adds 1)", before.LastSeq, after.LastSeq)
+	}
+}
+
+// The service remembers the visitor's conversation between messages; a
+// change made elsewhere (here a handoff straight in the store, as another
+// node would) must still be seen by the next message.
+func TestVisitorMessageSeesChangesMadeElsewhere(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	m, _, err := f.svc.PostVisitorMessage(ctx, f.visitor, "1", "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.waitMessages(t, m.ConversationID, 2)
+	if _, _, err := f.store.Transition(ctx, data.Transition{ConversationID: m.ConversationID, From: data.StatusBot, To: data.StatusQueued, SkillGroup: "sales", Note: "queued"}); err != nil {
+		t.Fatal(err)
+	}
+	n, dup, err := f.svc.PostVisitorMessage(ctx, f.visitor, "2", "anyone there?")
+	if err != nil || dup || n.ConversationID != m.ConversationID {
+		t.Fatalf("message after the handoff = %+v dup %v, %v; want it in the same conversation", n, dup, err)
+	}
+	time.Sleep(100 * time.Millisecond) // a wrongly queued bot turn would have run by now
+	if c := f.bot.count(); c != 1 {
+		t.Errorf("the bot ran %d turns, want 1: a queued conversation is not the bot's", c)
+	}
+	// Handed back to the bot elsewhere: the bot answers again.
+	if _, _, err := f.store.Transition(ctx, data.Transition{ConversationID: m.ConversationID, From: data.StatusQueued, To: data.StatusBot, Note: "back to the bot"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.PostVisitorMessage(ctx, f.visitor, "3", "hello again"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.bot.count() != 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c := f.bot.count(); c != 2 {
+		t.Errorf("the bot ran %d turns after the conversation came back, want 2", c)
+	}
+}

@@ -16,6 +16,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid means the input violates a rule of the data model.
 	ErrInvalid = errors.New("invalid")
+	// ErrStale means an append's Expectation about its conversation no
+	// longer holds; it is also an ErrConflict.
+	ErrStale = fmt.Errorf("%w: the conversation changed", ErrConflict)
 )
 
 // Site is one website using Frontdesk.
@@ -259,6 +262,20 @@ type Message struct {
 	// messages the decision record (sealed at rest).
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
+	// Expect, when set on a message to append, is what the conversation
+	// must still be like; it is checked in the append's transaction and
+	// not stored (nil on stored messages).
+	Expect *Expectation `json:"-"`
+}
+
+// Expectation is what an append requires of its conversation, so that a
+// caller who read (or remembers) the conversation appends only if it has not
+// changed since: the store returns ErrStale otherwise and appends nothing.
+// Empty fields are not checked.
+type Expectation struct {
+	Status        Status
+	AssignedAgent string
+	VisitorID     string
 }
 
 // Limits of the data model, enforced by every store.

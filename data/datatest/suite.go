@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 		{"Conversations", testConversations},
 		{"AppendAssignsGaplessSeq", testAppendSeq},
 		{"AppendIsIdempotent", testAppendIdempotent},
+		{"AppendChecksExpectation", testAppendExpect},
 		{"AppendConcurrent", testAppendConcurrent},
 		{"AppendRejectsBadInput", testAppendRejects},
 		{"ListMessages", testListMessages},
@@ -432,5 +433,61 @@ func testCloseFlushes(t *testing.T, s data.Store) {
 	}
 	if _, _, err := s.AppendMessage(c, text(conv.ID, data.SenderVisitor, "late", "late")); err == nil {
 		t.Error("AppendMessage after Close succeeded")
+	}
+}
+
+func testAppendExpect(t *testing.T, s data.Store) {
+	c := ctx(t)
+	_, v, conv := fixture(t, s)
+	with := func(id string, e data.Expectation) data.Message {
+		m := text(conv.ID, data.SenderVisitor, "text "+id, id)
+		m.Expect = &e
+		return m
+	}
+	tests := []struct {
+		name string
+		exp  data.Expectation
+		want error // nil: stored
+	}{
+		{"status holds", data.Expectation{Status: data.StatusBot}, nil},
+		{"visitor and status hold", data.Expectation{Status: data.StatusBot, VisitorID: v.ID}, nil},
+		{"other status", data.Expectation{Status: data.StatusAssigned}, data.ErrStale},
+		{"other visitor", data.Expectation{VisitorID: "v_someone_else"}, data.ErrStale},
+		{"other agent", data.Expectation{AssignedAgent: "a_nobody"}, data.ErrStale},
+		{"nothing expected", data.Expectation{}, nil},
+	}
+	var seq int64
+	for i, tt := range tests {
+		m, _, err := s.AppendMessage(c, with(fmt.Sprintf("e-%d", i), tt.exp))
+		switch {
+		case tt.want == nil && err != nil:
+			t.Errorf("%s: AppendMessage: %v, want it stored", tt.name, err)
+		case tt.want == nil:
+			seq++
+			if m.Seq != seq || m.Expect != nil {
+				t.Errorf("%s: stored seq %d (expect %v), want seq %d and no expectation on the stored message", tt.name, m.Seq, m.Expect, seq)
+			}
+		case !errors.Is(err, tt.want) || !errors.Is(err, data.ErrConflict):
+			t.Errorf("%s: AppendMessage: %v, want %v (a conflict)", tt.name, err, tt.want)
+		}
+	}
+	// A refused append uses no seq and stores nothing.
+	got, err := s.GetConversation(c, conv.ID)
+	if err != nil || got.LastSeq != seq {
+		t.Errorf("LastSeq = %d (%v), want %d: refused appends must not use a seq", got.LastSeq, err, seq)
+	}
+	msgs, _ := s.ListMessages(c, conv.ID, 0, 0)
+	if int64(len(msgs)) != seq {
+		t.Errorf("stored %d messages, want %d", len(msgs), seq)
+	}
+	// A retry of a stored message is a duplicate even when the expectation
+	// no longer holds (the conversation moved on after the first attempt).
+	again, dup, err := s.AppendMessage(c, with("e-0", data.Expectation{Status: data.StatusClosed}))
+	if err != nil || !dup || again.Seq != 1 {
+		t.Errorf("retry with a stale expectation = seq %d dup %v, %v; want the stored seq 1 as a duplicate", again.Seq, dup, err)
+	}
+	if _, _, err := s.AppendMessage(c, data.Message{ConversationID: "c_missing", SenderKind: data.SenderVisitor, Kind: data.KindText,
+		Text: "hi", Expect: &data.Expectation{Status: data.StatusBot}}); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("AppendMessage(unknown conversation, expectation): %v, want ErrNotFound", err)
 	}
 }

@@ -600,16 +600,33 @@ func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Mes
 		}
 	}
 	var seq int64
-	err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?,
-		first_response_at = CASE WHEN ? = 'agent' AND first_response_at IS NULL THEN ? ELSE first_response_at END
-		WHERE id = ? RETURNING last_seq`,
-		ms(m.CreatedAt), string(m.SenderKind), ms(m.CreatedAt), m.ConversationID).Scan(&seq)
+	var err error
+	if exp := m.Expect; exp == nil {
+		err = tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?,
+			first_response_at = CASE WHEN ? = 'agent' AND first_response_at IS NULL THEN ? ELSE first_response_at END
+			WHERE id = ? RETURNING last_seq`,
+			ms(m.CreatedAt), string(m.SenderKind), ms(m.CreatedAt), m.ConversationID).Scan(&seq)
+	} else {
+		err = tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?,
+			first_response_at = CASE WHEN ? = 'agent' AND first_response_at IS NULL THEN ? ELSE first_response_at END
+			WHERE id = ? AND (CAST(? AS TEXT) = '' OR status = ?) AND (CAST(? AS TEXT) = '' OR assigned_agent = ?)
+			AND (CAST(? AS TEXT) = '' OR visitor_id = ?) RETURNING last_seq`,
+			ms(m.CreatedAt), string(m.SenderKind), ms(m.CreatedAt), m.ConversationID,
+			string(exp.Status), string(exp.Status), exp.AssignedAgent, exp.AssignedAgent, exp.VisitorID, exp.VisitorID).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ?`, m.ConversationID).Scan(&one); err == nil {
+				return data.Message{}, false, data.ErrStale
+			}
+		}
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return data.Message{}, false, data.ErrNotFound
 	}
 	if err != nil {
 		return data.Message{}, false, err
 	}
+	m.Expect = nil
 	m.Seq = seq
 	body, err := s.sealer.Seal([]byte(m.Text), messageAAD(m.ConversationID, seq, "body"))
 	if err != nil {
