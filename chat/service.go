@@ -67,8 +67,9 @@ type convCache struct {
 	m  map[string]data.Conversation
 }
 
-// maxCachedConversations bounds convCache (a few hundred bytes each).
-const maxCachedConversations = 100_000
+// maxCachedConversations bounds convCache: a few hundred bytes each, so
+// at most a few MB; a visitor who is not in it costs one read.
+const maxCachedConversations = 20_000
 
 func (c *convCache) get(visitorID string) (data.Conversation, bool) {
 	c.mu.Lock()
