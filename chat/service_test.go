@@ -470,3 +470,24 @@ func TestVisitorMessageSeesChangesMadeElsewhere(t *testing.T) {
 		t.Errorf("the bot ran %d turns after the conversation came back, want 2", c)
 	}
 }
+
+func TestConvCacheIsBounded(t *testing.T) {
+	var c convCache
+	for i := range maxCachedConversations {
+		c.put(fmt.Sprintf("v%d", i), data.Conversation{ID: fmt.Sprintf("c%d", i)})
+	}
+	if got, ok := c.get("v7"); !ok || got.ID != "c7" {
+		t.Fatalf("get(v7) = %v, %v; want c7", got, ok)
+	}
+	c.put("one-more", data.Conversation{ID: "c-new"})
+	if _, ok := c.get("v7"); ok {
+		t.Error("the cache kept growing past its bound")
+	}
+	if got, ok := c.get("one-more"); !ok || got.ID != "c-new" {
+		t.Errorf("get(one-more) = %v, %v; want the entry just put", got, ok)
+	}
+	c.drop("one-more")
+	if _, ok := c.get("one-more"); ok {
+		t.Error("drop left the entry")
+	}
+}
