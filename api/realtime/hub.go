@@ -77,7 +77,15 @@ func (h *Hub) join(topic string, s subscriber) error {
 	ts := sh.topics[topic]
 	if ts == nil {
 		ts = &topicSubs{subs: make(map[subscriber]struct{})}
-		cancel, err := h.broker.Subscribe(topic, h.dispatch)
+		var (
+			cancel func()
+			err    error
+		)
+		if eb, ok := h.broker.(pubsub.EventBroker); ok {
+			cancel, err = eb.SubscribeEvents(topic, h.dispatchEvent)
+		} else {
+			cancel, err = h.broker.Subscribe(topic, h.dispatch)
+		}
 		if err != nil {
 			return err
 		}
@@ -111,6 +119,12 @@ func (h *Hub) dispatch(topic string, payload []byte) {
 		h.log.Warn("bad event on broker", slog.String("topic", topic), slog.Any("err", err))
 		return
 	}
+	h.dispatchEvent(topic, &ev)
+}
+
+// dispatchEvent hands ev to every local subscriber of topic; they share it
+// and only read it.
+func (h *Hub) dispatchEvent(topic string, ev *data.Event) {
 	sh := h.shard(topic)
 	sh.mu.RLock()
 	ts := sh.topics[topic]
@@ -123,7 +137,7 @@ func (h *Hub) dispatch(topic string, payload []byte) {
 	}
 	sh.mu.RUnlock()
 	for _, s := range subs {
-		s.deliver(&ev)
+		s.deliver(ev)
 	}
 }
 

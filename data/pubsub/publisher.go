@@ -30,11 +30,17 @@ func (p *Publisher) Conversation(ctx context.Context, c data.Conversation) {
 	p.Event(ctx, data.ConversationTopic(c.ID), ev)
 }
 
-// Event publishes ev on topic.
+// Event publishes ev on topic. An in-process broker gets the value itself:
+// its subscribers share it and must not modify it.
 func (p *Publisher) Event(ctx context.Context, topic string, ev data.Event) {
-	b, err := json.Marshal(ev)
-	if err == nil {
-		err = p.broker.Publish(ctx, topic, b)
+	var err error
+	if eb, ok := p.broker.(EventBroker); ok {
+		err = eb.PublishEvent(ctx, topic, &ev)
+	} else {
+		var b []byte
+		if b, err = json.Marshal(ev); err == nil {
+			err = p.broker.Publish(ctx, topic, b)
+		}
 	}
 	if err != nil {
 		p.log.Warn("publish", slog.String("topic", topic), slog.Any("err", err))
