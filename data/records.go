@@ -286,6 +286,11 @@ const (
 	MaxMetadataBytes = 32 << 10
 	// MaxClientMsgIDLen is the longest client_msg_id accepted.
 	MaxClientMsgIDLen = 64
+	// ClientIDWindow is how far back a store recognises a retry: while the
+	// first copy is among the conversation's last ClientIDWindow messages
+	// that carry a client_msg_id. Clients retry what was not acknowledged,
+	// within seconds or at their next connection.
+	ClientIDWindow = 32
 )
 
 // Validate checks the fields a caller sets before a message is appended.

@@ -71,7 +71,8 @@ type Transition struct {
 type MessageStore interface {
 	// AppendMessage commits m with the conversation's next seq and returns
 	// the stored message. When a message with the same ClientMsgID already
-	// exists in the conversation it returns that message and duplicate=true.
+	// exists in the conversation, among its last ClientIDWindow messages with
+	// a client id, it returns that message and duplicate=true.
 	// The caller's message is durable when AppendMessage returns nil.
 	AppendMessage(ctx context.Context, m Message) (stored Message, duplicate bool, err error)
 	// ListMessages returns up to limit messages with seq > afterSeq, in seq order.

@@ -73,6 +73,10 @@ func TestOptionsValidate(t *testing.T) {
 		{"too many connections", []string{"--idle-conns", "50000"}, "--idle-conns"},
 		{"too many agents", []string{"--relay-agents", "20"}, "--relay-agents"},
 		{"profile without debug", []string{"--profile-dir", "x"}, "needs --debug"},
+		{"loads", []string{"--loads", "0.5, 1"}, ""},
+		{"no open loops", []string{"--loads", "none"}, ""},
+		{"load above 1 refused", []string{"--loads", "0.5,1.5"}, "fraction"},
+		{"load not a number refused", []string{"--loads", "half"}, "fraction"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

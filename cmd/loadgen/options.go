@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -75,6 +77,13 @@ func parseOptions(args []string, stderr io.Writer) (Options, []string, error) {
 	fs.IntVar(&o.HandshakeWorkers, "handshake-workers", o.HandshakeWorkers, "handshake: concurrent session+connect loops")
 	fs.StringVar(&o.ProfileDir, "profile-dir", o.ProfileDir, "save a server CPU profile of each scenario's closed loop here (needs --debug)")
 	fs.StringVar(&o.JSONOut, "json-out", o.JSONOut, "also write the results as JSON lines to this file")
+	fs.Func("loads", "bot, relay: open-loop rates as fractions of the closed-loop maximum, comma-separated (default 0.25,0.5,0.75; \"none\": closed loop only)", func(v string) error {
+		loads, err := parseLoads(v)
+		if err == nil {
+			o.Loads = loads
+		}
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, nil, err
 	}
@@ -82,6 +91,22 @@ func parseOptions(args []string, stderr io.Writer) (Options, []string, error) {
 		return o, nil, err
 	}
 	return o, fs.Args(), nil
+}
+
+// parseLoads reads --loads: fractions in (0, 1], or "none".
+func parseLoads(v string) ([]float64, error) {
+	if v == "none" {
+		return nil, nil
+	}
+	var out []float64
+	for _, f := range strings.Split(v, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || x <= 0 || x > 1 {
+			return nil, fmt.Errorf("load %q: want a fraction in (0, 1]", f)
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 // validate refuses non-loopback targets and unbounded runs.

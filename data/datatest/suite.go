@@ -223,6 +223,30 @@ func testAppendIdempotent(t *testing.T, s data.Store) {
 	if !dup || again.Seq != first.Seq || again.Text != first.Text {
 		t.Errorf("retry = seq %d text %q dup %v; want seq %d text %q dup true", again.Seq, again.Text, dup, first.Seq, first.Text)
 	}
+	// A retry is recognised while its message is among the conversation's
+	// last ClientIDWindow messages with a client id; messages without one
+	// (the bot's) do not count.
+	_, _, wconv := fixture(t, s)
+	wfirst, _, err := s.AppendMessage(c, text(wconv.ID, data.SenderVisitor, "where is my order?", "abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range data.ClientIDWindow - 2 {
+		if _, dup, err := s.AppendMessage(c, text(wconv.ID, data.SenderVisitor, "more", fmt.Sprintf("w-%d", i))); err != nil || dup {
+			t.Fatalf("append w-%d: dup %v, %v", i, dup, err)
+		}
+		if _, _, err := s.AppendMessage(c, text(wconv.ID, data.SenderBot, "answer", "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, dup, err = s.AppendMessage(c, text(wconv.ID, data.SenderVisitor, "where is my order? (late retry)", "abc"))
+	if err != nil || !dup || again.Seq != wfirst.Seq {
+		t.Errorf("retry after %d newer client messages = seq %d dup %v, %v; want seq %d dup true", data.ClientIDWindow-2, again.Seq, dup, err, wfirst.Seq)
+	}
+	w0, dup, err := s.AppendMessage(c, text(wconv.ID, data.SenderVisitor, "more (retry)", "w-0"))
+	if err != nil || !dup || w0.Text != "more" {
+		t.Errorf("retry of w-0 = %q dup %v, %v; want the stored message", w0.Text, dup, err)
+	}
 	// The same client id in another conversation is a different message.
 	_, v, _ := fixture(t, s)
 	_ = v

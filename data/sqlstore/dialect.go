@@ -31,24 +31,80 @@ type dialect struct {
 	skipLocked string
 	// lockSQL takes a transaction-scoped lock on a string key ("" on SQLite).
 	lockSQL string
+	// windowPush is client_ids with the hash bound to ? appended, cut to the
+	// window; windowAbsent is true when that hash is not in client_ids.
+	windowPush, windowAbsent string
+	// bump holds the appends' UPDATE statements (see bumpSQL).
+	bump [2][2][2]string
 
 	mu      sync.Mutex
 	rebound map[string]string
 }
 
 func sqliteDialect() *dialect {
-	return &dialect{name: "sqlite"}
+	d := &dialect{name: "sqlite",
+		windowPush:   "substr(client_ids || ?, -" + strconv.Itoa(idChars) + ")",
+		windowAbsent: "instr(client_ids, ?) = 0",
+	}
+	d.buildBump()
+	return d
 }
 
 func postgresDialect() *dialect {
-	return &dialect{
-		name:       "postgres",
-		numbered:   true,
-		forUpdate:  " FOR UPDATE",
-		skipLocked: " FOR UPDATE SKIP LOCKED",
-		lockSQL:    "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
-		rebound:    map[string]string{},
+	d := &dialect{
+		name:         "postgres",
+		numbered:     true,
+		forUpdate:    " FOR UPDATE",
+		skipLocked:   " FOR UPDATE SKIP LOCKED",
+		lockSQL:      "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+		rebound:      map[string]string{},
+		windowPush:   "right(client_ids || ?, " + strconv.Itoa(idChars) + ")",
+		windowAbsent: "strpos(client_ids, ?) = 0",
 	}
+	d.buildBump()
+	return d
+}
+
+// buildBump writes the UPDATE that allocates an appended message's seq, in
+// its variants: bump[withID][check][expect]. withID: the message has a
+// client id, whose hash joins the window (and the row must have one);
+// check: the hash must not be in the window yet; expect: the conversation
+// must still be as the caller expects. Arguments, in order: updated_at,
+// sender kind, created_at, [hash], id, [hash], [status, status, agent,
+// agent, visitor, visitor].
+func (d *dialect) buildBump() {
+	for _, withID := range []bool{false, true} {
+		for _, check := range []bool{false, true} {
+			for _, expect := range []bool{false, true} {
+				var b strings.Builder
+				b.WriteString(`UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?,
+			first_response_at = CASE WHEN ? = 'agent' AND first_response_at IS NULL THEN ? ELSE first_response_at END`)
+				if withID {
+					b.WriteString(", client_ids = " + d.windowPush)
+				}
+				b.WriteString(" WHERE id = ?")
+				if withID {
+					b.WriteString(" AND client_ids IS NOT NULL")
+					if check {
+						b.WriteString(" AND " + d.windowAbsent)
+					}
+				}
+				if expect {
+					b.WriteString(` AND (CAST(? AS TEXT) = '' OR status = ?) AND (CAST(? AS TEXT) = '' OR assigned_agent = ?)
+			AND (CAST(? AS TEXT) = '' OR visitor_id = ?)`)
+				}
+				b.WriteString(" RETURNING last_seq")
+				d.bump[b2i(withID)][b2i(check)][b2i(expect)] = b.String()
+			}
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // rebind rewrites `?` placeholders outside quoted text into the dialect's
@@ -176,10 +232,6 @@ func (h *handle) Close() error {
 type txn struct {
 	q queryer
 	d *dialect
-	// fast is set on the writer's first attempt at a batch, which has no
-	// savepoints: an op may then skip a check whose failure a constraint
-	// reports anyway (the batch is rolled back and runs again, checked).
-	fast bool
 }
 
 // ExecContext runs q with its placeholders rebound.

@@ -421,8 +421,8 @@ func (s *Store) CreateConversation(ctx context.Context, c data.Conversation) (da
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO conversations (id, site_id, visitor_id, channel, status, priority, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.SiteID, c.VisitorID, c.Channel, string(c.Status), c.Priority, ms(c.CreatedAt), ms(c.UpdatedAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO conversations (id, site_id, visitor_id, channel, status, priority, created_at, updated_at, client_ids)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')`, c.ID, c.SiteID, c.VisitorID, c.Channel, string(c.Status), c.Priority, ms(c.CreatedAt), ms(c.UpdatedAt))
 		switch {
 		case isUniqueViolation(err):
 			return data.ErrConflict
@@ -572,59 +572,82 @@ func (s *Store) AppendMessage(ctx context.Context, m data.Message) (data.Message
 	return stored, dup, nil
 }
 
-// appendTx appends m inside tx: idempotent by client_msg_id, seq without gaps.
+// appendTx appends m inside tx: seq without gaps, and idempotent by
+// client_msg_id within the conversation's window of recent client ids
+// (clientids.go).
 func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Message, bool, error) {
-	// A retried message is rare: on the fast path the unique index on
-	// (conversation_id, client_msg_id) catches it, and the checked run of
-	// the batch finds the stored one.
-	if m.ClientMsgID != "" && !tx.fast {
-		if tx.d.forUpdate != "" {
-			// Lock the conversation first, so a retry of this message
-			// committed by another node meanwhile is seen, not inserted twice.
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ?`+tx.d.forUpdate, m.ConversationID).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return data.Message{}, false, data.ErrNotFound
-			}
-			if err != nil {
-				return data.Message{}, false, err
-			}
+	var hash string
+	if m.ClientMsgID != "" {
+		hash = clientIDHash(m.ClientMsgID)
+	}
+	check := hash != ""
+	var seq int64
+	bumped := false
+	// Each failed attempt either ends the append or makes the next one
+	// different (window filled, check dropped), so four are enough.
+	for attempt := 0; attempt < 4 && !bumped; attempt++ {
+		args := make([]any, 0, 12)
+		args = append(args, ms(m.CreatedAt), string(m.SenderKind), ms(m.CreatedAt))
+		if hash != "" {
+			args = append(args, hash)
 		}
-		existing, err := s.scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
-			WHERE conversation_id = ? AND client_msg_id = ?`, m.ConversationID, m.ClientMsgID))
+		args = append(args, m.ConversationID)
+		if check {
+			args = append(args, hash)
+		}
+		if exp := m.Expect; exp != nil {
+			args = append(args, string(exp.Status), string(exp.Status), exp.AssignedAgent, exp.AssignedAgent, exp.VisitorID, exp.VisitorID)
+		}
+		q := tx.d.bump[b2i(hash != "")][b2i(check)][b2i(m.Expect != nil)]
+		err := tx.QueryRowContext(ctx, q, args...).Scan(&seq)
 		if err == nil {
-			return existing, true, nil
+			bumped = true
+			break
 		}
-		if !errors.Is(err, data.ErrNotFound) {
+		if !errors.Is(err, sql.ErrNoRows) {
 			return data.Message{}, false, err
 		}
-	}
-	var seq int64
-	var err error
-	if exp := m.Expect; exp == nil {
-		err = tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?,
-			first_response_at = CASE WHEN ? = 'agent' AND first_response_at IS NULL THEN ? ELSE first_response_at END
-			WHERE id = ? RETURNING last_seq`,
-			ms(m.CreatedAt), string(m.SenderKind), ms(m.CreatedAt), m.ConversationID).Scan(&seq)
-	} else {
-		err = tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?,
-			first_response_at = CASE WHEN ? = 'agent' AND first_response_at IS NULL THEN ? ELSE first_response_at END
-			WHERE id = ? AND (CAST(? AS TEXT) = '' OR status = ?) AND (CAST(? AS TEXT) = '' OR assigned_agent = ?)
-			AND (CAST(? AS TEXT) = '' OR visitor_id = ?) RETURNING last_seq`,
-			ms(m.CreatedAt), string(m.SenderKind), ms(m.CreatedAt), m.ConversationID,
-			string(exp.Status), string(exp.Status), exp.AssignedAgent, exp.AssignedAgent, exp.VisitorID, exp.VisitorID).Scan(&seq)
+		// Why did the update not apply: no such conversation, no window
+		// yet, a retry, or not as the caller expected?
+		var (
+			window                   sql.NullString
+			status, agent, visitorID string
+		)
+		err = tx.QueryRowContext(ctx, `SELECT client_ids, status, assigned_agent, visitor_id FROM conversations WHERE id = ?`+tx.d.forUpdate,
+			m.ConversationID).Scan(&window, &status, &agent, &visitorID)
 		if errors.Is(err, sql.ErrNoRows) {
-			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = ?`, m.ConversationID).Scan(&one); err == nil {
-				return data.Message{}, false, data.ErrStale
-			}
+			return data.Message{}, false, data.ErrNotFound
 		}
+		if err != nil {
+			return data.Message{}, false, err
+		}
+		if hash != "" && !window.Valid {
+			if err := s.fillWindow(ctx, tx, m.ConversationID); err != nil {
+				return data.Message{}, false, err
+			}
+			continue
+		}
+		if check && windowHas(window.String, hash) {
+			existing, err := s.scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
+				WHERE conversation_id = ? AND client_msg_id = ?`, m.ConversationID, m.ClientMsgID))
+			if err == nil {
+				return existing, true, nil
+			}
+			if !errors.Is(err, data.ErrNotFound) {
+				return data.Message{}, false, err
+			}
+			check = false // another id with the same hash: this one is new
+			continue
+		}
+		if exp := m.Expect; exp != nil && ((exp.Status != "" && string(exp.Status) != status) ||
+			(exp.AssignedAgent != "" && exp.AssignedAgent != agent) || (exp.VisitorID != "" && exp.VisitorID != visitorID)) {
+			return data.Message{}, false, data.ErrStale
+		}
+		// The hash matched the window across two entries: not a retry.
+		check = false
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return data.Message{}, false, data.ErrNotFound
-	}
-	if err != nil {
-		return data.Message{}, false, err
+	if !bumped {
+		return data.Message{}, false, fmt.Errorf("conversation %s changed during the append", m.ConversationID)
 	}
 	m.Expect = nil
 	m.Seq = seq

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -164,10 +165,11 @@ func BenchmarkAppendConversations(b *testing.B) {
 	})
 }
 
-// TestBatchWithAFailingOp runs resends (which fail the writer's fast attempt
-// on the unique index) in the same batches as new messages: every resend
-// must come back as the stored message, every new message must be stored
-// once, and the sequence must have no gaps.
+// TestBatchWithAFailingOp runs resends and appends that fail (which make
+// the writer roll back its fast attempt and run the batch again, checked)
+// in the same batches as new messages: every resend must come back as the
+// stored message, every new message must be stored once, every failing
+// append must fail alone, and the sequence must have no gaps.
 func TestBatchWithAFailingOp(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
@@ -183,8 +185,11 @@ func TestBatchWithAFailingOp(t *testing.T) {
 	msg := func(id string) data.Message {
 		return data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, ClientMsgID: id, Text: "text of " + id}
 	}
+	// Resends stay within the window of recent client ids (idWindow):
+	// 10 stored, then 20 new ones and 10 resends, concurrently, alongside
+	// appends to a conversation that does not exist, which fail their op.
 	first := map[string]int64{}
-	for i := range 20 {
+	for i := range 10 {
 		id := fmt.Sprintf("old-%d", i)
 		m, dup, err := s.AppendMessage(ctx, msg(id))
 		if err != nil || dup {
@@ -200,9 +205,9 @@ func TestBatchWithAFailingOp(t *testing.T) {
 	}
 	results := make(chan result, 200)
 	var wg sync.WaitGroup
-	for round := range 5 {
-		for i := range 20 {
-			wg.Add(2)
+	for round := range 2 {
+		for i := range 10 {
+			wg.Add(3)
 			go func() {
 				defer wg.Done()
 				id := fmt.Sprintf("old-%d", i)
@@ -215,12 +220,23 @@ func TestBatchWithAFailingOp(t *testing.T) {
 				m, dup, err := s.AppendMessage(ctx, msg(id))
 				results <- result{id, m, dup, err}
 			}()
+			go func() {
+				defer wg.Done()
+				m := msg(fmt.Sprintf("lost-%d-%d", round, i))
+				m.ConversationID = "no-such-conversation"
+				_, _, err := s.AppendMessage(ctx, m)
+				results <- result{"lost", data.Message{}, false, err}
+			}()
 		}
 	}
 	wg.Wait()
 	close(results)
 	for r := range results {
 		switch {
+		case r.id == "lost":
+			if !errors.Is(r.err, data.ErrNotFound) {
+				t.Errorf("append to a missing conversation: %v, want ErrNotFound", r.err)
+			}
 		case r.err != nil:
 			t.Errorf("append %s: %v", r.id, r.err)
 		case strings.HasPrefix(r.id, "old-") && (!r.dup || r.m.Seq != first[r.id] || r.m.Text != "text of "+r.id):
@@ -233,8 +249,8 @@ func TestBatchWithAFailingOp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 120 {
-		t.Errorf("stored %d messages, want 20 + 100 new", len(all))
+	if len(all) != 30 {
+		t.Errorf("stored %d messages, want 10 + 20 new", len(all))
 	}
 	for i, m := range all {
 		if m.Seq != int64(i+1) {

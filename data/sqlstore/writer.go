@@ -75,9 +75,9 @@ func (s *Store) writer(max int) {
 }
 
 // commitBatch commits batch. On SQLite it first runs the ops one after
-// another without savepoints (and without the checks a failed statement
-// would make anyway, see txn.fast): that takes two or three statements fewer
-// per op. If any op fails, that attempt is rolled back as a whole and the
+// another without savepoints: that takes two statements fewer per op. If
+// any op fails (a retried message does not fail: it is answered with the
+// stored one), that attempt is rolled back as a whole and the
 // batch runs again with a savepoint around each op, so that the failure is
 // that op's alone. Ops are written to be run again (the deadlock retry on
 // PostgreSQL needs that too).
@@ -86,7 +86,8 @@ func (s *Store) commitBatch(batch []writeOp) {
 	case s.wstmts == nil:
 	case s.checkedRuns > 0:
 		// A recent fast attempt failed: failures come in bursts (a client
-		// resending), so do not pay for two attempts per batch meanwhile.
+		// posting to a conversation that was closed or reassigned), so do
+		// not pay for two attempts per batch meanwhile.
 		s.checkedRuns--
 	case s.commitFast(batch):
 		return
@@ -107,7 +108,7 @@ func (s *Store) commitFast(batch []writeOp) bool {
 	if err != nil {
 		return false
 	}
-	tx := &txn{q: q, d: s.d, fast: true}
+	tx := &txn{q: q, d: s.d}
 	for _, op := range batch {
 		if op.ctx.Err() != nil || op.run(ctx, tx) != nil {
 			end(false)
