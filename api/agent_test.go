@@ -314,7 +314,11 @@ func TestAgentSocket(t *testing.T) {
 		t.Errorf("bot message to the agent lacks the decision record: %v", got[len(got)-1])
 	}
 	ac.send(map[string]any{"type": "message", "conversation_id": convID, "client_msg_id": "w1", "text": "Hello from the console"})
-	ac.until(isType("ack"))
+	// The console gets its own message once, inside the ack.
+	acks := ac.until(isType("ack"))
+	if m, _ := acks[len(acks)-1]["stored"].(map[string]any); m == nil || m["text"] != "Hello from the console" || m["sender_id"] == nil || m["seq"] != acks[len(acks)-1]["seq"] {
+		t.Errorf("agent ack = %v, want it to carry the stored message", acks[len(acks)-1])
+	}
 	v.until(func(f map[string]any) bool { return f["type"] == "message" && f["text"] == "Hello from the console" })
 	// Replies sent back to back are stored concurrently with the agent's
 	// other conversations but in order within this one.
@@ -324,6 +328,9 @@ func TestAgentSocket(t *testing.T) {
 	seqs := map[string]float64{}
 	for len(seqs) < 10 {
 		for _, f := range ac.until(isType("ack")) {
+			if f["type"] == "message" && f["sender"] == "agent" {
+				t.Errorf("the sending console got its own message as a message frame too: %v", f)
+			}
 			if id, _ := f["client_msg_id"].(string); strings.HasPrefix(id, "burst-") {
 				seqs[id], _ = f["seq"].(float64)
 			}

@@ -503,12 +503,69 @@ func TestResumeAfterReconnect(t *testing.T) {
 	frames = back.until(isBotMessage)
 	seqs = nil
 	for _, f := range frames {
-		if f["type"] == "message" {
+		switch {
+		case f["type"] == "message":
 			seqs = append(seqs, f["seq"].(float64))
+		case f["type"] == "ack" && f["stored"] != nil:
+			// The sender's own message comes once, inside its ack.
+			seqs = append(seqs, f["stored"].(map[string]any)["seq"].(float64))
 		}
 	}
 	if fmt.Sprint(seqs) != fmt.Sprint([]float64{7, 8}) {
 		t.Errorf("live messages after resume had seqs %v, want [7 8]", seqs)
+	}
+}
+
+// TestSenderGetsItsMessageOnce: the connection that sent a message gets it
+// once, in its ack; the visitor's other tabs get it as a message frame; a
+// retry is acked with the stored message again.
+func TestSenderGetsItsMessageOnce(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	token := h.token()
+	tab1 := h.mustDial(token)
+	tab1.say("first", "hello")
+	tab1.untilBoth(isType("ack"), isBotMessage)
+	tab2 := h.mustDial(token)
+	tab2.send(map[string]any{"type": "resume", "last_seq": 2})
+	tab2.until(isType("resumed"))
+
+	tab1.say("once", "How long does shipping take?")
+	// Read up to the answer to a later message, so that a second copy of
+	// "once" in either order would be seen.
+	var frames []map[string]any
+	var ack map[string]any
+	for ack == nil {
+		f := tab1.next()
+		frames = append(frames, f)
+		if f["type"] == "ack" && f["client_msg_id"] == "once" {
+			ack = f
+		}
+	}
+	tab1.say("marker", "thanks")
+	frames = append(frames, tab1.until(func(f map[string]any) bool { return f["type"] == "ack" && f["client_msg_id"] == "marker" })...)
+	m, _ := ack["stored"].(map[string]any)
+	if m == nil || m["text"] != "How long does shipping take?" || m["seq"] != ack["seq"] || m["client_msg_id"] != "once" || m["sender"] != "visitor" {
+		t.Fatalf("ack = %v, want it to carry the stored message", ack)
+	}
+	for _, f := range frames {
+		if f["type"] == "message" && f["seq"] == ack["seq"] {
+			t.Errorf("the sending tab got its message as a message frame too: %v", f)
+		}
+	}
+	other := tab2.until(func(f map[string]any) bool { return f["type"] == "message" && f["client_msg_id"] == "once" })
+	if f := other[len(other)-1]; f["seq"] != ack["seq"] {
+		t.Errorf("the other tab got %v, want seq %v", f, ack["seq"])
+	}
+	for _, f := range other {
+		if f["type"] == "ack" {
+			t.Errorf("the other tab got an ack: %v", f)
+		}
+	}
+
+	tab1.say("once", "How long does shipping take? (again)")
+	again := tab1.until(isType("ack"))
+	if m, _ := again[len(again)-1]["stored"].(map[string]any); m == nil || m["seq"] != ack["seq"] || m["text"] != "How long does shipping take?" {
+		t.Errorf("ack of a retry = %v, want the stored message", again[len(again)-1])
 	}
 }
 

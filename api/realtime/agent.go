@@ -69,7 +69,7 @@ func (e *AgentEndpoint) Serve(w http.ResponseWriter, r *http.Request, a data.Age
 	if err != nil {
 		return
 	}
-	c := &agentConn{socket: newSocket(ws, e.limits), ep: e, agent: a, cursors: map[string]int64{}, topics: map[string]bool{},
+	c := &agentConn{socket: newSocket(ws, e.limits), ep: e, agent: a, cursors: map[string]int64{}, topics: map[string]bool{}, own: ownMessages{},
 		bucket: newBucket(e.limits.MessagesPerSecond*5, e.limits.Burst*3)}
 	if !e.hub.register(c) {
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
@@ -118,6 +118,7 @@ type agentConn struct {
 	cursors map[string]int64
 	topics  map[string]bool
 	masked  map[string]bool // conversation -> its site masks the agent view
+	own     ownMessages
 }
 
 func (c *agentConn) run() {
@@ -249,15 +250,16 @@ func (c *agentConn) handleFrame(log *slog.Logger, f ClientFrame) {
 		// Stored on the conversation's lane: in order within the
 		// conversation, alongside the agent's other conversations.
 		c.lanes.do(f.ConversationID, func() {
+			c.enqueue(outItem{sent: f.ClientMsgID})
 			m, _, err := c.ep.chat.PostAgentMessage(ctx, c.agent, f.ConversationID, f.ClientMsgID, f.Text, f.Type == FrameNote)
 			if err != nil {
 				fe := domainError(err)
 				fe.ClientMsgID = f.ClientMsgID
 				log.Info("agent message refused", slog.Any("err", err))
-				c.enqueue(outItem{frame: fe})
+				c.enqueue(outItem{ack: &ackReq{clientMsgID: f.ClientMsgID, fail: &fe}})
 				return
 			}
-			c.enqueue(outItem{frame: AckFrame{Type: "ack", ClientMsgID: f.ClientMsgID, ConversationID: m.ConversationID, Seq: m.Seq}})
+			c.enqueue(outItem{ack: &ackReq{clientMsgID: f.ClientMsgID, msg: m}})
 		})
 	default:
 		c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeUnknownType, Message: "frame type not used on agent connections"}})
@@ -281,6 +283,15 @@ func (c *agentConn) messageFrame(ctx context.Context, m *data.Message) AgentMess
 	cp := *m
 	cp.Text = mask.Partial(cp.Text)
 	return agentMessageFrame(&cp)
+}
+
+// frameOf renders a message for this connection: the message frame, or,
+// for a message this connection is storing, its ack carrying the message.
+func (c *agentConn) frameOf(ctx context.Context, m *data.Message) any {
+	if m.SenderKind == data.SenderAgent && m.SenderID == c.agent.ID && c.own.claimEvent(m.ClientMsgID) {
+		return ackFrame(m, c.messageFrame(ctx, m))
+	}
+	return c.messageFrame(ctx, m)
 }
 
 func agentMessageFrame(m *data.Message) AgentMessageFrame {
@@ -324,7 +335,33 @@ func (c *agentConn) handle(it outItem) error {
 			return nil
 		}
 		c.cursors[m.ConversationID] = m.Seq
-		return c.write(c.messageFrame(ctx, m))
+		return c.write(c.frameOf(ctx, m))
+	case it.sent != "":
+		c.own.sending(it.sent)
+		return nil
+	case it.ack != nil:
+		a := it.ack
+		if c.own.settle(a.clientMsgID) {
+			return nil
+		}
+		if a.fail != nil {
+			return c.write(*a.fail)
+		}
+		m := &a.msg
+		// The event has not come (yet, or at all: a retry publishes
+		// nothing). The ack carries the message; the event, if it comes,
+		// is then behind the cursor.
+		if cur, watching := c.cursors[m.ConversationID]; watching && m.Seq > cur {
+			if m.Seq > cur+1 {
+				if err := c.fill(ctx, m.ConversationID, m.Seq-1); err != nil {
+					return err
+				}
+			}
+			if m.Seq == c.cursors[m.ConversationID]+1 {
+				c.cursors[m.ConversationID] = m.Seq
+			}
+		}
+		return c.write(ackFrame(m, c.messageFrame(ctx, m)))
 	case it.resume != nil:
 		c.watch(it.resume.conversationID, it.resume.lastSeq)
 		if err := c.fill(ctx, it.resume.conversationID, -1); err != nil {
@@ -343,7 +380,7 @@ func (c *agentConn) handle(it outItem) error {
 
 func (c *agentConn) fill(ctx context.Context, convID string, upTo int64) error {
 	cursor := c.cursors[convID]
-	err := c.replay(ctx, c.ep.chat.Messages, convID, &cursor, upTo, func(m *data.Message) any { return c.messageFrame(ctx, m) })
+	err := c.replay(ctx, c.ep.chat.Messages, convID, &cursor, upTo, func(m *data.Message) any { return c.frameOf(ctx, m) })
 	c.cursors[convID] = cursor
 	return err
 }

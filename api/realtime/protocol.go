@@ -202,6 +202,10 @@ type AckFrame struct {
 	ClientMsgID    string `json:"client_msg_id"`
 	ConversationID string `json:"conversation_id"`
 	Seq            int64  `json:"seq"`
+	// Stored is the stored message as this connection shows messages (a
+	// message frame): the sending connection gets it here instead of as a
+	// frame of its own. (Not "message": error frames use that for text.)
+	Stored any `json:"stored,omitempty"`
 }
 
 // MessageFrame carries one stored message.

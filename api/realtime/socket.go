@@ -17,6 +17,53 @@ type outItem struct {
 	msg    *data.Message      // a committed message event
 	conv   *data.Conversation // a conversation event
 	resume *resumeReq         // replay after a seq
+	sent   string             // this connection is storing a message with this client id
+	ack    *ackReq            // the outcome of storing it
+}
+
+// ackReq is the outcome of storing a message this connection sent: the
+// stored message, or the error frame to send.
+type ackReq struct {
+	clientMsgID string
+	msg         data.Message
+	fail        *ErrorFrame
+}
+
+// ownMessages tracks, on a write pump, the messages its connection is
+// storing, so that the connection gets each one once: as the ack, carrying
+// the message, not as an ack and a message frame. The message event and
+// the store's answer can reach the pump in either order; whichever comes
+// first is sent as the ack, the other is dropped.
+type ownMessages map[string]bool // client id -> acked already
+
+// sending records that the connection is storing a message.
+func (o ownMessages) sending(id string) {
+	if id != "" {
+		o[id] = false
+	}
+}
+
+// claimEvent reports whether the event of message id is this connection's
+// to send as its ack (and marks it acked).
+func (o ownMessages) claimEvent(id string) bool {
+	acked, ok := o[id]
+	if !ok || acked || id == "" {
+		return false
+	}
+	o[id] = true
+	return true
+}
+
+// settle ends the tracking of id and reports whether its ack was sent
+// already (from the message event).
+func (o ownMessages) settle(id string) (ackedAlready bool) {
+	acked := o[id]
+	delete(o, id)
+	return acked
+}
+
+func ackFrame(m *data.Message, view any) AckFrame {
+	return AckFrame{Type: "ack", ClientMsgID: m.ClientMsgID, ConversationID: m.ConversationID, Seq: m.Seq, Stored: view}
 }
 
 type resumeReq struct {

@@ -102,7 +102,7 @@ func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site dat
 		return // the upgrader has written the HTTP error
 	}
 	c := &visitorConn{
-		socket: newSocket(ws, e.limits), ep: e, visitor: v,
+		socket: newSocket(ws, e.limits), ep: e, visitor: v, own: ownMessages{},
 		bucket: newBucket(e.limits.MessagesPerSecond, e.limits.Burst),
 	}
 	if !e.hub.register(c) {
@@ -133,6 +133,7 @@ type visitorConn struct {
 	convID string
 	cursor int64
 	topics []string
+	own    ownMessages
 }
 
 func (c *visitorConn) run() {
@@ -271,6 +272,7 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down", ClientMsgID: f.ClientMsgID}})
 			return
 		}
+		c.enqueue(outItem{sent: f.ClientMsgID})
 		m, _, err := c.ep.chat.PostVisitorMessage(ctx, c.visitor, f.ClientMsgID, f.Text)
 		if err != nil {
 			code, msg := CodeInternal, "the message was not stored; retry with the same client_msg_id"
@@ -280,10 +282,10 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 				code, msg = CodeUnavailable, "server shutting down; retry with the same client_msg_id"
 			}
 			log.Warn("visitor message not stored", slog.Any("err", err))
-			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: code, Message: msg, ClientMsgID: f.ClientMsgID}})
+			c.enqueue(outItem{ack: &ackReq{clientMsgID: f.ClientMsgID, fail: &ErrorFrame{Type: "error", Code: code, Message: msg, ClientMsgID: f.ClientMsgID}}})
 			return
 		}
-		c.enqueue(outItem{frame: AckFrame{Type: "ack", ClientMsgID: f.ClientMsgID, ConversationID: m.ConversationID, Seq: m.Seq}})
+		c.enqueue(outItem{ack: &ackReq{clientMsgID: f.ClientMsgID, msg: m}})
 	}
 }
 
@@ -317,7 +319,39 @@ func (c *visitorConn) handle(it outItem) error {
 			return nil
 		}
 		c.cursor = m.Seq
-		return c.write(visitorMessageFrame(m))
+		return c.write(c.frameOf(m))
+	case it.sent != "":
+		c.own.sending(it.sent)
+		return nil
+	case it.ack != nil:
+		a := it.ack
+		if c.own.settle(a.clientMsgID) {
+			return nil
+		}
+		if a.fail != nil {
+			return c.write(*a.fail)
+		}
+		m := &a.msg
+		// The event has not come (yet, or at all: a retry publishes
+		// nothing). The ack carries the message; the event, if it comes,
+		// is then behind the cursor. A visitor's message goes to the
+		// visitor's current conversation: if it started one, follow it now
+		// (its conversation event may come later, through another node).
+		if m.ConversationID != c.convID {
+			c.switchConversation(m.ConversationID)
+			c.cursor = 0
+		}
+		if m.Seq > c.cursor {
+			if m.Seq > c.cursor+1 {
+				if err := c.fill(ctx, m.Seq-1); err != nil {
+					return err
+				}
+			}
+			if m.Seq == c.cursor+1 {
+				c.cursor = m.Seq
+			}
+		}
+		return c.write(ackFrame(m, visitorMessageFrame(m)))
 	case it.resume != nil:
 		if c.convID == "" {
 			return c.write(ResumedFrame{Type: "resumed", LastSeq: 0})
@@ -337,8 +371,17 @@ func (c *visitorConn) fill(ctx context.Context, upTo int64) error {
 		if m.Kind == data.KindNote {
 			return nil
 		}
-		return visitorMessageFrame(m)
+		return c.frameOf(m)
 	})
+}
+
+// frameOf renders a message for this connection: the message frame, or,
+// for a message this connection is storing, its ack carrying the message.
+func (c *visitorConn) frameOf(m *data.Message) any {
+	if m.SenderKind == data.SenderVisitor && c.own.claimEvent(m.ClientMsgID) {
+		return ackFrame(m, visitorMessageFrame(m))
+	}
+	return visitorMessageFrame(m)
 }
 
 func (c *visitorConn) switchConversation(id string) {

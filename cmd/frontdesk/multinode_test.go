@@ -193,7 +193,8 @@ type transcript struct {
 func (tr *transcript) take(fs []map[string]any) {
 	tr.t.Helper()
 	for _, f := range fs {
-		if f["type"] != "message" {
+		f, ok := asMessage(f)
+		if !ok {
 			continue
 		}
 		seq := int64(f["seq"].(float64))
@@ -209,7 +210,20 @@ func (tr *transcript) take(fs []map[string]any) {
 func (tr *transcript) last() int64 { return int64(len(tr.seqs)) }
 
 func isText(text string) func(map[string]any) bool {
-	return func(f map[string]any) bool { return f["type"] == "message" && f["text"] == text }
+	return func(f map[string]any) bool { m, ok := asMessage(f); return ok && m["text"] == text }
+}
+
+// asMessage returns the message a frame carries: a message frame, or the
+// ack of the connection's own message, which carries it instead.
+func asMessage(f map[string]any) (map[string]any, bool) {
+	switch f["type"] {
+	case "message":
+		return f, true
+	case "ack":
+		m, ok := f["stored"].(map[string]any)
+		return m, ok
+	}
+	return nil, false
 }
 
 // visitorSocket opens (or, with a token, resumes) a visitor session on n.

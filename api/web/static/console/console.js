@@ -208,6 +208,10 @@
         if (state.details && state.details.conversation.id === c.id) { state.details.conversation = c; renderHeader(); }
         renderSide();
         break;
+      case "ack":
+        // Our own message comes once, inside its ack.
+        if (f.stored) addMessage(f.stored);
+        break;
       case "message":
         addMessage(f);
         if (f.conversation_id === state.current && f.sender === "visitor" && !document.hidden && state.mine[f.conversation_id]) {
