@@ -168,7 +168,7 @@ func start(ctx context.Context, d *dialect, write, read *handle, sealer seal.Sea
 		// The writer touches the newest page of every active conversation;
 		// SQLite's default 2 MB page cache makes it read them back from the
 		// log or the file again and again.
-		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
+		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
 			return nil, errors.Join(fmt.Errorf("sqlstore: writer connection: %w", err), conn.Close(), read.Close(), write.Close())
 		}
 		s.wconn, s.wstmts = conn, newStmtCache(conn)
