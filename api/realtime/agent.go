@@ -340,17 +340,15 @@ func (c *agentConn) handle(it outItem) error {
 		c.own.sending(it.sent)
 		return nil
 	case it.ack != nil:
-		a := it.ack
-		if c.own.settle(a.clientMsgID) {
+		fail, m := c.own.settle(it.ack)
+		if fail != nil {
+			return c.write(*fail)
+		}
+		if m == nil {
 			return nil
 		}
-		if a.fail != nil {
-			return c.write(*a.fail)
-		}
-		m := &a.msg
-		// The event has not come (yet, or at all: a retry publishes
-		// nothing). The ack carries the message; the event, if it comes,
-		// is then behind the cursor.
+		// The ack carries the message; the event, if it comes, is then
+		// behind the cursor.
 		if cur, watching := c.cursors[m.ConversationID]; watching && m.Seq > cur {
 			if m.Seq > cur+1 {
 				if err := c.fill(ctx, m.ConversationID, m.Seq-1); err != nil {

@@ -54,12 +54,20 @@ func (o ownMessages) claimEvent(id string) bool {
 	return true
 }
 
-// settle ends the tracking of id and reports whether its ack was sent
-// already (from the message event).
-func (o ownMessages) settle(id string) (ackedAlready bool) {
-	acked := o[id]
-	delete(o, id)
-	return acked
+// settle ends the tracking of a's message. It returns the error frame to
+// send, or the stored message whose ack is still owed (its event has not
+// come: yet, or at all, as for a retry, which publishes nothing), or
+// neither when the event was sent as the ack already.
+func (o ownMessages) settle(a *ackReq) (fail *ErrorFrame, owed *data.Message) {
+	acked := o[a.clientMsgID]
+	delete(o, a.clientMsgID)
+	switch {
+	case acked:
+		return nil, nil
+	case a.fail != nil:
+		return a.fail, nil
+	}
+	return nil, &a.msg
 }
 
 func ackFrame(m *data.Message, view any) AckFrame {

@@ -324,17 +324,15 @@ func (c *visitorConn) handle(it outItem) error {
 		c.own.sending(it.sent)
 		return nil
 	case it.ack != nil:
-		a := it.ack
-		if c.own.settle(a.clientMsgID) {
+		fail, m := c.own.settle(it.ack)
+		if fail != nil {
+			return c.write(*fail)
+		}
+		if m == nil {
 			return nil
 		}
-		if a.fail != nil {
-			return c.write(*a.fail)
-		}
-		m := &a.msg
-		// The event has not come (yet, or at all: a retry publishes
-		// nothing). The ack carries the message; the event, if it comes,
-		// is then behind the cursor. A visitor's message goes to the
+		// The ack carries the message; the event, if it comes, is then
+		// behind the cursor. A visitor's message goes to the
 		// visitor's current conversation: if it started one, follow it now
 		// (its conversation event may come later, through another node).
 		if m.ConversationID != c.convID {

@@ -39,14 +39,7 @@ func windowFixture(t *testing.T, ids ...string) (s *Store, conv data.Conversatio
 	t.Helper()
 	ctx := context.Background()
 	s, path := openTemp(t)
-	site, _ := s.EnsureSite(ctx, data.Site{Key: "demo", Name: "Demo"})
-	if err := s.CreateVisitor(ctx, data.Visitor{ID: "v", SiteID: site.ID}); err != nil {
-		t.Fatal(err)
-	}
-	conv, err := s.CreateConversation(ctx, data.Conversation{SiteID: site.ID, VisitorID: "v"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conv = newConversation(t, s)
 	for _, id := range ids {
 		if _, _, err := s.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, ClientMsgID: id, Text: "text of " + id}); err != nil {
 			t.Fatal(err)

@@ -34,6 +34,21 @@ func openTemp(t testing.TB) (*Store, string) {
 	return s, path
 }
 
+// newConversation makes a site, a visitor and a conversation of theirs in s.
+func newConversation(t *testing.T, s *Store) data.Conversation {
+	t.Helper()
+	ctx := context.Background()
+	site, _ := s.EnsureSite(ctx, data.Site{Key: "demo", Name: "Demo"})
+	if err := s.CreateVisitor(ctx, data.Visitor{ID: "v", SiteID: site.ID}); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := s.CreateConversation(ctx, data.Conversation{SiteID: site.ID, VisitorID: "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conv
+}
+
 func TestSQLiteConformance(t *testing.T) {
 	datatest.Run(t, func(t *testing.T) data.Store {
 		s, _ := openTemp(t)
@@ -174,14 +189,7 @@ func TestBatchWithAFailingOp(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
 	defer s.Close()
-	site, _ := s.EnsureSite(ctx, data.Site{Key: "demo", Name: "Demo"})
-	if err := s.CreateVisitor(ctx, data.Visitor{ID: "v", SiteID: site.ID}); err != nil {
-		t.Fatal(err)
-	}
-	conv, err := s.CreateConversation(ctx, data.Conversation{SiteID: site.ID, VisitorID: "v"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conv := newConversation(t, s)
 	msg := func(id string) data.Message {
 		return data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, ClientMsgID: id, Text: "text of " + id}
 	}
