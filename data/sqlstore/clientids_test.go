@@ -32,13 +32,14 @@ func TestWindowHas(t *testing.T) {
 	}
 }
 
-// windowFixture opens a store with one conversation and the given client
-// ids appended, and returns a function that sets the conversation's window
+// windowFixture opens a store that keeps the window in the conversation
+// row (as on PostgreSQL) with one conversation and the given client ids
+// appended, and returns a function that sets the conversation's window
 // directly in the database file (the store closed meanwhile).
 func windowFixture(t *testing.T, ids ...string) (s *Store, conv data.Conversation, setWindow func(w sql.NullString) *Store) {
 	t.Helper()
 	ctx := context.Background()
-	s, path := openTemp(t)
+	s, path := openTempWith(t, Options{rowState: true})
 	conv = newConversation(t, s)
 	for _, id := range ids {
 		if _, _, err := s.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, ClientMsgID: id, Text: "text of " + id}); err != nil {
@@ -58,7 +59,7 @@ func windowFixture(t *testing.T, ids ...string) (s *Store, conv data.Conversatio
 			t.Fatal(err)
 		}
 		db.Close()
-		s2, err := OpenSQLite(ctx, path, testSealer(t), Options{})
+		s2, err := OpenSQLite(ctx, path, testSealer(t), Options{rowState: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -121,6 +121,14 @@ func CopySQLiteToPostgres(ctx context.Context, path, url string, opts CopyOption
 		counts[table] = n
 		opts.Log.Info("copied table", slog.String("table", table), slog.Int64("rows", n))
 	}
+	// The SQLite writer moves a busy conversation's row along at most once
+	// a second (seqcache.go), and keeps its window of client ids in memory:
+	// PostgreSQL keeps both in the row, so the copy brings last_seq up to
+	// the messages and leaves the windows to be filled from them (NULL).
+	if _, err := dstTx.ExecContext(ctx, `UPDATE conversations SET client_ids = NULL,
+		last_seq = GREATEST(last_seq, COALESCE((SELECT MAX(seq) FROM messages WHERE messages.conversation_id = conversations.id), 0))`); err != nil {
+		return nil, fmt.Errorf("sqlstore: copy: conversation rows: %w", err)
+	}
 	if err := rawTx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlstore: copy: commit: %w", err)
 	}

@@ -114,12 +114,18 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	url := datatest.PostgresURL(t)
 	src, path := openTemp(t)
 	ids := populate(t, src)
-	if err := src.Close(); err != nil {
-		t.Fatal(err)
+	// Copied while the store is open: its conversation row lags behind the
+	// messages (seqcache.go), as after a crash.
+	var rowSeq int64
+	if err := src.read.QueryRowContext(ctx, `SELECT last_seq FROM conversations WHERE id = ?`, ids["conv"]).Scan(&rowSeq); err != nil || rowSeq >= 1204 {
+		t.Fatalf("row last_seq %d (%v): want it behind the messages for this test", rowSeq, err)
 	}
 	counts, err := CopySQLiteToPostgres(ctx, path, url, CopyOptions{BatchRows: 500})
 	if err != nil {
 		t.Fatalf("CopySQLiteToPostgres: %v", err)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
 	}
 	if counts["messages"] != 1203+1 || counts["files"] != 1 || counts["agent_groups"] != 1 {
 		t.Errorf("copied %v; want 1204 messages (1203 and the handoff note), 1 file, 1 agent group", counts)
@@ -133,6 +139,16 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	defer pg.Close()
 	if want, got := reads(t, sqlite, ids), reads(t, pg, ids); got != want {
 		t.Errorf("reads after the copy differ:\nsqlite:   %.600s\npostgres: %.600s", want, got)
+	}
+	// PostgreSQL goes on from the copied messages: a retry of the newest
+	// is recognised, a new message takes the next seq.
+	retry := data.Message{ConversationID: ids["conv"], SenderKind: data.SenderVisitor, Kind: data.KindText, Text: "again", ClientMsgID: "c1202"}
+	if m, dup, err := pg.AppendMessage(ctx, retry); err != nil || !dup || m.Text != "message 1202 你好" {
+		t.Errorf("retry on postgres = %q dup %v %v; want the stored message", m.Text, dup, err)
+	}
+	retry.ClientMsgID = "after-copy"
+	if m, dup, err := pg.AppendMessage(ctx, retry); err != nil || dup || m.Seq != 1205 {
+		t.Errorf("new message on postgres = seq %d dup %v %v; want seq 1205", m.Seq, dup, err)
 	}
 	if _, err := CopySQLiteToPostgres(ctx, path, url, CopyOptions{}); err == nil {
 		t.Error("a copy into a non-empty database succeeded")

@@ -36,6 +36,10 @@ type dialect struct {
 	windowPush, windowAbsent string
 	// bump holds the appends' UPDATE statements (see bumpSQL).
 	bump [2][2][2]string
+	// convColumns are the conversation columns scanConversation reads. On
+	// SQLite last_seq is the larger of the row's and the newest message's:
+	// the writer moves the row along at most once a second (seqcache.go).
+	convColumns string
 
 	mu      sync.Mutex
 	rebound map[string]string
@@ -45,6 +49,8 @@ func sqliteDialect() *dialect {
 	d := &dialect{name: "sqlite",
 		windowPush:   "substr(client_ids || ?, -" + strconv.Itoa(idChars) + ")",
 		windowAbsent: "instr(client_ids, ?) = 0",
+		convColumns: conversationColumns(`max(last_seq, coalesce((SELECT max(seq) FROM messages
+			WHERE messages.conversation_id = conversations.id), 0))`),
 	}
 	d.buildBump()
 	return d
@@ -60,6 +66,7 @@ func postgresDialect() *dialect {
 		rebound:      map[string]string{},
 		windowPush:   "right(client_ids || ?, " + strconv.Itoa(idChars) + ")",
 		windowAbsent: "strpos(client_ids, ?) = 0",
+		convColumns:  conversationColumns("last_seq"),
 	}
 	d.buildBump()
 	return d
@@ -232,6 +239,9 @@ func (h *handle) Close() error {
 type txn struct {
 	q queryer
 	d *dialect
+	// seqs is the SQLite writer's conversation states (seqcache.go); nil
+	// elsewhere.
+	seqs *seqCache
 }
 
 // ExecContext runs q with its placeholders rebound.

@@ -332,7 +332,7 @@ func (s *Store) ListGroups(ctx context.Context) ([]data.SkillGroup, error) {
 // --- queues ---
 
 func (s *Store) conversations(ctx context.Context, query string, args ...any) ([]data.Conversation, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE `+query, args...)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+s.d.convColumns+` FROM conversations WHERE `+query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +467,7 @@ func (s *Store) RateConversation(ctx context.Context, conversationID string, sco
 		if err != nil {
 			return err
 		}
-		conv, err = scanConversation(tx.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, conversationID))
+		conv, err = scanConversation(tx.QueryRowContext(ctx, `SELECT `+tx.d.convColumns+` FROM conversations WHERE id = ?`, conversationID))
 		return err
 	})
 	if err != nil {

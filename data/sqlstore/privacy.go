@@ -58,7 +58,7 @@ func (s *Store) ExportVisitor(ctx context.Context, visitorID string) (data.Visit
 		return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
 	}
 	out := data.VisitorExport{Visitor: v, Conversations: []data.ConversationExport{}, Tickets: []data.Ticket{}, Events: []data.VisitorEvent{}}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE visitor_id = ? ORDER BY created_at, id`, visitorID)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+s.d.convColumns+` FROM conversations WHERE visitor_id = ? ORDER BY created_at, id`, visitorID)
 	if err != nil {
 		return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
 	}
@@ -151,6 +151,7 @@ func scanRowsOf(rows rowsScanner, err error) ([]string, error) {
 // deleteConversationsTx deletes conversations (chosen by where, a condition
 // on conversations with args) and everything hanging off them.
 func deleteConversationsTx(ctx context.Context, tx *txn, where string, args ...any) error {
+	tx.seqs.reset() // the messages of some conversations go
 	sub := `SELECT id FROM conversations WHERE ` + where
 	for _, q := range []string{
 		`DELETE FROM messages WHERE conversation_id IN (` + sub + `)`,
@@ -214,7 +215,11 @@ func (s *Store) PurgeBefore(ctx context.Context, siteID string, before time.Time
 	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		n = 0
 		for _, id := range ids {
-			// Re-checked inside the transaction: a message since the read keeps it.
+			// Re-checked inside the transaction: a message since the read
+			// keeps it, also one the row does not show yet (seqcache.go).
+			if st := tx.seqs.peek(id); st != nil && st.lastAt >= ms(before) {
+				continue
+			}
 			res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = status WHERE id = ? AND updated_at < ?`, id, ms(before))
 			if err != nil {
 				return err

@@ -362,7 +362,12 @@ func (s *Store) LatestEvent(ctx context.Context, visitorID, name string) (data.V
 
 // --- conversations ---
 
-const conversationColumns = `id, site_id, visitor_id, channel, status, skill_group, assigned_agent, priority, last_seq, handoff_reason, created_at, updated_at, closed_at, queued_at, assigned_at, first_response_at, rating`
+// conversationColumns is what scanConversation reads, lastSeq being the
+// dialect's expression of the last seq (dialect.convColumns).
+func conversationColumns(lastSeq string) string {
+	return `id, site_id, visitor_id, channel, status, skill_group, assigned_agent, priority, ` + lastSeq +
+		`, handoff_reason, created_at, updated_at, closed_at, queued_at, assigned_at, first_response_at, rating`
+}
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -439,7 +444,7 @@ func (s *Store) CreateConversation(ctx context.Context, c data.Conversation) (da
 
 // GetConversation returns a conversation by id.
 func (s *Store) GetConversation(ctx context.Context, id string) (data.Conversation, error) {
-	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, id))
+	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+s.d.convColumns+` FROM conversations WHERE id = ?`, id))
 	if err != nil {
 		return data.Conversation{}, fmt.Errorf("sqlstore: get conversation %s: %w", id, err)
 	}
@@ -448,7 +453,7 @@ func (s *Store) GetConversation(ctx context.Context, id string) (data.Conversati
 
 // LatestConversation returns the visitor's most recent conversation.
 func (s *Store) LatestConversation(ctx context.Context, visitorID string) (data.Conversation, error) {
-	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations
+	c, err := scanConversation(s.read.QueryRowContext(ctx, `SELECT `+s.d.convColumns+` FROM conversations
 		WHERE visitor_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`, visitorID))
 	if err != nil {
 		return data.Conversation{}, fmt.Errorf("sqlstore: latest conversation of %s: %w", visitorID, err)
@@ -534,7 +539,7 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 		if err != nil {
 			return err
 		}
-		conv, err = scanConversation(tx.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, t.ConversationID))
+		conv, err = scanConversation(tx.QueryRowContext(ctx, `SELECT `+tx.d.convColumns+` FROM conversations WHERE id = ?`, t.ConversationID))
 		return err
 	})
 	if err != nil {
@@ -576,6 +581,9 @@ func (s *Store) AppendMessage(ctx context.Context, m data.Message) (data.Message
 // client_msg_id within the conversation's window of recent client ids
 // (clientids.go).
 func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Message, bool, error) {
+	if tx.seqs != nil {
+		return s.appendCached(ctx, tx, m)
+	}
 	var hash string
 	if m.ClientMsgID != "" {
 		hash = clientIDHash(m.ClientMsgID)
@@ -651,14 +659,23 @@ func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Mes
 	}
 	m.Expect = nil
 	m.Seq = seq
-	body, err := s.sealer.Seal([]byte(m.Text), messageAAD(m.ConversationID, seq, "body"))
-	if err != nil {
+	if err := s.insertMessage(ctx, tx, m); err != nil {
 		return data.Message{}, false, err
+	}
+	return m, false, nil
+}
+
+// insertMessage seals m's body and metadata (bound to its conversation and
+// seq) and inserts it.
+func (s *Store) insertMessage(ctx context.Context, tx *txn, m data.Message) error {
+	body, err := s.sealer.Seal([]byte(m.Text), messageAAD(m.ConversationID, m.Seq, "body"))
+	if err != nil {
+		return err
 	}
 	var meta []byte
 	if len(m.Metadata) > 0 {
-		if meta, err = s.sealer.Seal(m.Metadata, messageAAD(m.ConversationID, seq, "meta")); err != nil {
-			return data.Message{}, false, err
+		if meta, err = s.sealer.Seal(m.Metadata, messageAAD(m.ConversationID, m.Seq, "meta")); err != nil {
+			return err
 		}
 	}
 	var clientID any
@@ -667,11 +684,8 @@ func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Mes
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, seq, client_msg_id, sender_kind, sender_id, kind, body, metadata, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ConversationID, seq, clientID, string(m.SenderKind), m.SenderID, string(m.Kind), body, meta, ms(m.CreatedAt))
-	if err != nil {
-		return data.Message{}, false, err
-	}
-	return m, false, nil
+		m.ConversationID, m.Seq, clientID, string(m.SenderKind), m.SenderID, string(m.Kind), body, meta, ms(m.CreatedAt))
+	return err
 }
 
 const messageColumns = `conversation_id, seq, client_msg_id, sender_kind, sender_id, kind, body, metadata, created_at`

@@ -26,8 +26,12 @@ func testSealer(t testing.TB) seal.Sealer {
 }
 
 func openTemp(t testing.TB) (*Store, string) {
+	return openTempWith(t, Options{})
+}
+
+func openTempWith(t testing.TB, opts Options) (*Store, string) {
 	path := filepath.Join(t.TempDir(), "frontdesk.db")
-	s, err := OpenSQLite(context.Background(), path, testSealer(t), Options{})
+	s, err := OpenSQLite(context.Background(), path, testSealer(t), opts)
 	if err != nil {
 		t.Fatalf("OpenSQLite: %v", err)
 	}
@@ -52,6 +56,16 @@ func newConversation(t *testing.T, s *Store) data.Conversation {
 func TestSQLiteConformance(t *testing.T) {
 	datatest.Run(t, func(t *testing.T) data.Store {
 		s, _ := openTemp(t)
+		return s
+	})
+}
+
+// TestSQLiteConformanceRowState runs the suite with the appends' state in
+// the conversation row, the path PostgreSQL takes, so that it is tested
+// without a PostgreSQL server too.
+func TestSQLiteConformanceRowState(t *testing.T) {
+	datatest.Run(t, func(t *testing.T) data.Store {
+		s, _ := openTempWith(t, Options{rowState: true})
 		return s
 	})
 }

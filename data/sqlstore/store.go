@@ -46,6 +46,10 @@ type Store struct {
 	// statements (nil on PostgreSQL); only the writer goroutine uses them.
 	wconn  *sql.Conn
 	wstmts *stmtCache
+	// seqs is the SQLite writer's conversation states (seqcache.go).
+	seqs *seqCache
+	// closeErr is what the writer's last flush reported, for Close.
+	closeErr error
 	// checkedRuns counts batches left to run checked (writer only).
 	checkedRuns int
 
@@ -66,6 +70,9 @@ type Options struct {
 	Synchronous string
 	// MaxConns caps PostgreSQL connections of this node (default 10).
 	MaxConns int
+	// rowState makes SQLite appends keep their state in the conversation
+	// row, as on PostgreSQL, instead of in the writer (tests of that path).
+	rowState bool
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
@@ -172,6 +179,9 @@ func start(ctx context.Context, d *dialect, write, read *handle, sealer seal.Sea
 			return nil, errors.Join(fmt.Errorf("sqlstore: writer connection: %w", err), conn.Close(), read.Close(), write.Close())
 		}
 		s.wconn, s.wstmts = conn, newStmtCache(conn)
+		if !opts.rowState {
+			s.seqs = newSeqCache()
+		}
 		read.stmts = newStmtCache(read.DB)
 	}
 	go s.writer(batch)
@@ -199,9 +209,9 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	<-s.writerEnd
 	if s.read == s.write {
-		return s.write.Close()
+		return errors.Join(s.closeErr, s.write.Close())
 	}
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.closeErr, s.read.Close(), s.write.Close())
 }
 
 // migrate applies every embedded migration of the store's dialect newer

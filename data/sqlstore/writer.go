@@ -57,6 +57,7 @@ func (s *Store) writer(max int) {
 				case op := <-s.ops:
 					s.commitBatch([]writeOp{op})
 				default:
+					s.flushOnClose()
 					return
 				}
 			}
@@ -71,6 +72,19 @@ func (s *Store) writer(max int) {
 			}
 		}
 		s.commitBatch(batch)
+	}
+}
+
+// flushOnClose brings the conversation rows up to the writer's states
+// (seqcache.go), so that a database closed cleanly needs no reconciling.
+func (s *Store) flushOnClose() {
+	if s.seqs == nil || len(s.seqs.states) == 0 {
+		return
+	}
+	done := make(chan error, 1)
+	s.commit([]writeOp{{ctx: context.Background(), done: done, run: s.flushStates}})
+	if err := <-done; err != nil {
+		s.closeErr = fmt.Errorf("sqlstore: close: write conversation rows: %w", err)
 	}
 }
 
@@ -108,16 +122,19 @@ func (s *Store) commitFast(batch []writeOp) bool {
 	if err != nil {
 		return false
 	}
-	tx := &txn{q: q, d: s.d}
+	tx := &txn{q: q, d: s.d, seqs: s.seqs}
 	for _, op := range batch {
 		if op.ctx.Err() != nil || op.run(ctx, tx) != nil {
 			end(false)
+			s.seqs.undo(0)
 			return false
 		}
 	}
 	if end(true) != nil {
+		s.seqs.undo(0)
 		return false
 	}
+	s.seqs.committed()
 	for _, op := range batch {
 		op.done <- nil
 	}
@@ -169,7 +186,7 @@ func (s *Store) commit(batch []writeOp) {
 		}
 		return
 	}
-	tx := &txn{q: q, d: s.d}
+	tx := &txn{q: q, d: s.d, seqs: s.seqs}
 	for i, op := range batch {
 		if op.ctx.Err() != nil {
 			results[i] = op.ctx.Err()
@@ -181,14 +198,17 @@ func (s *Store) commit(batch []writeOp) {
 		}
 		// Writers on other nodes may deadlock with this batch; the database
 		// then fails one statement, and the op runs again from its savepoint.
+		mark := s.seqs.mark()
 		for attempt := 1; ; attempt++ {
 			err := op.run(ctx, tx)
 			results[i] = err
 			if err == nil {
 				break
 			}
+			s.seqs.undo(mark)
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
 				end(false)
+				s.seqs.undo(0)
 				for _, op := range batch {
 					op.done <- fmt.Errorf("sqlstore: rollback to savepoint: %w", rerr)
 				}
@@ -200,6 +220,7 @@ func (s *Store) commit(batch []writeOp) {
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT op"); err != nil {
 			end(false)
+			s.seqs.undo(0)
 			for _, op := range batch {
 				op.done <- fmt.Errorf("sqlstore: release savepoint: %w", err)
 			}
@@ -207,11 +228,13 @@ func (s *Store) commit(batch []writeOp) {
 		}
 	}
 	if err := end(true); err != nil {
+		s.seqs.undo(0)
 		for _, op := range batch {
 			op.done <- fmt.Errorf("sqlstore: commit: %w", err)
 		}
 		return
 	}
+	s.seqs.committed()
 	for i, op := range batch {
 		op.done <- results[i]
 	}
