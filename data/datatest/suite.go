@@ -514,4 +514,22 @@ func testAppendExpect(t *testing.T, s data.Store) {
 		Text: "hi", Expect: &data.Expectation{Status: data.StatusBot}}); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("AppendMessage(unknown conversation, expectation): %v, want ErrNotFound", err)
 	}
+	// After a transition the expectations follow the new status and agent
+	// (a store that remembers them between appends must forget them).
+	if _, _, err := s.Transition(c, data.Transition{ConversationID: conv.ID, From: data.StatusBot, To: data.StatusAssigned, AssignedAgent: "a_mei"}); err != nil {
+		t.Fatalf("Transition: %v", err)
+	}
+	for i, tt := range []struct {
+		exp  data.Expectation
+		want error
+	}{
+		{data.Expectation{Status: data.StatusBot}, data.ErrStale},
+		{data.Expectation{Status: data.StatusAssigned, AssignedAgent: "a_mei"}, nil},
+		{data.Expectation{Status: data.StatusAssigned, AssignedAgent: "a_other"}, data.ErrStale},
+	} {
+		_, _, err := s.AppendMessage(c, with(fmt.Sprintf("after-%d", i), tt.exp))
+		if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("after the transition, expecting %+v: %v, want %v", tt.exp, err, tt.want)
+		}
+	}
 }

@@ -531,6 +531,7 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 			}
 			return data.ErrConflict
 		}
+		tx.seqs.forget(t.ConversationID) // status and agent changed
 		meta, _ := json.Marshal(map[string]string{"event": "status", "from": string(t.From), "to": string(t.To)})
 		msg, _, err = s.appendTx(ctx, tx, data.Message{
 			ConversationID: t.ConversationID, SenderKind: data.SenderSystem, Kind: data.KindEvent,

@@ -40,12 +40,16 @@ const maxStates = 8192
 
 // convState is what the writer knows about one conversation.
 type convState struct {
-	lastSeq   int64
-	window    string // client id hashes, oldest first, idHashLen each
-	responded bool   // first_response_at is set
-	rowAt     int64  // updated_at as the row has it (ms)
-	rowSeq    int64  // last_seq as the row has it
-	lastAt    int64  // created_at of the newest message (ms)
+	// status, agent and visitorID are the row's, for appends' expectations;
+	// Transition, the one write that changes status and agent, drops the
+	// state.
+	status, agent, visitorID string
+	lastSeq                  int64
+	window                   string // client id hashes, oldest first, idHashLen each
+	responded                bool   // first_response_at is set
+	rowAt                    int64  // updated_at as the row has it (ms)
+	rowSeq                   int64  // last_seq as the row has it
+	lastAt                   int64  // created_at of the newest message (ms)
 }
 
 // seqCache holds the writer's conversation states. Only the writer
@@ -109,8 +113,8 @@ func (c *seqCache) load(ctx context.Context, tx *txn, id string) (*convState, er
 	}
 	st := &convState{}
 	var responded sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT last_seq, updated_at, first_response_at FROM conversations WHERE id = ?`, id).
-		Scan(&st.rowSeq, &st.rowAt, &responded)
+	err := tx.QueryRowContext(ctx, `SELECT status, assigned_agent, visitor_id, last_seq, updated_at, first_response_at FROM conversations WHERE id = ?`, id).
+		Scan(&st.status, &st.agent, &st.visitorID, &st.rowSeq, &st.rowAt, &responded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, data.ErrNotFound
 	}
@@ -134,7 +138,17 @@ func (c *seqCache) load(ctx context.Context, tx *txn, id string) (*convState, er
 		}
 	}
 	c.states[id] = st
+	// Read inside the open transaction, the state may hold what an undo
+	// takes back (a transition's new status, earlier ops' messages).
+	c.journal = append(c.journal, id)
 	return st, nil
+}
+
+// forget drops id's state: its row changed in a way the state mirrors.
+func (c *seqCache) forget(id string) {
+	if c != nil {
+		delete(c.states, id)
+	}
 }
 
 // changed records that id's state is about to change in the open transaction.
@@ -176,7 +190,7 @@ func (s *Store) appendCached(ctx context.Context, tx *txn, m data.Message) (data
 		stored, dup, err := s.appendCachedOnce(ctx, tx, m)
 		if attempt == 0 && isUniqueViolation(err) {
 			// The state was stale: another process appended to the file.
-			delete(tx.seqs.states, m.ConversationID)
+			tx.seqs.forget(m.ConversationID)
 			continue
 		}
 		return stored, dup, err
@@ -206,20 +220,9 @@ func (s *Store) appendCachedOnce(ctx context.Context, tx *txn, m data.Message) (
 	// A retry is answered with the stored message even when the
 	// conversation has moved on since; a new message must find it as the
 	// caller expects.
-	if exp := m.Expect; exp != nil {
-		var status, agent, visitorID string
-		err := tx.QueryRowContext(ctx, `SELECT status, assigned_agent, visitor_id FROM conversations WHERE id = ?`, m.ConversationID).
-			Scan(&status, &agent, &visitorID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return data.Message{}, false, data.ErrNotFound
-		}
-		if err != nil {
-			return data.Message{}, false, err
-		}
-		if (exp.Status != "" && string(exp.Status) != status) ||
-			(exp.AssignedAgent != "" && exp.AssignedAgent != agent) || (exp.VisitorID != "" && exp.VisitorID != visitorID) {
-			return data.Message{}, false, data.ErrStale
-		}
+	if exp := m.Expect; exp != nil && ((exp.Status != "" && string(exp.Status) != st.status) ||
+		(exp.AssignedAgent != "" && exp.AssignedAgent != st.agent) || (exp.VisitorID != "" && exp.VisitorID != st.visitorID)) {
+		return data.Message{}, false, data.ErrStale
 	}
 	seq := st.lastSeq + 1
 	at := ms(m.CreatedAt)
