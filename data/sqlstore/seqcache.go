@@ -90,11 +90,11 @@ func (c *seqCache) committed() {
 	}
 }
 
-// reset drops every state (conversations or messages were deleted).
+// reset drops every state (conversations or messages were deleted). The
+// journal stays: an undo still needs its marks.
 func (c *seqCache) reset() {
 	if c != nil {
 		clear(c.states)
-		c.journal = c.journal[:0]
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,5 +137,59 @@ func TestPurgeKeepsConversationWithUnwrittenMessage(t *testing.T) {
 	}
 	if _, err := s.GetConversation(ctx, conv.ID); err != nil {
 		t.Errorf("conversation after the purge: %v", err)
+	}
+}
+
+// TestUndoAfterReset: an op that deletes conversations (which drops every
+// state) and then fails is undone like any other, in a batch where other
+// appends came before it.
+func TestUndoAfterReset(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	defer s.Close()
+	conv := newConversation(t, s)
+	appendText(t, s, conv.ID, "one", time.Time{})
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%5 == 0 {
+				errs <- s.submit(ctx, func(ctx context.Context, tx *txn) error {
+					if err := deleteConversationsTx(ctx, tx, `id = ?`, "no-such-conversation"); err != nil {
+						return err
+					}
+					return boom
+				})
+				return
+			}
+			_, _, err := s.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, Text: "more"})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		switch {
+		case errors.Is(err, boom):
+			failed++
+		case err != nil:
+			t.Errorf("append: %v", err)
+		}
+	}
+	if failed != 4 {
+		t.Errorf("%d ops failed with boom, want 4", failed)
+	}
+	msgs, err := s.ListMessages(ctx, conv.ID, 0, 100)
+	if err != nil || len(msgs) != 17 {
+		t.Fatalf("messages = %d (%v), want 17", len(msgs), err)
+	}
+	for i, m := range msgs {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("message %d has seq %d: gap or duplicate", i, m.Seq)
+		}
 	}
 }
