@@ -12,8 +12,9 @@ import (
 
 // On SQLite one writer goroutine makes every write, so the state an append
 // needs from its conversation (the last seq, the window of recent client
-// ids, whether an agent has answered yet) can live in that goroutine's
-// memory instead of in the conversation row. An append is then one INSERT
+// ids, whether an agent has answered yet, the status, agent and visitor its
+// expectation is checked against) can live in that goroutine's memory
+// instead of being read from and written to the conversation row. An append is then one INSERT
 // into messages, and the conversation row, whose page every append would
 // otherwise write to the log again, is rewritten at most once a second per
 // conversation (bumpEvery) to move updated_at and last_seq along.
@@ -25,7 +26,10 @@ import (
 // as the larger of the row's and the newest message's seq (dialect.
 // convColumns), so they never see the lag. A stale state (another process
 // wrote to the file) shows as a primary-key conflict on (conversation_id,
-// seq): the append drops the state and runs again once.
+// seq): the append drops the state and runs again once. Close writes the
+// lagging rows of the states it still holds; a row whose state was evicted
+// or lost in a crash stays behind until its next rewrite, which reads and
+// the copy to PostgreSQL (copy.go) make up for.
 //
 // PostgreSQL has writers on several nodes and keeps the row UPDATE, whose
 // row lock orders them (appendTx).
