@@ -116,10 +116,15 @@ func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site dat
 			e.log.Warn("record page view", slog.Any("err", err))
 		}
 	}
+	// The visitor's conversation is looked up here, on the HTTP handler's
+	// goroutine, which ends next: a store read takes a deep stack, and the
+	// write pump's goroutine would keep it for as long as the socket lives
+	// (most of an idle connection's memory).
+	conv, convErr := e.chat.CurrentConversation(e.hub.ctx, v.ID)
 	// The connection lives on its own goroutine so the HTTP handler's
 	// goroutine (with its deep stack and request buffers) can end; the hub
 	// tracks the connection for shutdown.
-	go c.run()
+	go c.run(conv, convErr)
 }
 
 type visitorConn struct {
@@ -136,7 +141,10 @@ type visitorConn struct {
 	own    ownMessages
 }
 
-func (c *visitorConn) run() {
+// run joins the visitor's topic, sends hello about conv (convErr: the
+// lookup's error, data.ErrNotFound when there is none), then runs the read
+// and write pumps until the socket ends.
+func (c *visitorConn) run(conv data.Conversation, convErr error) {
 	log := c.ep.log.With(slog.String("visitor", c.visitor.ID))
 	defer c.ep.hub.unregister(c)
 	visitorTopic := data.VisitorTopic(c.visitor.ID)
@@ -147,14 +155,14 @@ func (c *visitorConn) run() {
 	}
 	c.topics = append(c.topics, visitorTopic)
 	hello := HelloFrame{Type: "hello", VisitorID: c.visitor.ID}
-	if conv, err := c.ep.chat.CurrentConversation(c.ep.hub.ctx, c.visitor.ID); err == nil {
+	if convErr == nil {
 		hello.ConversationID, hello.Status, hello.LastSeq = conv.ID, string(conv.Status), conv.LastSeq
 		c.switchConversation(conv.ID)
 		// The client decides where to resume from; until it says, nothing
 		// older than now is pushed.
 		c.cursor = conv.LastSeq
-	} else if !errors.Is(err, data.ErrNotFound) {
-		log.Error("current conversation", slog.Any("err", err))
+	} else if !errors.Is(convErr, data.ErrNotFound) {
+		log.Error("current conversation", slog.Any("err", convErr))
 	}
 	c.send <- outItem{frame: hello}
 	go c.readLoop(func(f ClientFrame) { c.handleFrame(log, f) })
