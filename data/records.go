@@ -193,7 +193,10 @@ type Conversation struct {
 	LastSeq       int64     `json:"last_seq"`
 	HandoffReason string    `json:"handoff_reason,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	// UpdatedAt is the last change or message; a store may move it along
+	// at most once a second while messages keep coming (sqlstore on SQLite),
+	// so it can be up to a second behind the newest message.
+	UpdatedAt time.Time `json:"updated_at"`
 	// QueuedAt is when the conversation last entered a queue.
 	QueuedAt *time.Time `json:"queued_at,omitempty"`
 	// AssignedAt is when an agent last took the conversation.
