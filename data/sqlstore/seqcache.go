@@ -234,6 +234,7 @@ func (s *Store) appendCachedOnce(ctx context.Context, tx *txn, m data.Message) (
 	m.Seq = seq
 	if err := s.insertMessage(ctx, tx, m); err != nil {
 		if isFKViolation(err) {
+			tx.seqs.forget(m.ConversationID) // deleted by another process
 			return data.Message{}, false, data.ErrNotFound
 		}
 		return data.Message{}, false, err
