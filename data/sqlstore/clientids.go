@@ -46,30 +46,39 @@ func windowHas(window, h string) bool {
 // fillWindow computes a conversation's window from its stored messages, for
 // rows the migration left NULL, and writes it.
 func (s *Store) fillWindow(ctx context.Context, tx *txn, conversationID string) error {
+	w, err := readWindow(ctx, tx, conversationID)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE conversations SET client_ids = ? WHERE id = ?`, w, conversationID)
+	return err
+}
+
+// readWindow builds a conversation's window from its stored messages.
+func readWindow(ctx context.Context, tx *txn, conversationID string) (string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT client_msg_id FROM messages
 		WHERE conversation_id = ? AND client_msg_id IS NOT NULL ORDER BY seq DESC LIMIT ?`, conversationID, idWindow)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var newestFirst []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return err
+			return "", err
 		}
 		newestFirst = append(newestFirst, clientIDHash(id))
 	}
 	if err := rows.Close(); err != nil {
-		return err
+		return "", err
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return "", err
 	}
 	var b strings.Builder
 	for i := len(newestFirst) - 1; i >= 0; i-- {
 		b.WriteString(newestFirst[i])
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE conversations SET client_ids = ? WHERE id = ?`, b.String(), conversationID)
-	return err
+	return b.String(), nil
 }

@@ -637,19 +637,14 @@ func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Mes
 			continue
 		}
 		if check && windowHas(window.String, hash) {
-			existing, err := s.scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
-				WHERE conversation_id = ? AND client_msg_id = ?`, m.ConversationID, m.ClientMsgID))
-			if err == nil {
-				return existing, true, nil
-			}
-			if !errors.Is(err, data.ErrNotFound) {
-				return data.Message{}, false, err
+			existing, found, err := s.storedRetry(ctx, tx, m)
+			if found || err != nil {
+				return existing, found, err
 			}
 			check = false // another id with the same hash: this one is new
 			continue
 		}
-		if exp := m.Expect; exp != nil && ((exp.Status != "" && string(exp.Status) != status) ||
-			(exp.AssignedAgent != "" && exp.AssignedAgent != agent) || (exp.VisitorID != "" && exp.VisitorID != visitorID)) {
+		if unexpected(m.Expect, status, agent, visitorID) {
 			return data.Message{}, false, data.ErrStale
 		}
 		// The hash matched the window across two entries: not a retry.
@@ -664,6 +659,27 @@ func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Mes
 		return data.Message{}, false, err
 	}
 	return m, false, nil
+}
+
+// storedRetry returns the stored message of m's conversation with m's
+// client id, and whether there is one (m is a retry).
+func (s *Store) storedRetry(ctx context.Context, tx *txn, m data.Message) (data.Message, bool, error) {
+	existing, err := s.scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE conversation_id = ? AND client_msg_id = ?`, m.ConversationID, m.ClientMsgID))
+	if errors.Is(err, data.ErrNotFound) {
+		return data.Message{}, false, nil
+	}
+	if err != nil {
+		return data.Message{}, false, err
+	}
+	return existing, true, nil
+}
+
+// unexpected reports whether a conversation with status, agent and
+// visitorID is not as exp expects (nil expects nothing).
+func unexpected(exp *data.Expectation, status, agent, visitorID string) bool {
+	return exp != nil && ((exp.Status != "" && string(exp.Status) != status) ||
+		(exp.AssignedAgent != "" && exp.AssignedAgent != agent) || (exp.VisitorID != "" && exp.VisitorID != visitorID))
 }
 
 // insertMessage seals m's body and metadata (bound to its conversation and

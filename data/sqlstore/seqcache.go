@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/frontdesk/frontdesk/data"
 )
@@ -158,35 +157,6 @@ func (c *seqCache) forget(id string) {
 // changed records that id's state is about to change in the open transaction.
 func (c *seqCache) changed(id string) { c.journal = append(c.journal, id) }
 
-// readWindow builds a conversation's window from its stored messages.
-func readWindow(ctx context.Context, tx *txn, conversationID string) (string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT client_msg_id FROM messages
-		WHERE conversation_id = ? AND client_msg_id IS NOT NULL ORDER BY seq DESC LIMIT ?`, conversationID, idWindow)
-	if err != nil {
-		return "", err
-	}
-	var newestFirst []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return "", err
-		}
-		newestFirst = append(newestFirst, clientIDHash(id))
-	}
-	if err := rows.Close(); err != nil {
-		return "", err
-	}
-	if err := rows.Err(); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	for i := len(newestFirst) - 1; i >= 0; i-- {
-		b.WriteString(newestFirst[i])
-	}
-	return b.String(), nil
-}
-
 // appendCached is appendTx on SQLite: the seq and the retry check come from
 // the writer's state of the conversation.
 func (s *Store) appendCached(ctx context.Context, tx *txn, m data.Message) (data.Message, bool, error) {
@@ -210,22 +180,16 @@ func (s *Store) appendCachedOnce(ctx context.Context, tx *txn, m data.Message) (
 	if m.ClientMsgID != "" {
 		hash = clientIDHash(m.ClientMsgID)
 		if windowHas(st.window, hash) {
-			existing, err := s.scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages
-				WHERE conversation_id = ? AND client_msg_id = ?`, m.ConversationID, m.ClientMsgID))
-			if err == nil {
-				return existing, true, nil
+			// Not found: another id with the same hash, this one is new.
+			if existing, found, err := s.storedRetry(ctx, tx, m); found || err != nil {
+				return existing, found, err
 			}
-			if !errors.Is(err, data.ErrNotFound) {
-				return data.Message{}, false, err
-			}
-			// Another id with the same hash: this one is new.
 		}
 	}
 	// A retry is answered with the stored message even when the
 	// conversation has moved on since; a new message must find it as the
 	// caller expects.
-	if exp := m.Expect; exp != nil && ((exp.Status != "" && string(exp.Status) != st.status) ||
-		(exp.AssignedAgent != "" && exp.AssignedAgent != st.agent) || (exp.VisitorID != "" && exp.VisitorID != st.visitorID)) {
+	if unexpected(m.Expect, st.status, st.agent, st.visitorID) {
 		return data.Message{}, false, data.ErrStale
 	}
 	seq := st.lastSeq + 1
