@@ -55,7 +55,7 @@ done
 [ -n "$addr" ] || { echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
 
 cmd=(loadgen run --server "http://$addr" --debug "http://$debug" --duration "$DURATION" --queries queries.txt
-	--admin-password-file data/initial-admin.txt --idle-conns "$IDLE_CONNS" --profile-dir prof --json-out results.jsonl all)
+	--admin-password-file data/initial-admin.txt --relay-rounds 3 --idle-conns "$IDLE_CONNS" --profile-dir prof --json-out results.jsonl all)
 echo "== ${cmd[*]}" >&2
 (cd "$work" && ./"${cmd[@]}") | tee "$work/loadgen.out"
 

@@ -138,3 +138,13 @@ func runEcho(ctx context.Context, url string, conns, size int, d time.Duration) 
 	}
 	return res, nil
 }
+
+// measureEcho starts the in-process echo server, measures R and stops it.
+func measureEcho(ctx context.Context, o Options) (Result, error) {
+	srv, err := startEcho()
+	if err != nil {
+		return Result{}, err
+	}
+	defer srv.Close()
+	return runEcho(ctx, srv.url(), o.EchoConns, o.EchoSize, o.Duration)
+}

@@ -77,6 +77,9 @@ func TestOptionsValidate(t *testing.T) {
 		{"no open loops", []string{"--loads", "none"}, ""},
 		{"load above 1 refused", []string{"--loads", "0.5,1.5"}, "fraction"},
 		{"load not a number refused", []string{"--loads", "half"}, "fraction"},
+		{"relay rounds", []string{"--relay-rounds", "3"}, ""},
+		{"no relay rounds refused", []string{"--relay-rounds", "0"}, "--relay-rounds"},
+		{"too many relay rounds refused", []string{"--relay-rounds", "10"}, "--relay-rounds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,5 +173,45 @@ func TestAdminPassword(t *testing.T) {
 		if got := adminPassword([]byte(tt.in)); got != tt.want {
 			t.Errorf("adminPassword(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestMedianRound(t *testing.T) {
+	tests := []struct {
+		name   string
+		rounds []relayRound
+		want   int
+	}{
+		{"one", []relayRound{{Echo: 100, Rate: 20, Ratio: 0.2}}, 0},
+		{"median ratio, not median rate", []relayRound{
+			{Echo: 100, Rate: 18, Ratio: 0.18},
+			{Echo: 80, Rate: 17, Ratio: 0.2125},
+			{Echo: 120, Rate: 24, Ratio: 0.20},
+		}, 2},
+		{"even count takes the lower middle", []relayRound{
+			{Echo: 100, Rate: 21, Ratio: 0.21}, {Echo: 100, Rate: 15, Ratio: 0.15},
+			{Echo: 100, Rate: 19, Ratio: 0.19}, {Echo: 100, Rate: 17, Ratio: 0.17},
+		}, 3},
+		{"no reference: median rate", []relayRound{{Rate: 30}, {Rate: 10}, {Rate: 20}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := medianRound(tt.rounds); got != tt.want {
+				t.Errorf("medianRound = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRatioCell(t *testing.T) {
+	r := Result{RatioToEcho: 0.19, Phases: []Phase{{Name: "closed 1/2", RatioToEcho: 0.2}, {Name: "closed 2/2"}, {Name: "open 50%"}}}
+	for i, want := range []string{"0.200", "-", "-"} {
+		if got := ratioCell(r, i); got != want {
+			t.Errorf("ratioCell(phase %d) = %q, want %q", i, got, want)
+		}
+	}
+	r.Phases[0].RatioToEcho = 0
+	if got := ratioCell(r, 0); got != "0.190" {
+		t.Errorf("ratioCell without a phase ratio = %q, want the result's 0.190", got)
 	}
 }

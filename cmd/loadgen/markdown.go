@@ -95,23 +95,15 @@ func writeMarkdown(w io.Writer, results []Result) {
 			cell(l, func(l *Latency) float64 { return l.P999 }), errs, lost)
 	}
 	for _, r := range results {
-		ratio := "-"
-		if r.RatioToEcho > 0 {
-			ratio = fmt.Sprintf("%.3f", r.RatioToEcho)
-		}
 		if len(r.Phases) == 0 {
-			row(r.Scenario, "-", r.Rate, r.Unit, ratio, r.Latency, r.Errors, 0)
+			row(r.Scenario, "-", r.Rate, r.Unit, ratioCell(r, 0), r.Latency, r.Errors, 0)
 		}
 		for i, p := range r.Phases {
 			name := p.Name
 			if p.Target > 0 {
 				name = fmt.Sprintf("%s (offered %.0f/s)", p.Name, p.Target)
 			}
-			rt := "-"
-			if i == 0 {
-				rt = ratio
-			}
-			row(r.Scenario, name, p.Rate, r.Unit, rt, p.Latency, p.Errors, p.Lost)
+			row(r.Scenario, name, p.Rate, r.Unit, ratioCell(r, i), p.Latency, p.Errors, p.Lost)
 		}
 	}
 	for _, r := range results {

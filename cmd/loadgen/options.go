@@ -29,6 +29,10 @@ type Options struct {
 	Queries string
 	// RelayVisitors and RelayAgents shape the relay scenario.
 	RelayVisitors, RelayAgents int
+	// RelayRounds is how many times the relay measures the echo reference
+	// and then its closed loop, one right after the other; the round with
+	// the median ratio is reported (the machine's speed drifts between runs).
+	RelayRounds int
 	// AdminEmail and AdminPasswordFile sign in the admin who creates agents.
 	AdminEmail, AdminPasswordFile string
 	// IdleConns is the number of idle visitor connections.
@@ -52,7 +56,7 @@ const (
 func defaultOptions() Options {
 	return Options{
 		Server: "http://127.0.0.1:8080", Duration: 10 * time.Second,
-		EchoConns: 50, EchoSize: 128, BotVisitors: 64, RelayVisitors: 128, RelayAgents: 8,
+		EchoConns: 50, EchoSize: 128, BotVisitors: 64, RelayVisitors: 128, RelayAgents: 8, RelayRounds: 1,
 		AdminEmail: "admin@example.com", IdleConns: 10000, HandshakeWorkers: 16,
 		Loads: []float64{0.25, 0.50, 0.75},
 	}
@@ -71,6 +75,7 @@ func parseOptions(args []string, stderr io.Writer) (Options, []string, error) {
 	fs.StringVar(&o.Queries, "queries", o.Queries, "bot: file of questions, one per line (default: built-in list)")
 	fs.IntVar(&o.RelayVisitors, "relay-visitors", o.RelayVisitors, "relay: visitors in handed-off conversations")
 	fs.IntVar(&o.RelayAgents, "relay-agents", o.RelayAgents, "relay: agents (at most 9: sign-ins are limited to 10 per 5 minutes per IP)")
+	fs.IntVar(&o.RelayRounds, "relay-rounds", o.RelayRounds, "relay: rounds of (echo reference, closed loop); the round with the median ratio is reported")
 	fs.StringVar(&o.AdminEmail, "admin-email", o.AdminEmail, "relay: admin who creates the agents")
 	fs.StringVar(&o.AdminPasswordFile, "admin-password-file", o.AdminPasswordFile, "relay: the server's <data-dir>/initial-admin.txt, or a file holding the password")
 	fs.IntVar(&o.IdleConns, "idle-conns", o.IdleConns, "idle: visitor connections")
@@ -131,6 +136,9 @@ func (o Options) validate() error {
 	}
 	if o.RelayAgents < 1 || o.RelayAgents > 9 {
 		errs = append(errs, fmt.Errorf("--relay-agents %d: want 1-9", o.RelayAgents))
+	}
+	if o.RelayRounds < 1 || o.RelayRounds > 9 {
+		errs = append(errs, fmt.Errorf("--relay-rounds %d: want 1-9", o.RelayRounds))
 	}
 	if o.EchoSize < 16 || o.EchoSize > 16<<10 {
 		errs = append(errs, fmt.Errorf("--echo-size %d: want 16-16384", o.EchoSize))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,8 +54,13 @@ func randomHex(n int) string {
 // runRelay measures messages delivered per second between visitors and
 // agents (each persisted before it is acked or delivered) and their
 // end-to-end latency from the sender's intended send time to the receiver.
-func runRelay(ctx context.Context, o Options, t *target, prof profiler) (Result, error) {
-	res := Result{Scenario: "relay", Unit: "messages delivered", Params: map[string]any{"visitors": o.RelayVisitors, "agents": o.RelayAgents, "duration_s": o.Duration.Seconds()}}
+//
+// The closed loop runs o.RelayRounds times, each right after a measurement
+// of the echo reference by reference (nil: none); the round with the
+// median ratio gives the maximum rate, the ratio and the open loops' rates.
+func runRelay(ctx context.Context, o Options, t *target, prof profiler, reference func(context.Context) (float64, error)) (Result, error) {
+	res := Result{Scenario: "relay", Unit: "messages delivered", Params: map[string]any{"visitors": o.RelayVisitors, "agents": o.RelayAgents,
+		"duration_s": o.Duration.Seconds(), "rounds": max(o.RelayRounds, 1)}}
 	if o.AdminPasswordFile == "" {
 		return res, fmt.Errorf("loadgen: relay: --admin-password-file is required (the server's <data-dir>/initial-admin.txt)")
 	}
@@ -138,16 +144,27 @@ func runRelay(ctx context.Context, o Options, t *target, prof profiler) (Result,
 	}
 	res.Params["assigned"] = assigned
 
-	r.phases = append(r.phases, &phaseStats{})
-	stopProf := prof.start(ctx, "relay", o.Duration)
-	start := time.Now()
-	r.closedLoop(ctx, 0, start.Add(o.Duration))
-	el := time.Since(start)
-	stopProf()
-	closed := r.phases[0]
-	maxRate := float64(closed.done.Load()) / el.Seconds()
+	rounds, err := r.closedRounds(ctx, o, prof, reference)
+	if err != nil {
+		return res, err
+	}
+	med := medianRound(rounds)
+	maxRate := rounds[med].Rate
 	res.Rate = round(maxRate, 1)
-	res.Phases = append(res.Phases, Phase{Name: "closed", Rate: res.Rate, Latency: closed.rec.summary(), Errors: closed.errors.Load()})
+	if rounds[med].Echo > 0 {
+		res.RatioToEcho = round(rounds[med].Ratio, 4)
+	}
+	for i, rd := range rounds {
+		name := "closed"
+		if len(rounds) > 1 {
+			name = fmt.Sprintf("closed %d/%d", i+1, len(rounds))
+		}
+		ph := r.phases[i]
+		res.Phases = append(res.Phases, Phase{Name: name, Rate: round(rd.Rate, 1), Latency: ph.rec.summary(), Errors: ph.errors.Load(), RatioToEcho: rd.Ratio})
+	}
+	if len(rounds) > 1 {
+		res.Notes = append(res.Notes, fmt.Sprintf("median of %d rounds (each ratio against an echo run just before it): round %d, %.3f", len(rounds), med+1, rounds[med].Ratio))
+	}
 	for _, load := range o.Loads {
 		if maxRate <= 0 || ctx.Err() != nil {
 			break
@@ -167,8 +184,69 @@ func runRelay(ctx context.Context, o Options, t *target, prof profiler) (Result,
 	for _, p := range res.Phases {
 		res.Errors += p.Errors
 	}
-	res.Extra = map[string]any{"acks": r.acks.Load()}
+	res.Extra = map[string]any{"acks": r.acks.Load(), "rounds": rounds}
 	return res, nil
+}
+
+// relayRound is one closed loop and the echo rate measured just before it.
+type relayRound struct {
+	Echo  float64 `json:"echo_rate_per_s,omitempty"`
+	Rate  float64 `json:"rate_per_s"`
+	Ratio float64 `json:"ratio_to_echo,omitempty"`
+}
+
+// closedRounds runs the closed loop o.RelayRounds times (phases 0..n-1),
+// each after a measurement of the reference; the server profile covers the
+// first.
+func (r *relayRun) closedRounds(ctx context.Context, o Options, prof profiler, reference func(context.Context) (float64, error)) ([]relayRound, error) {
+	var rounds []relayRound
+	for i := range max(o.RelayRounds, 1) {
+		var rd relayRound
+		if reference != nil {
+			echo, err := reference(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("loadgen: relay: echo reference: %w", err)
+			}
+			rd.Echo = echo
+		}
+		r.phases = append(r.phases, &phaseStats{})
+		stopProf := func() {}
+		if i == 0 {
+			stopProf = prof.start(ctx, "relay", o.Duration)
+		}
+		start := time.Now()
+		r.closedLoop(ctx, i, start.Add(o.Duration))
+		el := time.Since(start)
+		stopProf()
+		rd.Rate = float64(r.phases[i].done.Load()) / el.Seconds()
+		if rd.Echo > 0 {
+			rd.Ratio = rd.Rate / rd.Echo
+		}
+		rd.Rate, rd.Echo, rd.Ratio = round(rd.Rate, 1), round(rd.Echo, 1), round(rd.Ratio, 4)
+		rounds = append(rounds, rd)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return rounds, nil
+}
+
+// medianRound returns the index of the round with the median ratio (the
+// lower of the two middle ones for an even count), or of the median rate
+// when no reference was measured.
+func medianRound(rounds []relayRound) int {
+	idx := make([]int, len(rounds))
+	for i := range idx {
+		idx[i] = i
+	}
+	key := func(i int) float64 {
+		if rounds[i].Echo > 0 {
+			return rounds[i].Ratio
+		}
+		return rounds[i].Rate
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return key(idx[a]) < key(idx[b]) })
+	return idx[(len(idx)-1)/2]
 }
 
 func (r *relayRun) closeAll() {

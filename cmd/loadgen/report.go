@@ -52,13 +52,8 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	var echoRate float64
 	if want["echo"] || want["bot"] || want["relay"] {
 		// The reference is needed for every ratio.
-		srv, err := startEcho()
-		if err != nil {
-			return err
-		}
 		log.Info("scenario", slog.String("name", "echo"))
-		r, err := runEcho(ctx, srv.url(), o.EchoConns, o.EchoSize, o.Duration)
-		srv.Close()
+		r, err := measureEcho(ctx, o)
 		if err != nil {
 			return err
 		}
@@ -76,7 +71,10 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		case "bot":
 			r, err = runBot(ctx, o, t, prof)
 		case "relay":
-			r, err = runRelay(ctx, o, t, prof)
+			r, err = runRelay(ctx, o, t, prof, func(ctx context.Context) (float64, error) {
+				e, err := measureEcho(ctx, o)
+				return e.Rate, err
+			})
 		case "handshake":
 			r, err = runHandshake(ctx, o, t)
 		case "idle":
@@ -87,7 +85,7 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			r.Notes = append(r.Notes, "failed: "+err.Error())
 			r.Scenario = name
 		}
-		if (name == "bot" || name == "relay") && echoRate > 0 {
+		if (name == "bot" || name == "relay") && echoRate > 0 && r.RatioToEcho == 0 {
 			r.RatioToEcho = round(r.Rate/echoRate, 4)
 		}
 		log.Info("scenario done", slog.String("name", name), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
@@ -129,24 +127,16 @@ func writeTable(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tphase\trate/s\tratio to echo\tlatency p50 / p99 / p999 ms\terrors\tlost\tnotes")
 	for _, r := range results {
-		ratio := "-"
-		if r.RatioToEcho > 0 {
-			ratio = fmt.Sprintf("%.3f", r.RatioToEcho)
-		}
 		notes := strings.Join(r.Notes, "; ")
 		if len(r.Phases) == 0 {
-			fmt.Fprintf(tw, "%s\t-\t%.1f %s\t%s\t%s\t%d\t-\t%s\n", r.Scenario, r.Rate, r.Unit, ratio, fmtLat(r.Latency), r.Errors, notes)
+			fmt.Fprintf(tw, "%s\t-\t%.1f %s\t%s\t%s\t%d\t-\t%s\n", r.Scenario, r.Rate, r.Unit, ratioCell(r, 0), fmtLat(r.Latency), r.Errors, notes)
 		}
 		for i, p := range r.Phases {
 			target := ""
 			if p.Target > 0 {
 				target = fmt.Sprintf(" (offered %.0f)", p.Target)
 			}
-			rt := "-"
-			if i == 0 {
-				rt = ratio
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%.1f %s%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, p.Name, p.Rate, r.Unit, target, rt, fmtLat(p.Latency), p.Errors, p.Lost, notes)
+			fmt.Fprintf(tw, "%s\t%s\t%.1f %s%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, p.Name, p.Rate, r.Unit, target, ratioCell(r, i), fmtLat(p.Latency), p.Errors, p.Lost, notes)
 			notes = ""
 		}
 		if len(r.Extra) > 0 && r.Scenario == "idle" {

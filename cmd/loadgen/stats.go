@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -77,6 +78,21 @@ type Phase struct {
 	// just handed to a person (so no bot answer comes); not lost.
 	HandedOff int64 `json:"handed_off,omitempty"`
 	Errors    int64 `json:"errors,omitempty"`
+	// RatioToEcho is Rate over the echo reference measured just before this
+	// phase (relay rounds); 0 when the phase had none of its own.
+	RatioToEcho float64 `json:"ratio_to_echo,omitempty"`
+}
+
+// ratioCell is the ratio to print in phase i's row: the phase's own, or the
+// result's in its first row.
+func ratioCell(r Result, i int) string {
+	switch {
+	case i < len(r.Phases) && r.Phases[i].RatioToEcho > 0:
+		return fmt.Sprintf("%.3f", r.Phases[i].RatioToEcho)
+	case i == 0 && r.RatioToEcho > 0:
+		return fmt.Sprintf("%.3f", r.RatioToEcho)
+	}
+	return "-"
 }
 
 // Result is one scenario's figures, printed as one JSON object.
