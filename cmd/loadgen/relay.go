@@ -75,7 +75,9 @@ func runRelay(ctx context.Context, o Options, t *target, prof profiler, referenc
 	r := &relayRun{}
 	defer r.closeAll()
 	run := randomHex(4)
-	capacity := (o.RelayVisitors+o.RelayAgents-1)/o.RelayAgents + 2
+	// Room for twice the relay's own share: conversations still queued from
+	// earlier scenarios (the bot's hand-offs) are routed to these agents too.
+	capacity := min(100, 2*((o.RelayVisitors+o.RelayAgents-1)/o.RelayAgents)+2)
 	for i := range o.RelayAgents {
 		email := fmt.Sprintf("lg-%s-%d@loadgen.example", run, i)
 		pw := randomHex(12)
