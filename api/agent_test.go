@@ -345,6 +345,61 @@ func TestAgentSocket(t *testing.T) {
 	ac.until(func(f map[string]any) bool { return f["type"] == "typing" && f["conversation_id"] == convID })
 }
 
+// TestAgentConversationStateNeverGoesBack is TestConversationStateNeverGoesBack
+// for the console: a conversation state published after a newer one is not shown.
+func TestAgentConversationStateNeverGoesBack(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	ctx := context.Background()
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	mei := h.login("mei@acme.example")
+	hdr := http.Header{}
+	for _, c := range mei.http.Jar.Cookies(mustParse(h.srv.URL)) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(h.srv.URL, "http")+"/api/v1/agent/ws", hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ac := &client{t: t, conn: ws}
+	if f := ac.next(); f["type"] != "hello" {
+		t.Fatalf("first agent frame = %v", f)
+	}
+	meiID := mustString(mei, t)
+	for deadline := time.Now().Add(2 * time.Second); h.presence.Status(meiID) != handoff.Online && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	v := h.mustDial(h.token())
+	v.say("h1", "转人工")
+	frames := ac.until(func(f map[string]any) bool { return f["type"] == "assigned" })
+	convID, _ := frames[len(frames)-1]["conversation"].(map[string]any)["id"].(string)
+	conv, err := h.store.GetConversation(ctx, convID)
+	if err != nil {
+		t.Fatalf("GetConversation(%q): %v", convID, err)
+	}
+	older, newer, closed := conv, conv, conv
+	older.Status, older.LastSeq = data.StatusQueued, conv.LastSeq+1
+	newer.LastSeq = conv.LastSeq + 2
+	closed.Status, closed.LastSeq = data.StatusClosed, conv.LastSeq+3
+	h.pub.Conversation(ctx, newer)
+	h.pub.Conversation(ctx, older) // stored before newer, published after it
+	h.pub.Conversation(ctx, closed)
+	var shown []string
+	for _, f := range ac.until(func(f map[string]any) bool {
+		c, _ := f["conversation"].(map[string]any)
+		return f["type"] == "conversation" && c["status"] == "closed"
+	}) {
+		if f["type"] == "conversation" {
+			c, _ := f["conversation"].(map[string]any)
+			shown = append(shown, fmt.Sprintf("%v@%v", c["status"], c["last_seq"]))
+		}
+	}
+	want := []string{fmt.Sprintf("assigned@%d", newer.LastSeq), fmt.Sprintf("closed@%d", closed.LastSeq)}
+	if strings.Join(shown, " ") != strings.Join(want, " ") {
+		t.Errorf("console states shown = %v, want %v", shown, want)
+	}
+}
+
 func mustString(ac *agentClient, t *testing.T) string {
 	_, out := ac.do("GET", "/api/v1/agent/me", nil)
 	return out["agent"].(map[string]any)["id"].(string)

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ type harness struct {
 	srv      *httptest.Server
 	store    *sqlstore.Store
 	hub      *realtime.Hub
+	pub      *pubsub.Publisher // publishes to the server's broker
 	stop     context.CancelFunc
 	done     chan struct{}
 	closed   bool
@@ -85,7 +87,7 @@ func newHarness(t *testing.T, limits realtime.Limits, allowedOrigins ...string) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, server: s, srv: httptest.NewServer(s.Handler()), store: store, hub: hub, stop: cancel, done: make(chan struct{}),
-		accounts: accounts, router: router, presence: presence}
+		accounts: accounts, router: router, presence: presence, pub: pubsub.NewPublisher(broker, log)}
 	go func() { _ = svc.Run(ctx); close(h.done) }()
 	t.Cleanup(h.close)
 	return h
@@ -566,6 +568,42 @@ func TestSenderGetsItsMessageOnce(t *testing.T) {
 	again := tab1.until(isType("ack"))
 	if m, _ := again[len(again)-1]["stored"].(map[string]any); m == nil || m["seq"] != ack["seq"] || m["text"] != "How long does shipping take?" {
 		t.Errorf("ack of a retry = %v, want the stored message", again[len(again)-1])
+	}
+}
+
+// TestConversationStateNeverGoesBack: two goroutines, or two nodes, can
+// publish a conversation's changes in the other order than they were
+// stored (a hand-off's "queued" after the routing that ran meanwhile
+// published "assigned"). The visitor must not be shown the older state
+// last; the states' LastSeq orders them.
+func TestConversationStateNeverGoesBack(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	ctx := context.Background()
+	c := h.mustDial(h.token())
+	c.say("m1", "hello")
+	ack, _ := c.untilBoth(isType("ack"), isBotMessage)
+	stored, _ := ack["stored"].(map[string]any)
+	convID, _ := stored["conversation_id"].(string)
+	conv, err := h.store.GetConversation(ctx, convID)
+	if err != nil {
+		t.Fatalf("GetConversation(%q): %v", convID, err)
+	}
+	queued, assigned, closed := conv, conv, conv
+	queued.Status, queued.LastSeq = data.StatusQueued, conv.LastSeq+1
+	assigned.Status, assigned.LastSeq = data.StatusAssigned, conv.LastSeq+2
+	closed.Status, closed.LastSeq = data.StatusClosed, conv.LastSeq+3
+	h.pub.Conversation(ctx, assigned)
+	h.pub.Conversation(ctx, queued) // stored before "assigned", published after it
+	h.pub.Conversation(ctx, closed)
+	var shown []string
+	for _, f := range c.until(func(f map[string]any) bool { return f["type"] == "conversation" && f["status"] == "closed" }) {
+		if f["type"] == "conversation" {
+			s, _ := f["status"].(string)
+			shown = append(shown, s)
+		}
+	}
+	if want := []string{"assigned", "closed"}; !slices.Equal(shown, want) {
+		t.Errorf("conversation states shown = %v, want %v", shown, want)
 	}
 }
 

@@ -69,7 +69,7 @@ func (e *AgentEndpoint) Serve(w http.ResponseWriter, r *http.Request, a data.Age
 	if err != nil {
 		return
 	}
-	c := &agentConn{socket: newSocket(ws, e.limits), ep: e, agent: a, cursors: map[string]int64{}, topics: map[string]bool{}, own: ownMessages{},
+	c := &agentConn{socket: newSocket(ws, e.limits), ep: e, agent: a, cursors: map[string]int64{}, states: map[string]int64{}, topics: map[string]bool{}, own: ownMessages{},
 		bucket: newBucket(e.limits.MessagesPerSecond*5, e.limits.Burst*3)}
 	if !e.hub.register(c) {
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
@@ -116,9 +116,12 @@ type agentConn struct {
 
 	// Owned by the write pump.
 	cursors map[string]int64
-	topics  map[string]bool
-	masked  map[string]bool // conversation -> its site masks the agent view
-	own     ownMessages
+	// states holds, per conversation whose state was sent, the LastSeq of
+	// that state; an older state published late is dropped (see visitorConn.convSeq).
+	states map[string]int64
+	topics map[string]bool
+	masked map[string]bool // conversation -> its site masks the agent view
+	own    ownMessages
 }
 
 func (c *agentConn) run() {
@@ -309,14 +312,19 @@ func (c *agentConn) handle(it outItem) error {
 		return c.write(it.frame)
 	case it.conv != nil:
 		conv := it.conv
+		if seq, shown := c.states[conv.ID]; shown && conv.LastSeq < seq {
+			return nil
+		}
 		if _, watching := c.cursors[conv.ID]; !watching && conv.AssignedAgent == c.agent.ID && conv.Status == data.StatusAssigned {
 			c.watch(conv.ID, 0)
+			c.states[conv.ID] = conv.LastSeq
 			if err := c.write(ConversationStateFrame{Type: "assigned", Conversation: *conv}); err != nil {
 				return err
 			}
 			return c.fill(ctx, conv.ID, -1)
 		}
 		if _, watching := c.cursors[conv.ID]; watching || conv.AssignedAgent == c.agent.ID {
+			c.states[conv.ID] = conv.LastSeq
 			return c.write(ConversationStateFrame{Type: "conversation", Conversation: *conv})
 		}
 		return nil

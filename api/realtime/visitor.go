@@ -137,8 +137,16 @@ type visitorConn struct {
 	// Owned by the write pump.
 	convID string
 	cursor int64
-	topics []string
-	own    ownMessages
+	// convSeq and convStatus are the newest state of convID sent to the
+	// client. A state that comes later with a lower LastSeq is older (two
+	// goroutines or nodes published their changes in the other order) and
+	// is dropped, so the widget never shows "queued" after "assigned"; so
+	// is the same state again (it comes on both the visitor's and the
+	// conversation's topic).
+	convSeq    int64
+	convStatus data.Status
+	topics     []string
+	own        ownMessages
 }
 
 // run joins the visitor's topic, sends hello about conv (convErr: the
@@ -161,6 +169,7 @@ func (c *visitorConn) run(conv data.Conversation, convErr error) {
 		// The client decides where to resume from; until it says, nothing
 		// older than now is pushed.
 		c.cursor = conv.LastSeq
+		c.convSeq, c.convStatus = conv.LastSeq, conv.Status
 	} else if !errors.Is(convErr, data.ErrNotFound) {
 		log.Error("current conversation", slog.Any("err", convErr))
 	}
@@ -308,7 +317,10 @@ func (c *visitorConn) handle(it outItem) error {
 		if it.conv.ID != c.convID {
 			c.switchConversation(it.conv.ID)
 			c.cursor = 0
+		} else if it.conv.LastSeq < c.convSeq || (it.conv.LastSeq == c.convSeq && it.conv.Status == c.convStatus) {
+			return nil
 		}
+		c.convSeq, c.convStatus = it.conv.LastSeq, it.conv.Status
 		if err := c.write(ConversationFrame{Type: "conversation", ConversationID: it.conv.ID, Status: string(it.conv.Status)}); err != nil {
 			return err
 		}
