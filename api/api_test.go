@@ -607,6 +607,48 @@ func TestConversationStateNeverGoesBack(t *testing.T) {
 	}
 }
 
+// TestPositionOnlyWhileQueued: a queue position computed before the
+// conversation left the queue, and published after its new state, is not
+// shown (the widget would bring back "You are number 1 in line" after the
+// agent joined).
+func TestPositionOnlyWhileQueued(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	ctx := context.Background()
+	c := h.mustDial(h.token())
+	c.say("m1", "hello")
+	ack, _ := c.untilBoth(isType("ack"), isBotMessage)
+	stored, _ := ack["stored"].(map[string]any)
+	conv, err := h.store.GetConversation(ctx, stored["conversation_id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	position := func(n int) {
+		h.pub.Event(ctx, data.ConversationTopic(conv.ID), data.Event{Type: data.EventPosition, ConversationID: conv.ID, Position: &data.Position{Position: n}})
+	}
+	queued, assigned := conv, conv
+	queued.Status, queued.LastSeq = data.StatusQueued, conv.LastSeq+1
+	assigned.Status, assigned.LastSeq = data.StatusAssigned, conv.LastSeq+2
+	h.pub.Conversation(ctx, queued)
+	position(2)
+	h.pub.Conversation(ctx, assigned)
+	position(1) // read from the queue before the assignment
+	closed := assigned
+	closed.Status, closed.LastSeq = data.StatusClosed, conv.LastSeq+3
+	h.pub.Conversation(ctx, closed)
+	var got []string
+	for _, f := range c.until(func(f map[string]any) bool { return f["type"] == "conversation" && f["status"] == "closed" }) {
+		switch f["type"] {
+		case "conversation":
+			got = append(got, f["status"].(string))
+		case "position":
+			got = append(got, fmt.Sprintf("position %v", f["position"]))
+		}
+	}
+	if want := []string{"queued", "position 2", "assigned", "closed"}; !slices.Equal(got, want) {
+		t.Errorf("frames = %v, want %v", got, want)
+	}
+}
+
 func TestShutdownClosesSockets(t *testing.T) {
 	h := newHarness(t, realtime.DefaultLimits())
 	c := h.mustDial(h.token())

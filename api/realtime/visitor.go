@@ -312,6 +312,10 @@ func (c *visitorConn) handle(it outItem) error {
 	ctx := c.ep.hub.ctx
 	switch {
 	case it.frame != nil:
+		if _, ok := it.frame.(PositionFrame); ok && c.convStatus != data.StatusQueued {
+			// Computed from a queue read before the conversation left it.
+			return nil
+		}
 		return c.write(it.frame)
 	case it.conv != nil:
 		if it.conv.ID != c.convID {
