@@ -253,7 +253,7 @@ func (c *agentConn) handleFrame(log *slog.Logger, f ClientFrame) {
 		// Stored on the conversation's lane: in order within the
 		// conversation, alongside the agent's other conversations.
 		c.lanes.do(f.ConversationID, func() {
-			c.enqueue(outItem{sent: f.ClientMsgID})
+			c.enqueueQuiet(outItem{sent: f.ClientMsgID})
 			m, _, err := c.ep.chat.PostAgentMessage(ctx, c.agent, f.ConversationID, f.ClientMsgID, f.Text, f.Type == FrameNote)
 			if err != nil {
 				fe := domainError(err)

@@ -106,7 +106,15 @@ func newSocket(ws *websocket.Conn, limits Limits) *socket {
 
 // enqueue never blocks: a client too slow to keep up is disconnected and
 // catches up by seq when it reconnects.
-func (s *socket) enqueue(it outItem) {
+func (s *socket) enqueue(it outItem) { s.push(it, true) }
+
+// enqueueQuiet queues an item that has nothing to send (the "sending"
+// marker) without waking the write pump: the pump takes it, in order,
+// with the next item that does, so a sent message costs the pump one
+// wake-up, not two.
+func (s *socket) enqueueQuiet(it outItem) { s.push(it, false) }
+
+func (s *socket) push(it outItem, wake bool) {
 	s.mu.Lock()
 	full := len(s.queue) >= s.limits.SendQueue
 	if !full {
@@ -119,6 +127,9 @@ func (s *socket) enqueue(it outItem) {
 		default:
 			s.close(websocket.ClosePolicyViolation, "client too slow")
 		}
+		return
+	}
+	if !wake {
 		return
 	}
 	select {

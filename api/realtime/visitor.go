@@ -289,7 +289,7 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down", ClientMsgID: f.ClientMsgID}})
 			return
 		}
-		c.enqueue(outItem{sent: f.ClientMsgID})
+		c.enqueueQuiet(outItem{sent: f.ClientMsgID})
 		m, _, err := c.ep.chat.PostVisitorMessage(ctx, c.visitor, f.ClientMsgID, f.Text)
 		if err != nil {
 			code, msg := CodeInternal, "the message was not stored; retry with the same client_msg_id"
