@@ -63,6 +63,12 @@ type Router struct {
 	now      func() time.Time
 
 	assignMu sync.Mutex
+	// queueMu makes each queue snapshot's read and publish one step, so this
+	// node publishes its snapshots in the order it read them: otherwise a
+	// snapshot read before an assignment could be published after a newer
+	// one, and consoles would show the assigned conversation as waiting
+	// (and its visitor a place in line) until the next tick.
+	queueMu sync.Mutex
 }
 
 // NewRouter returns a router; call Run for its timers.
@@ -452,6 +458,8 @@ func estimate(waits []time.Duration, position, agents int) int {
 // publishQueue sends the group's queue to consoles and each waiting
 // visitor's new position.
 func (r *Router) publishQueue(ctx context.Context, group string) {
+	r.queueMu.Lock()
+	defer r.queueMu.Unlock()
 	queue, err := r.store.QueuedConversations(ctx, group)
 	if err != nil {
 		r.log.Warn("publish queue", slog.String("group", group), slog.Any("err", err))

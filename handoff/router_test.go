@@ -473,3 +473,65 @@ func TestClosedHoursOffer(t *testing.T) {
 		t.Errorf("no closed-hours offer in %+v", msgs)
 	}
 }
+
+// stalledQueue reads the queue and then, on its first call, waits for
+// release: a snapshot that goes stale while its publisher is slow.
+type stalledQueue struct {
+	*sqlstore.Store
+	calls   atomic.Int32
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *stalledQueue) QueuedConversations(ctx context.Context, group string) ([]data.Conversation, error) {
+	q, err := s.Store.QueuedConversations(ctx, group)
+	if s.calls.Add(1) == 1 {
+		close(s.entered)
+		<-s.release
+	}
+	return q, err
+}
+
+// TestQueueSnapshotsPublishedInReadOrder: a snapshot read before an
+// assignment must not be published after one read after it.
+func TestQueueSnapshotsPublishedInReadOrder(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.conversation()
+	if _, err := e.router.Enqueue(ctx, c.ID, "default_support", "asked", 0); err != nil {
+		t.Fatal(err)
+	}
+	st := &stalledQueue{Store: e.store, entered: make(chan struct{}), release: make(chan struct{})}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := NewRouter(st, pubsub.NewPublisher(e.broker, log), e.presence, log, Config{})
+	var mu sync.Mutex
+	var sizes []int
+	unsub, err := e.broker.SubscribeEvents(data.QueueTopic("default_support"), func(_ string, ev *data.Event) {
+		if ev.Queue != nil {
+			mu.Lock()
+			sizes = append(sizes, len(ev.Queue.Entries))
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsub()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); r.publishQueue(ctx, "default_support") }() // reads [c], then stalls
+	<-st.entered
+	a := e.agent("mei@acme.example", 5, "default_support")
+	if _, _, err := e.store.Transition(ctx, data.Transition{ConversationID: c.ID, From: data.StatusQueued, To: data.StatusAssigned, AssignedAgent: a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { defer wg.Done(); r.publishQueue(ctx, "default_support") }() // would read []
+	time.Sleep(100 * time.Millisecond)                                      // room for the second to overtake
+	close(st.release)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 2 || sizes[1] != 0 {
+		t.Errorf("queue snapshot sizes in publish order = %v, want [1 0] (the newest last)", sizes)
+	}
+}
