@@ -352,16 +352,8 @@ func TestAgentConversationStateNeverGoesBack(t *testing.T) {
 	ctx := context.Background()
 	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
 	mei := h.login("mei@acme.example")
-	hdr := http.Header{}
-	for _, c := range mei.http.Jar.Cookies(mustParse(h.srv.URL)) {
-		hdr.Add("Cookie", c.Name+"="+c.Value)
-	}
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(h.srv.URL, "http")+"/api/v1/agent/ws", hdr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	ac := &client{t: t, conn: ws}
+	ac := mei.socket()
+	defer ac.conn.Close()
 	if f := ac.next(); f["type"] != "hello" {
 		t.Fatalf("first agent frame = %v", f)
 	}
@@ -398,6 +390,20 @@ func TestAgentConversationStateNeverGoesBack(t *testing.T) {
 	if strings.Join(shown, " ") != strings.Join(want, " ") {
 		t.Errorf("console states shown = %v, want %v", shown, want)
 	}
+}
+
+// socket opens ac's console socket with its session cookie.
+func (ac *agentClient) socket() *client {
+	ac.t.Helper()
+	hdr := http.Header{}
+	for _, c := range ac.http.Jar.Cookies(mustParse(ac.h.srv.URL)) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ac.h.srv.URL, "http")+"/api/v1/agent/ws", hdr)
+	if err != nil {
+		ac.t.Fatal(err)
+	}
+	return &client{t: ac.t, conn: ws}
 }
 
 func mustString(ac *agentClient, t *testing.T) string {

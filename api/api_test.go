@@ -571,6 +571,22 @@ func TestSenderGetsItsMessageOnce(t *testing.T) {
 	}
 }
 
+// visitorConversation dials a new visitor who says hello and returns the
+// socket and the conversation it started.
+func (h *harness) visitorConversation() (*client, data.Conversation) {
+	h.t.Helper()
+	c := h.mustDial(h.token())
+	c.say("m1", "hello")
+	ack, _ := c.untilBoth(isType("ack"), isBotMessage)
+	stored, _ := ack["stored"].(map[string]any)
+	convID, _ := stored["conversation_id"].(string)
+	conv, err := h.store.GetConversation(context.Background(), convID)
+	if err != nil {
+		h.t.Fatalf("GetConversation(%q): %v", convID, err)
+	}
+	return c, conv
+}
+
 // TestConversationStateNeverGoesBack: two goroutines, or two nodes, can
 // publish a conversation's changes in the other order than they were
 // stored (a hand-off's "queued" after the routing that ran meanwhile
@@ -579,15 +595,7 @@ func TestSenderGetsItsMessageOnce(t *testing.T) {
 func TestConversationStateNeverGoesBack(t *testing.T) {
 	h := newHarness(t, realtime.DefaultLimits())
 	ctx := context.Background()
-	c := h.mustDial(h.token())
-	c.say("m1", "hello")
-	ack, _ := c.untilBoth(isType("ack"), isBotMessage)
-	stored, _ := ack["stored"].(map[string]any)
-	convID, _ := stored["conversation_id"].(string)
-	conv, err := h.store.GetConversation(ctx, convID)
-	if err != nil {
-		t.Fatalf("GetConversation(%q): %v", convID, err)
-	}
+	c, conv := h.visitorConversation()
 	queued, assigned, closed := conv, conv, conv
 	queued.Status, queued.LastSeq = data.StatusQueued, conv.LastSeq+1
 	assigned.Status, assigned.LastSeq = data.StatusAssigned, conv.LastSeq+2
@@ -614,14 +622,7 @@ func TestConversationStateNeverGoesBack(t *testing.T) {
 func TestPositionOnlyWhileQueued(t *testing.T) {
 	h := newHarness(t, realtime.DefaultLimits())
 	ctx := context.Background()
-	c := h.mustDial(h.token())
-	c.say("m1", "hello")
-	ack, _ := c.untilBoth(isType("ack"), isBotMessage)
-	stored, _ := ack["stored"].(map[string]any)
-	conv, err := h.store.GetConversation(ctx, stored["conversation_id"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, conv := h.visitorConversation()
 	position := func(n int) {
 		h.pub.Event(ctx, data.ConversationTopic(conv.ID), data.Event{Type: data.EventPosition, ConversationID: conv.ID, Position: &data.Position{Position: n}})
 	}

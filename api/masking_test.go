@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/data"
 )
@@ -41,16 +39,8 @@ func TestMaskedAgentView(t *testing.T) {
 	if code != http.StatusOK || strings.Contains(js, "13800138000") || strings.Contains(js, "lilei@example.com") || !strings.Contains(js, "138****8000") {
 		t.Errorf("details = %d %s; want phone and e-mail masked", code, js)
 	}
-	hdr := http.Header{}
-	for _, c := range mei.http.Jar.Cookies(mustParse(h.srv.URL)) {
-		hdr.Add("Cookie", c.Name+"="+c.Value)
-	}
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(h.srv.URL, "http")+"/api/v1/agent/ws", hdr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	ac := &client{t: t, conn: ws}
+	ac := mei.socket()
+	defer ac.conn.Close()
 	ac.next()
 	ac.send(map[string]any{"type": "watch", "conversation_id": convID, "last_seq": 0})
 	got := ac.until(func(f map[string]any) bool { return f["type"] == "message" && f["sender"] == "visitor" })
