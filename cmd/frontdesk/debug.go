@@ -27,6 +27,9 @@ type debugStats struct {
 	HeapInuseBytes uint64 `json:"heap_inuse_bytes"`
 	StackInuse     uint64 `json:"stack_inuse_bytes"`
 	NumGC          uint32 `json:"num_gc"`
+	// CPU time this process has used since it started, in seconds.
+	CPUUserSeconds   float64 `json:"cpu_user_s"`
+	CPUSystemSeconds float64 `json:"cpu_system_s"`
 }
 
 // checkLoopback refuses debug addresses other than loopback ones: the
@@ -63,6 +66,39 @@ func readRSS() (int64, error) {
 	return pages * int64(os.Getpagesize()), nil
 }
 
+// clockTicks is USER_HZ, the unit of the times in /proc/<pid>/stat: 100 on
+// every Linux architecture (the kernel converts to it for user space).
+const clockTicks = 100
+
+// readCPU returns the user and system CPU time of this process from
+// /proc/self/stat (fields 14 and 15, after the parenthesised command name,
+// which may itself contain spaces and parentheses).
+func readCPU() (user, system float64, err error) {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, 0, fmt.Errorf("debug: cpu: %w", err)
+	}
+	return parseCPU(string(b))
+}
+
+func parseCPU(stat string) (user, system float64, err error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("debug: cpu: unexpected stat %q", stat)
+	}
+	// After the name: state (field 3) ... utime (14), stime (15).
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("debug: cpu: unexpected stat %q", stat)
+	}
+	u, err1 := strconv.ParseUint(f[11], 10, 64)
+	s, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, fmt.Errorf("debug: cpu: %w", err)
+	}
+	return float64(u) / clockTicks, float64(s) / clockTicks, nil
+}
+
 // debugHandler serves net/http/pprof under /debug/pprof/ and the process
 // figures the load generator reads under /debug/stats (?gc=1 collects
 // garbage and returns free memory to the OS first, so that RSS differences
@@ -88,6 +124,10 @@ func debugHandler(hub *realtime.Hub) http.Handler {
 			return
 		}
 		st.RSSBytes = rss
+		if st.CPUUserSeconds, st.CPUSystemSeconds, err = readCPU(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(st)
 	})

@@ -134,13 +134,16 @@ func runBot(ctx context.Context, o Options, t *target, prof profiler) (Result, e
 	}
 
 	closed := &phaseStats{}
+	meter := cpuMeter{o.Debug}
 	stopProf := prof.start(ctx, "bot", o.Duration)
+	cpu := meter.start(ctx)
 	start := time.Now()
 	b.closedLoop(ctx, closed, start.Add(o.Duration), 0)
 	el := time.Since(start)
+	closedCPU := cpu(closed.done.Load())
 	stopProf()
 	maxRate := float64(closed.done.Load()) / el.Seconds()
-	res.Phases = append(res.Phases, Phase{Name: "closed", Rate: round(maxRate, 1), Latency: closed.rec.summary(), HandedOff: closed.handedOff.Load(), Errors: closed.errors.Load()})
+	res.Phases = append(res.Phases, Phase{Name: "closed", Rate: round(maxRate, 1), Latency: closed.rec.summary(), HandedOff: closed.handedOff.Load(), Errors: closed.errors.Load(), CPU: closedCPU})
 	res.Rate = round(maxRate, 1)
 	for _, load := range o.Loads {
 		if maxRate <= 0 || ctx.Err() != nil {
@@ -148,10 +151,12 @@ func runBot(ctx context.Context, o Options, t *target, prof profiler) (Result, e
 		}
 		ph := &phaseStats{}
 		rate := maxRate * load
+		cpu := meter.start(ctx)
 		b.openLoop(ctx, ph, rate, o.Duration)
 		drain(ctx, ph, 10*time.Second)
 		res.Phases = append(res.Phases, Phase{Name: fmt.Sprintf("open %d%%", int(load*100)), Target: round(rate, 1),
-			Rate: round(float64(ph.done.Load())/o.Duration.Seconds(), 1), Latency: ph.rec.summary(), Lost: ph.pending.Load(), HandedOff: ph.handedOff.Load(), Errors: ph.errors.Load()})
+			Rate: round(float64(ph.done.Load())/o.Duration.Seconds(), 1), Latency: ph.rec.summary(), Lost: ph.pending.Load(), HandedOff: ph.handedOff.Load(), Errors: ph.errors.Load(),
+			CPU: cpu(ph.done.Load())})
 	}
 	if p := res.phaseAt("open 50%"); p != nil {
 		res.Latency = p.Latency

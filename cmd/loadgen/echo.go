@@ -105,6 +105,7 @@ func runEcho(ctx context.Context, url string, conns, size int, d time.Duration) 
 	msg := echoMessage(size)
 	var rec recorder
 	var count, errs atomic.Int64
+	cpu := cpuMeter{}.start(ctx)
 	start := time.Now()
 	end := start.Add(d)
 	var wg sync.WaitGroup
@@ -131,6 +132,7 @@ func runEcho(ctx context.Context, url string, conns, size int, d time.Duration) 
 	wg.Wait()
 	el := time.Since(start)
 	res.Rate = round(float64(count.Load())/el.Seconds(), 1)
+	res.CPU = cpu(count.Load())
 	res.Latency = rec.summary()
 	res.Errors = errs.Load()
 	if res.Errors > 0 && count.Load() == 0 {

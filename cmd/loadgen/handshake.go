@@ -15,6 +15,7 @@ func runHandshake(ctx context.Context, o Options, t *target) (Result, error) {
 	var rec recorder
 	var ok, failed atomic.Int64
 	var firstErr atomic.Value
+	cpu := cpuMeter{o.Debug}.start(ctx)
 	start := time.Now()
 	end := start.Add(o.Duration)
 	var wg sync.WaitGroup
@@ -37,6 +38,7 @@ func runHandshake(ctx context.Context, o Options, t *target) (Result, error) {
 	}
 	wg.Wait()
 	res.Rate = round(float64(ok.Load())/time.Since(start).Seconds(), 1)
+	res.CPU = cpu(ok.Load())
 	res.Latency = rec.summary()
 	res.Errors = failed.Load()
 	if e := firstErr.Load(); e != nil {

@@ -51,7 +51,7 @@ func runIdle(ctx context.Context, o Options, t *target, prof profiler) (Result, 
 	}
 	t.http.CloseIdleConnections()
 	time.Sleep(500 * time.Millisecond)
-	base, err := fetchStats(ctx, o.Debug)
+	base, err := fetchStats(ctx, o.Debug, true)
 	if err != nil {
 		return res, err
 	}
@@ -82,7 +82,7 @@ func runIdle(ctx context.Context, o Options, t *target, prof profiler) (Result, 
 	}
 	res.Rate = round(float64(n)/time.Since(start).Seconds(), 1)
 	time.Sleep(2 * time.Second)
-	loaded, err := fetchStats(ctx, o.Debug)
+	loaded, err := fetchStats(ctx, o.Debug, true)
 	if err != nil {
 		return res, err
 	}
@@ -93,7 +93,7 @@ func runIdle(ctx context.Context, o Options, t *target, prof profiler) (Result, 
 	}
 	after := loaded
 	for wait := time.Now().Add(15 * time.Second); time.Now().Before(wait); time.Sleep(250 * time.Millisecond) {
-		if after, err = fetchStats(ctx, o.Debug); err != nil {
+		if after, err = fetchStats(ctx, o.Debug, true); err != nil {
 			return res, err
 		}
 		if after.Goroutines <= base.Goroutines+5 && after.Connections == 0 {

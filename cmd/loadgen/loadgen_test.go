@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -143,6 +147,53 @@ func TestEchoOverLoopback(t *testing.T) {
 	}
 	if res.Rate <= 0 || res.Errors != 0 || res.Latency == nil || res.Latency.Count == 0 {
 		t.Errorf("runEcho = rate %v, errors %d, latency %+v; want round trips and no errors", res.Rate, res.Errors, res.Latency)
+	}
+	if res.CPU == nil || res.CPU.Loadgen <= 0 || res.CPU.Server != 0 {
+		t.Errorf("runEcho CPU = %+v; want the load generator's own CPU per round trip and no server figure", res.CPU)
+	}
+}
+
+func TestCPUMeter(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/debug/stats" || r.URL.RawQuery != "" {
+			t.Errorf("request %s; want /debug/stats without a forced GC", r.URL)
+		}
+		n := float64(calls.Add(1))
+		fmt.Fprintf(w, `{"cpu_user_s": %g, "cpu_system_s": %g}`, 1+0.2*n, 0.5+0.1*n)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	stop := cpuMeter{srv.URL}.start(ctx)
+	if c := stop(1000); c == nil || c.Server != 300 || c.Loadgen < 0 {
+		t.Errorf("CPU per op = %+v; want server 300 us (0.3 s over 1,000 ops)", c)
+	}
+	if c := (cpuMeter{srv.URL}).start(ctx)(0); c != nil {
+		t.Errorf("CPU per op of no ops = %+v; want nil", c)
+	}
+	if c := (cpuMeter{}).start(ctx)(10); c == nil || c.Server != 0 {
+		t.Errorf("CPU per op without --debug = %+v; want the load generator only", c)
+	}
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	if c := (cpuMeter{down.URL}).start(ctx)(10); c == nil || c.Server != 0 {
+		t.Errorf("CPU per op with an unreachable server = %+v; want the load generator only", c)
+	}
+}
+
+func TestCPUCell(t *testing.T) {
+	tests := []struct {
+		c    *CPUCost
+		want string
+	}{
+		{nil, "-"},
+		{&CPUCost{Loadgen: 2.54}, "- / 2.5"},
+		{&CPUCost{Server: 52.06, Loadgen: 24.9}, "52.1 / 24.9"},
+	}
+	for _, tt := range tests {
+		if got := tt.c.cell(); got != tt.want {
+			t.Errorf("%+v.cell() = %q, want %q", tt.c, got, tt.want)
+		}
 	}
 }
 

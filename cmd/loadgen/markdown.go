@@ -81,29 +81,29 @@ func goals(results []Result) []goal {
 }
 
 func writeMarkdown(w io.Writer, results []Result) {
-	fmt.Fprintln(w, "| scenario | phase | rate/s | ratio to echo | p50 ms | p99 ms | p999 ms | errors | lost |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | phase | rate/s | ratio to echo | p50 ms | p99 ms | p999 ms | CPU us/op (server / loadgen) | errors | lost |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	cell := func(l *Latency, f func(*Latency) float64) string {
 		if l == nil {
 			return "-"
 		}
 		return fmt.Sprintf("%.2f", f(l))
 	}
-	row := func(scn, phase string, rate float64, unit, ratio string, l *Latency, errs, lost int64) {
-		fmt.Fprintf(w, "| %s | %s | %.1f %s | %s | %s | %s | %s | %d | %d |\n", scn, phase, rate, unit, ratio,
+	row := func(scn, phase string, rate float64, unit, ratio string, l *Latency, cpu *CPUCost, errs, lost int64) {
+		fmt.Fprintf(w, "| %s | %s | %.1f %s | %s | %s | %s | %s | %s | %d | %d |\n", scn, phase, rate, unit, ratio,
 			cell(l, func(l *Latency) float64 { return l.P50 }), cell(l, func(l *Latency) float64 { return l.P99 }),
-			cell(l, func(l *Latency) float64 { return l.P999 }), errs, lost)
+			cell(l, func(l *Latency) float64 { return l.P999 }), cpu.cell(), errs, lost)
 	}
 	for _, r := range results {
 		if len(r.Phases) == 0 {
-			row(r.Scenario, "-", r.Rate, r.Unit, ratioCell(r, 0), r.Latency, r.Errors, 0)
+			row(r.Scenario, "-", r.Rate, r.Unit, ratioCell(r, 0), r.Latency, r.CPU, r.Errors, 0)
 		}
 		for i, p := range r.Phases {
 			name := p.Name
 			if p.Target > 0 {
 				name = fmt.Sprintf("%s (offered %.0f/s)", p.Name, p.Target)
 			}
-			row(r.Scenario, name, p.Rate, r.Unit, ratioCell(r, i), p.Latency, p.Errors, p.Lost)
+			row(r.Scenario, name, p.Rate, r.Unit, ratioCell(r, i), p.Latency, p.CPU, p.Errors, p.Lost)
 		}
 	}
 	for _, r := range results {

@@ -162,7 +162,7 @@ func runRelay(ctx context.Context, o Options, t *target, prof profiler, referenc
 			name = fmt.Sprintf("closed %d/%d", i+1, len(rounds))
 		}
 		ph := r.phases[i]
-		res.Phases = append(res.Phases, Phase{Name: name, Rate: round(rd.Rate, 1), Latency: ph.rec.summary(), Errors: ph.errors.Load(), RatioToEcho: rd.Ratio})
+		res.Phases = append(res.Phases, Phase{Name: name, Rate: round(rd.Rate, 1), Latency: ph.rec.summary(), Errors: ph.errors.Load(), RatioToEcho: rd.Ratio, CPU: rd.CPU})
 	}
 	if len(rounds) > 1 {
 		res.Notes = append(res.Notes, fmt.Sprintf("median of %d rounds (each ratio against an echo run just before it): round %d, %.3f", len(rounds), med+1, rounds[med].Ratio))
@@ -175,10 +175,12 @@ func runRelay(ctx context.Context, o Options, t *target, prof profiler, referenc
 		ph := &phaseStats{}
 		r.phases = append(r.phases, ph)
 		rate := maxRate * load
+		cpu := cpuMeter{o.Debug}.start(ctx)
 		r.openLoop(ctx, k, rate/2, o.Duration) // each visitor message and its reply are two deliveries
 		drain(ctx, ph, 10*time.Second)
 		res.Phases = append(res.Phases, Phase{Name: fmt.Sprintf("open %d%%", int(load*100)), Target: round(rate, 1),
-			Rate: round(float64(ph.done.Load())/o.Duration.Seconds(), 1), Latency: ph.rec.summary(), Lost: ph.pending.Load(), Errors: ph.errors.Load()})
+			Rate: round(float64(ph.done.Load())/o.Duration.Seconds(), 1), Latency: ph.rec.summary(), Lost: ph.pending.Load(), Errors: ph.errors.Load(),
+			CPU: cpu(ph.done.Load())})
 	}
 	if p := res.phaseAt("open 50%"); p != nil {
 		res.Latency = p.Latency
@@ -195,6 +197,8 @@ type relayRound struct {
 	Echo  float64 `json:"echo_rate_per_s,omitempty"`
 	Rate  float64 `json:"rate_per_s"`
 	Ratio float64 `json:"ratio_to_echo,omitempty"`
+	// CPU is the CPU time per delivered message in the closed loop.
+	CPU *CPUCost `json:"cpu_us_per_op,omitempty"`
 }
 
 // closedRounds runs the closed loop o.RelayRounds times (phases 0..n-1),
@@ -216,9 +220,11 @@ func (r *relayRun) closedRounds(ctx context.Context, o Options, prof profiler, r
 		if i == 0 {
 			stopProf = prof.start(ctx, "relay", o.Duration)
 		}
+		cpu := cpuMeter{o.Debug}.start(ctx)
 		start := time.Now()
 		r.closedLoop(ctx, i, start.Add(o.Duration))
 		el := time.Since(start)
+		rd.CPU = cpu(r.phases[i].done.Load())
 		stopProf()
 		rd.Rate = float64(r.phases[i].done.Load()) / el.Seconds()
 		if rd.Echo > 0 {

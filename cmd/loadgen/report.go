@@ -125,18 +125,18 @@ func fmtLat(l *Latency) string {
 // writeTable prints the results for people.
 func writeTable(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tphase\trate/s\tratio to echo\tlatency p50 / p99 / p999 ms\terrors\tlost\tnotes")
+	fmt.Fprintln(tw, "scenario\tphase\trate/s\tratio to echo\tlatency p50 / p99 / p999 ms\tCPU us/op server / loadgen\terrors\tlost\tnotes")
 	for _, r := range results {
 		notes := strings.Join(r.Notes, "; ")
 		if len(r.Phases) == 0 {
-			fmt.Fprintf(tw, "%s\t-\t%.1f %s\t%s\t%s\t%d\t-\t%s\n", r.Scenario, r.Rate, r.Unit, ratioCell(r, 0), fmtLat(r.Latency), r.Errors, notes)
+			fmt.Fprintf(tw, "%s\t-\t%.1f %s\t%s\t%s\t%s\t%d\t-\t%s\n", r.Scenario, r.Rate, r.Unit, ratioCell(r, 0), fmtLat(r.Latency), r.CPU.cell(), r.Errors, notes)
 		}
 		for i, p := range r.Phases {
 			target := ""
 			if p.Target > 0 {
 				target = fmt.Sprintf(" (offered %.0f)", p.Target)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.1f %s%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, p.Name, p.Rate, r.Unit, target, ratioCell(r, i), fmtLat(p.Latency), p.Errors, p.Lost, notes)
+			fmt.Fprintf(tw, "%s\t%s\t%.1f %s%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Scenario, p.Name, p.Rate, r.Unit, target, ratioCell(r, i), fmtLat(p.Latency), p.CPU.cell(), p.Errors, p.Lost, notes)
 			notes = ""
 		}
 		if len(r.Extra) > 0 && r.Scenario == "idle" {

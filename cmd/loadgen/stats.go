@@ -81,6 +81,8 @@ type Phase struct {
 	// RatioToEcho is Rate over the echo reference measured just before this
 	// phase (relay rounds); 0 when the phase had none of its own.
 	RatioToEcho float64 `json:"ratio_to_echo,omitempty"`
+	// CPU is the CPU time per operation during the phase.
+	CPU *CPUCost `json:"cpu_us_per_op,omitempty"`
 }
 
 // ratioCell is the ratio to print in phase i's row: the phase's own, or the
@@ -102,13 +104,15 @@ type Result struct {
 	Unit string  `json:"unit"`
 	Rate float64 `json:"rate_per_s"`
 	// RatioToEcho is Rate divided by the echo reference of the same run.
-	RatioToEcho float64        `json:"ratio_to_echo,omitempty"`
-	Latency     *Latency       `json:"latency,omitempty"`
-	Phases      []Phase        `json:"phases,omitempty"`
-	Errors      int64          `json:"errors"`
-	Params      map[string]any `json:"params"`
-	Extra       map[string]any `json:"extra,omitempty"`
-	Notes       []string       `json:"notes,omitempty"`
+	RatioToEcho float64  `json:"ratio_to_echo,omitempty"`
+	Latency     *Latency `json:"latency,omitempty"`
+	// CPU is the CPU time per operation, for scenarios without phases.
+	CPU    *CPUCost       `json:"cpu_us_per_op,omitempty"`
+	Phases []Phase        `json:"phases,omitempty"`
+	Errors int64          `json:"errors"`
+	Params map[string]any `json:"params"`
+	Extra  map[string]any `json:"extra,omitempty"`
+	Notes  []string       `json:"notes,omitempty"`
 }
 
 // phaseAt returns the phase with the given name, or nil.
