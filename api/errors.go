@@ -32,7 +32,7 @@ func writeError(c *gin.Context, err error) {
 	switch {
 	case errors.As(err, &apiErr):
 	case errors.Is(err, chat.ErrForbidden), errors.Is(err, handoff.ErrNotAllowed):
-		apiErr = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "you may not act on this conversation"}
+		apiErr = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "you may not do this with this conversation or ticket"}
 	case errors.Is(err, handoff.ErrAtCapacity):
 		apiErr = &Error{Status: http.StatusConflict, Code: "at_capacity", Message: "the agent already has as many conversations as their capacity"}
 	case errors.Is(err, chat.ErrNoHandoff):

@@ -40,10 +40,6 @@ type Records interface {
 	ListGroups(ctx context.Context) ([]data.SkillGroup, error)
 	UpsertGroup(ctx context.Context, g data.SkillGroup) (data.SkillGroup, error)
 	AgentConversations(ctx context.Context, agentID string) ([]data.Conversation, error)
-	ListTickets(ctx context.Context, f data.TicketFilter) ([]data.Ticket, error)
-	GetTicket(ctx context.Context, id string) (data.Ticket, error)
-	TicketEvents(ctx context.Context, ticketID string) ([]data.TicketEvent, error)
-	UpdateTicket(ctx context.Context, u data.TicketUpdate) (data.Ticket, error)
 	ListCanned(ctx context.Context) ([]data.CannedResponse, error)
 	UpsertCanned(ctx context.Context, c data.CannedResponse) (data.CannedResponse, error)
 	DeleteCanned(ctx context.Context, id string) error

@@ -15,6 +15,9 @@ type TicketService interface {
 	Reply(ctx context.Context, agent data.Agent, ticketID, text string) (data.TicketEvent, error)
 	Note(ctx context.Context, agent data.Agent, ticketID, text string) (data.TicketEvent, error)
 	FromConversation(ctx context.Context, agent data.Agent, conversationID, subject, body string, contact data.Contact) (data.Ticket, error)
+	List(ctx context.Context, agent data.Agent, f data.TicketFilter) ([]data.Ticket, error)
+	Get(ctx context.Context, agent data.Agent, id string) (data.Ticket, []data.TicketEvent, error)
+	Update(ctx context.Context, agent data.Agent, u data.TicketUpdate) (data.Ticket, error)
 }
 
 func (s *Server) listTickets(c *gin.Context) {
@@ -24,7 +27,7 @@ func (s *Server) listTickets(c *gin.Context) {
 		writeError(c, badRequest("status must be open, pending or solved"))
 		return
 	}
-	list, err := s.records.ListTickets(c.Request.Context(), data.TicketFilter{Status: status, GroupID: c.Query("group"), Limit: limit})
+	list, err := s.tickets.List(c.Request.Context(), currentAgent(c), data.TicketFilter{Status: status, GroupID: c.Query("group"), Limit: limit})
 	if err != nil {
 		writeError(c, err)
 		return
@@ -36,14 +39,12 @@ func (s *Server) listTickets(c *gin.Context) {
 }
 
 func (s *Server) getTicket(c *gin.Context) {
-	t, err := s.records.GetTicket(c.Request.Context(), c.Param("id"))
+	t, events, err := s.tickets.Get(c.Request.Context(), currentAgent(c), c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	events, err := s.records.TicketEvents(c.Request.Context(), t.ID)
-	if err != nil {
-		writeError(c, err)
+	if !s.audited(c, data.AuditView, t.SiteID, "ticket:"+t.ID) {
 		return
 	}
 	if events == nil {
@@ -85,11 +86,12 @@ type ticketPatch struct {
 
 func (s *Server) patchTicket(c *gin.Context) {
 	var req ticketPatch
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 32<<10)
 	if err := c.ShouldBindJSON(&req); err != nil {
 		writeError(c, badRequest(`body must be {"status": "open|pending|solved", "assignee": "...", "group": "..."}`))
 		return
 	}
-	t, err := s.records.UpdateTicket(c.Request.Context(), data.TicketUpdate{ID: c.Param("id"), Status: req.Status, Assignee: req.Assignee, GroupID: req.Group, AuthorID: currentAgent(c).ID})
+	t, err := s.tickets.Update(c.Request.Context(), currentAgent(c), data.TicketUpdate{ID: c.Param("id"), Status: req.Status, Assignee: req.Assignee, GroupID: req.Group})
 	if err != nil {
 		writeError(c, err)
 		return
@@ -105,6 +107,7 @@ type newTicketRequest struct {
 
 func (s *Server) ticketFromConversation(c *gin.Context) {
 	var req newTicketRequest
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
 	if err := c.ShouldBindJSON(&req); err != nil || req.Body == "" {
 		writeError(c, badRequest(`body must be {"subject": "...", "body": "...", "contact": {"name","email","phone"}}`))
 		return

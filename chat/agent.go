@@ -12,23 +12,8 @@ import (
 // ErrForbidden means the caller may not act on this conversation.
 var ErrForbidden = errors.New("chat: forbidden")
 
-// CanView reports whether an agent may read a conversation: admins always;
-// agents when it is assigned to them or waits in (or was handled by) one of
-// their groups.
-func CanView(a data.Agent, c data.Conversation) bool {
-	if a.Disabled {
-		return false
-	}
-	if a.Role == data.RoleAdmin || c.AssignedAgent == a.ID {
-		return true
-	}
-	for _, g := range a.Groups {
-		if g == c.SkillGroup {
-			return true
-		}
-	}
-	return false
-}
+// CanView reports whether an agent may read a conversation (data.Agent.CanView).
+func CanView(a data.Agent, c data.Conversation) bool { return a.CanView(c) }
 
 // Rich is optional rich content of an agent message.
 type Rich struct {

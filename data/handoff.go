@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -31,6 +32,31 @@ type Agent struct {
 	Groups       []string  `json:"groups"`
 	Disabled     bool      `json:"disabled"`
 	CreatedAt    time.Time `json:"created_at"`
+}
+
+// CanView reports whether the agent may read a conversation: admins always;
+// other enabled accounts when it is assigned to them or waits in (or was
+// handled by) one of their groups.
+func (a Agent) CanView(c Conversation) bool {
+	if a.Disabled {
+		return false
+	}
+	return a.Role == RoleAdmin || c.AssignedAgent == a.ID || slices.Contains(a.Groups, c.SkillGroup)
+}
+
+// CanWorkTicket reports whether the agent may read and work on a ticket:
+// admins always; agents when it is assigned to them or belongs to one of
+// their groups; editors (who only curate knowledge) never.
+func (a Agent) CanWorkTicket(t Ticket) bool {
+	switch {
+	case a.Disabled:
+		return false
+	case a.Role == RoleAdmin:
+		return true
+	case a.Role != RoleAgent:
+		return false
+	}
+	return t.Assignee == a.ID || slices.Contains(a.Groups, t.GroupID)
 }
 
 // AgentSession is a logged-in console session; only a hash of its token is stored.
@@ -135,6 +161,8 @@ type TicketUpdate struct {
 type TicketFilter struct {
 	Status  TicketStatus
 	GroupID string
+	// Assignee, when set, keeps tickets assigned to this agent.
+	Assignee string
 	// CreatedFrom and CreatedTo, when set, keep tickets created in [from, to).
 	CreatedFrom, CreatedTo time.Time
 	Limit                  int

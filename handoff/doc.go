@@ -7,6 +7,7 @@
 // nodes through Redis with TTL keys (RedisPresence); for that, and only for
 // that, handoff imports the go-redis client.
 //
-// It may import data, data/pubsub and go-redis; it never imports bot, chat
+// It may import data, data/pubsub, mask (to mask tickets for the agent view)
+// and go-redis; it never imports bot, chat
 // or api, and knows nothing about HTTP or sockets.
 package handoff

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/mask"
 )
 
 // Email is the payload of an "email" outbox item.
@@ -121,14 +123,17 @@ func firstLine(s string, max int) string {
 
 // TicketStore is what ticket handling needs from storage.
 type TicketStore interface {
-	GetTicket(ctx context.Context, id string) (data.Ticket, error)
-	AddTicketEvent(ctx context.Context, e data.TicketEvent, outbox ...data.OutboxItem) (data.TicketEvent, error)
-	UpdateTicket(ctx context.Context, u data.TicketUpdate) (data.Ticket, error)
-	CreateTicket(ctx context.Context, t data.Ticket, outbox ...data.OutboxItem) (data.Ticket, error)
+	data.TicketStore
 	GetConversation(ctx context.Context, id string) (data.Conversation, error)
+	GetSite(ctx context.Context, id string) (data.Site, error)
+	GetGroup(ctx context.Context, id string) (data.SkillGroup, error)
+	GetAgent(ctx context.Context, id string) (data.Agent, error)
 }
 
-// Tickets handles agents' work on tickets.
+// Tickets handles agents' work on tickets. Every method checks that the
+// agent may work on the ticket (data.Agent.CanWorkTicket) and answers
+// ErrNotAllowed when not, and every view masks the ticket's personal data
+// when its site asks agents to see it masked.
 type Tickets struct {
 	store TicketStore
 }
@@ -136,9 +141,169 @@ type Tickets struct {
 // NewTickets returns the ticket service.
 func NewTickets(store TicketStore) *Tickets { return &Tickets{store: store} }
 
+// List lists the tickets an agent may work on, most recently updated first:
+// for admins every ticket (of f.GroupID when set); for agents those of their
+// groups and those assigned to them.
+func (t *Tickets) List(ctx context.Context, agent data.Agent, f data.TicketFilter) ([]data.Ticket, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	var filters []data.TicketFilter
+	switch {
+	case agent.Disabled || (agent.Role != data.RoleAdmin && agent.Role != data.RoleAgent):
+		return nil, fmt.Errorf("handoff: tickets: %w", ErrNotAllowed)
+	case agent.Role == data.RoleAdmin:
+		filters = []data.TicketFilter{f}
+	case f.GroupID != "":
+		if !slices.Contains(agent.Groups, f.GroupID) {
+			mine := f
+			mine.Assignee = agent.ID
+			filters = append(filters, mine)
+			break
+		}
+		filters = []data.TicketFilter{f}
+	default:
+		for _, g := range agent.Groups {
+			ff := f
+			ff.GroupID = g
+			filters = append(filters, ff)
+		}
+		mine := f
+		mine.Assignee = agent.ID
+		filters = append(filters, mine)
+	}
+	seen := map[string]bool{}
+	var out []data.Ticket
+	for _, ff := range filters {
+		list, err := t.store.ListTickets(ctx, ff)
+		if err != nil {
+			return nil, fmt.Errorf("handoff: tickets: %w", err)
+		}
+		for _, tk := range list {
+			if !seen[tk.ID] {
+				seen[tk.ID] = true
+				out = append(out, tk)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b data.Ticket) int {
+		if c := b.UpdatedAt.Compare(a.UpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	masks := map[string]bool{}
+	for i := range out {
+		out[i] = t.maskTicket(ctx, masks, out[i])
+	}
+	return out, nil
+}
+
+// Get returns a ticket and its history.
+func (t *Tickets) Get(ctx context.Context, agent data.Agent, id string) (data.Ticket, []data.TicketEvent, error) {
+	tk, err := t.workable(ctx, agent, id)
+	if err != nil {
+		return data.Ticket{}, nil, fmt.Errorf("handoff: ticket: %w", err)
+	}
+	events, err := t.store.TicketEvents(ctx, tk.ID)
+	if err != nil {
+		return data.Ticket{}, nil, fmt.Errorf("handoff: ticket: %w", err)
+	}
+	if t.masked(ctx, map[string]bool{}, tk.SiteID) {
+		tk = maskTicket(tk)
+		for i := range events {
+			events[i].Body = mask.Partial(events[i].Body)
+		}
+	}
+	return tk, events, nil
+}
+
+// Update changes a ticket's status, assignee or group. The group must exist,
+// and the assignee must be an enabled agent or admin (or "" to unassign).
+func (t *Tickets) Update(ctx context.Context, agent data.Agent, u data.TicketUpdate) (data.Ticket, error) {
+	if _, err := t.workable(ctx, agent, u.ID); err != nil {
+		return data.Ticket{}, fmt.Errorf("handoff: update ticket: %w", err)
+	}
+	if u.GroupID != nil {
+		if _, err := t.store.GetGroup(ctx, *u.GroupID); err != nil {
+			return data.Ticket{}, fmt.Errorf("handoff: update ticket: group %q: %w", *u.GroupID, notFoundIsInvalid(err))
+		}
+	}
+	if u.Assignee != nil && *u.Assignee != "" {
+		a, err := t.store.GetAgent(ctx, *u.Assignee)
+		if err != nil {
+			return data.Ticket{}, fmt.Errorf("handoff: update ticket: assignee %q: %w", *u.Assignee, notFoundIsInvalid(err))
+		}
+		if a.Disabled || a.Role == data.RoleEditor {
+			return data.Ticket{}, fmt.Errorf("handoff: update ticket: assignee %q is disabled or an editor: %w", *u.Assignee, data.ErrInvalid)
+		}
+	}
+	u.AuthorID = agent.ID
+	tk, err := t.store.UpdateTicket(ctx, u)
+	if err != nil {
+		return data.Ticket{}, fmt.Errorf("handoff: update ticket: %w", err)
+	}
+	return t.maskTicket(ctx, map[string]bool{}, tk), nil
+}
+
+// notFoundIsInvalid turns a missing referenced record into invalid input.
+func notFoundIsInvalid(err error) error {
+	if errors.Is(err, data.ErrNotFound) {
+		return fmt.Errorf("it does not exist: %w", data.ErrInvalid)
+	}
+	return err
+}
+
+// workable reads a ticket the agent may work on.
+func (t *Tickets) workable(ctx context.Context, agent data.Agent, id string) (data.Ticket, error) {
+	tk, err := t.store.GetTicket(ctx, id)
+	if err != nil {
+		return data.Ticket{}, err
+	}
+	if !agent.CanWorkTicket(tk) {
+		return data.Ticket{}, ErrNotAllowed
+	}
+	return tk, nil
+}
+
+// masked reports whether a site shows agents masked personal data, caching
+// the answer in seen; when the site cannot be read it answers true.
+func (t *Tickets) masked(ctx context.Context, seen map[string]bool, siteID string) bool {
+	m, ok := seen[siteID]
+	if !ok {
+		site, err := t.store.GetSite(ctx, siteID)
+		m = err != nil || site.Settings.Privacy.MaskAgentView
+		seen[siteID] = m
+	}
+	return m
+}
+
+func (t *Tickets) maskTicket(ctx context.Context, seen map[string]bool, tk data.Ticket) data.Ticket {
+	if t.masked(ctx, seen, tk.SiteID) {
+		return maskTicket(tk)
+	}
+	return tk
+}
+
+// maskTicket masks the contact details and the personal data in a ticket's text.
+func maskTicket(tk data.Ticket) data.Ticket {
+	tk.Subject = mask.Partial(tk.Subject)
+	tk.Body = mask.Partial(tk.Body)
+	if tk.Contact.Email != "" {
+		tk.Contact.Email = mask.Partial(tk.Contact.Email)
+	}
+	if tk.Contact.Phone != "" {
+		tk.Contact.Phone = mask.Partial(tk.Contact.Phone)
+	}
+	return tk
+}
+
 // Reply records an agent's reply and e-mails it to the ticket's contact.
 func (t *Tickets) Reply(ctx context.Context, agent data.Agent, ticketID, text string) (data.TicketEvent, error) {
-	tk, err := t.store.GetTicket(ctx, ticketID)
+	tk, err := t.workable(ctx, agent, ticketID)
 	if err != nil {
 		return data.TicketEvent{}, fmt.Errorf("handoff: reply: %w", err)
 	}
@@ -164,6 +329,9 @@ func (t *Tickets) Reply(ctx context.Context, agent data.Agent, ticketID, text st
 
 // Note records an internal note on a ticket.
 func (t *Tickets) Note(ctx context.Context, agent data.Agent, ticketID, text string) (data.TicketEvent, error) {
+	if _, err := t.workable(ctx, agent, ticketID); err != nil {
+		return data.TicketEvent{}, fmt.Errorf("handoff: note: %w", err)
+	}
 	ev, err := t.store.AddTicketEvent(ctx, data.TicketEvent{TicketID: ticketID, Kind: "note", AuthorID: agent.ID, Body: text})
 	if err != nil {
 		return data.TicketEvent{}, fmt.Errorf("handoff: note: %w", err)
@@ -176,6 +344,9 @@ func (t *Tickets) FromConversation(ctx context.Context, agent data.Agent, conver
 	conv, err := t.store.GetConversation(ctx, conversationID)
 	if err != nil {
 		return data.Ticket{}, fmt.Errorf("handoff: ticket from conversation: %w", err)
+	}
+	if !agent.CanView(conv) || (agent.Role != data.RoleAdmin && agent.Role != data.RoleAgent) {
+		return data.Ticket{}, fmt.Errorf("handoff: ticket from conversation: %w", ErrNotAllowed)
 	}
 	if contact != (data.Contact{}) {
 		if err := validContact(contact); err != nil {

@@ -388,6 +388,19 @@ func testTickets(t *testing.T, s data.Store) {
 	if solved, _ := s.ListTickets(c, data.TicketFilter{Status: data.TicketSolved}); len(solved) != 1 {
 		t.Errorf("solved tickets = %d, want 1", len(solved))
 	}
+	for _, tc := range []struct {
+		f    data.TicketFilter
+		want int
+	}{
+		{data.TicketFilter{Assignee: "a1"}, 1},
+		{data.TicketFilter{Assignee: "a2"}, 0},
+		{data.TicketFilter{GroupID: "order_support", Assignee: "a1"}, 1},
+		{data.TicketFilter{GroupID: "tech_support", Assignee: "a1"}, 0},
+	} {
+		if list, err := s.ListTickets(c, tc.f); err != nil || len(list) != tc.want {
+			t.Errorf("ListTickets(%+v) = %d tickets, %v; want %d", tc.f, len(list), err, tc.want)
+		}
+	}
 	if _, err := s.AddTicketEvent(c, data.TicketEvent{TicketID: "t_none", Kind: "note", Body: "x"}); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("event on a missing ticket = %v", err)
 	}

@@ -144,8 +144,8 @@ func (s *Store) ListTickets(ctx context.Context, f data.TicketFilter) ([]data.Ti
 	if !f.CreatedTo.IsZero() {
 		to = ms(f.CreatedTo)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE (? = '' OR status = ?) AND (? = '' OR group_id = ?)
-		AND created_at >= ? AND created_at < ? ORDER BY updated_at DESC, id DESC LIMIT ?`, string(f.Status), string(f.Status), f.GroupID, f.GroupID, from, to, f.Limit)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE (? = '' OR status = ?) AND (? = '' OR group_id = ?) AND (? = '' OR assignee = ?)
+		AND created_at >= ? AND created_at < ? ORDER BY updated_at DESC, id DESC LIMIT ?`, string(f.Status), string(f.Status), f.GroupID, f.GroupID, f.Assignee, f.Assignee, from, to, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list tickets: %w", err)
 	}
