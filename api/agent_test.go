@@ -459,3 +459,38 @@ func TestForwardedForIsNotTrusted(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentTypingOnlyOnOwnConversations: the visitor sees "agent typing" only
+// from the agent the conversation is assigned to, not from any agent who
+// knows its id.
+func TestAgentTypingOnlyOnOwnConversations(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	h.newAgent("bo@acme.example", data.RoleAgent, "order_support")
+	mei, bo := h.login("mei@acme.example"), h.login("bo@acme.example")
+	ac, other := mei.socket(), bo.socket()
+	defer ac.conn.Close()
+	defer other.conn.Close()
+	ac.next()
+	other.next()
+	meiID := mustString(mei, t)
+	for deadline := time.Now().Add(2 * time.Second); h.presence.Status(meiID) != handoff.Online && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	v := h.mustDial(h.token())
+	v.say("h1", "转人工")
+	frames := ac.until(func(f map[string]any) bool { return f["type"] == "assigned" })
+	convID := frames[len(frames)-1]["conversation"].(map[string]any)["id"].(string)
+	v.until(func(f map[string]any) bool { return f["type"] == "conversation" && f["status"] == "assigned" })
+
+	other.send(map[string]any{"type": "typing", "conversation_id": convID})
+	time.Sleep(100 * time.Millisecond) // let a wrongly passed-on typing event arrive first
+	ac.send(map[string]any{"type": "message", "conversation_id": convID, "client_msg_id": "m1", "text": "Hi, I am Mei"})
+	for _, f := range v.until(func(f map[string]any) bool { return f["type"] == "message" && f["text"] == "Hi, I am Mei" }) {
+		if f["type"] == "typing" {
+			t.Errorf("visitor got %v from an agent the conversation is not assigned to", f)
+		}
+	}
+	ac.send(map[string]any{"type": "typing", "conversation_id": convID})
+	v.until(func(f map[string]any) bool { return f["type"] == "typing" && f["sender"] == "agent" })
+}

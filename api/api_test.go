@@ -681,3 +681,28 @@ func mustParse(s string) *url.URL {
 	u, _ := url.Parse(s)
 	return u
 }
+
+// TestControlFramesAreRateLimited: frames other than messages (here resume,
+// which replays the conversation from the store) have a budget per socket
+// too: five times the message rate with three times the burst.
+func TestControlFramesAreRateLimited(t *testing.T) {
+	limits := realtime.DefaultLimits()
+	limits.MessagesPerSecond, limits.Burst = 0.01, 2 // control frames: 0.05/s, burst 6
+	h := newHarness(t, limits)
+	c := h.mustDial(h.token())
+	for range 10 {
+		c.send(map[string]any{"type": "resume", "last_seq": 0})
+	}
+	resumed, limited := 0, 0
+	for resumed+limited < 10 {
+		switch f := c.next(); {
+		case f["type"] == "resumed":
+			resumed++
+		case f["type"] == "error" && f["code"] == realtime.CodeRateLimited:
+			limited++
+		}
+	}
+	if resumed != 6 || limited != 4 {
+		t.Errorf("10 resume frames: %d resumed, %d rate_limited; want 6 and 4", resumed, limited)
+	}
+}

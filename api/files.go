@@ -71,7 +71,7 @@ func (s *Server) visitorFromBearer(c *gin.Context) (data.Visitor, bool) {
 
 func (s *Server) visitorUpload(c *gin.Context) {
 	v, ok := s.visitorFromBearer(c)
-	if !ok {
+	if !ok || !allowIP(c, s.uploadLimit, "uploads") {
 		return
 	}
 	u, err := readUpload(c)

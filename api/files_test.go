@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/data"
@@ -134,5 +137,62 @@ func TestUploads(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Errorf("another visitor downloading = %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestUploadRetryStoresOneFile: a retried upload (same client_msg_id) gets
+// the stored message back and stores no second copy of the file, and a long
+// name is shortened on a character boundary instead of being refused.
+func TestUploadRetryStoresOneFile(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	token := h.token()
+	var seqs []any
+	var convID string
+	for range 3 {
+		code, out := h.upload(token, "receipt.txt", []byte("order 12345"), "same")
+		if code != 201 {
+			t.Fatalf("upload = %d %v", code, out)
+		}
+		seqs = append(seqs, out["seq"])
+		convID, _ = out["conversation_id"].(string)
+	}
+	if seqs[0] != seqs[1] || seqs[1] != seqs[2] {
+		t.Errorf("seqs of a retried upload = %v, want one message", seqs)
+	}
+	long := strings.Repeat("a", 199) + "中文.txt"
+	if code, out := h.upload(token, long, []byte("notes"), "long"); code != 201 {
+		t.Errorf("upload with a %d-byte name = %d %v, want 201", len(long), code, out)
+	}
+	ctx := context.Background()
+	conv, err := h.store.GetConversation(ctx, convID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := h.store.ExportVisitor(ctx, conv.VisitorID)
+	if err != nil || len(exp.Conversations) != 1 {
+		t.Fatalf("ExportVisitor = %+v, %v", exp, err)
+	}
+	files := exp.Conversations[0].Files
+	if len(files) != 2 {
+		t.Fatalf("stored files = %d, want 2 (one per new message)", len(files))
+	}
+	for _, f := range files {
+		if !utf8.ValidString(f.Name) || len(f.Name) > 200 {
+			t.Errorf("stored name %q (%d bytes), want valid UTF-8 of at most 200 bytes", f.Name, len(f.Name))
+		}
+	}
+}
+
+// TestUploadRateLimit: one client address may send 20 uploads a minute.
+func TestUploadRateLimit(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	token := h.token()
+	for i := range 20 {
+		if code, out := h.upload(token, "a.txt", []byte("hello"), fmt.Sprintf("u%d", i)); code != 201 {
+			t.Fatalf("upload %d = %d %v, want 201", i+1, code, out)
+		}
+	}
+	if code, out := h.upload(h.token(), "a.txt", []byte("hello"), "over"); code != http.StatusTooManyRequests || errCode(out) != "rate_limited" {
+		t.Errorf("21st upload from the address = %d %v, want 429 rate_limited", code, out)
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -89,6 +90,9 @@ type Config struct {
 	// minute (burst the same); 0: 60, negative: no limit (load tests only).
 	// New visitor sockets may be opened at twice this rate.
 	NewSessionsPerIP int
+	// UploadsPerIP caps the visitor uploads one client address may send per
+	// minute (burst the same); 0: 20, negative: no limit (load tests only).
+	UploadsPerIP int
 }
 
 // Server holds the HTTP layer's dependencies.
@@ -109,8 +113,10 @@ type Server struct {
 	loginLimit ratelimit.Limiter
 	// sessionLimit and socketLimit cap new sessions and sockets per client address (nil: off).
 	sessionLimit, socketLimit ratelimit.Limiter
-	cfg                       Config
-	log                       *slog.Logger
+	// uploadLimit caps visitor uploads per client address (nil: off).
+	uploadLimit ratelimit.Limiter
+	cfg         Config
+	log         *slog.Logger
 }
 
 // deskAdapter gives realtime's agent endpoint what it needs.
@@ -164,6 +170,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		loginLimit:   newKeyLimiter(d.Limiters, "login", 5*time.Minute, cfg.LoginAttempts),
 		sessionLimit: perIPLimiter(d.Limiters, "sessions", cfg.NewSessionsPerIP, 1),
 		socketLimit:  perIPLimiter(d.Limiters, "sockets", cfg.NewSessionsPerIP, 2),
+		uploadLimit:  perIPLimiter(d.Limiters, "uploads", cmp.Or(cfg.UploadsPerIP, 20), 1),
 	}, nil
 }
 

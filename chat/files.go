@@ -89,26 +89,28 @@ func cleanName(name string) string {
 	if name == "" || name == "." || name == "/" {
 		name = "file"
 	}
-	if len(name) > 200 {
-		name = name[:200]
+	if !utf8.ValidString(name) {
+		name = strings.ToValidUTF8(name, "\uFFFD")
+	}
+	for len(name) > 200 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
 	}
 	return name
 }
 
-// postFile stores the file and the file message that carries it.
+// postFile stores the file message and, in the same transaction, the file
+// it carries: a retried upload (same client id) stores nothing new.
 func (s *Service) postFile(ctx context.Context, conv data.Conversation, sender data.SenderKind, senderID string, u Upload) (data.Message, bool, error) {
 	ct, content, err := checkUpload(u)
 	if err != nil {
 		return data.Message{}, false, err
 	}
-	f, err := s.store.SaveFile(ctx, data.File{SiteID: conv.SiteID, ConversationID: conv.ID, UploaderKind: sender, UploaderID: senderID,
-		Name: cleanName(u.Name), ContentType: ct, Content: content})
-	if err != nil {
-		return data.Message{}, false, fmt.Errorf("chat: upload: %w", err)
-	}
-	meta, _ := json.Marshal(map[string]FileInfo{"file": {ID: f.ID, Name: f.Name, ContentType: f.ContentType, Size: f.Size}})
+	f := data.File{ID: data.NewID("f_"), SiteID: conv.SiteID, ConversationID: conv.ID, UploaderKind: sender, UploaderID: senderID,
+		Name: cleanName(u.Name), ContentType: ct, Content: content}
+	meta, _ := json.Marshal(map[string]FileInfo{"file": {ID: f.ID, Name: f.Name, ContentType: f.ContentType, Size: int64(len(content))}})
 	m, dup, err := s.store.AppendMessage(ctx, data.Message{ConversationID: conv.ID, ClientMsgID: u.ClientMsgID, SenderKind: sender, SenderID: senderID,
-		Kind: data.KindFile, Text: f.Name, Metadata: meta})
+		Kind: data.KindFile, Text: f.Name, Metadata: meta, Attachment: &f})
 	if err != nil {
 		return data.Message{}, false, fmt.Errorf("chat: upload: %w", err)
 	}

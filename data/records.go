@@ -269,6 +269,12 @@ type Message struct {
 	// must still be like; it is checked in the append's transaction and
 	// not stored (nil on stored messages).
 	Expect *Expectation `json:"-"`
+	// Attachment, when set on a message to append, is the file the message
+	// carries (its metadata names the file's ID). It is stored in the
+	// append's transaction, and only when the message is new, so a file is
+	// never stored without its message nor twice for a retried message. Not
+	// stored on the message (nil on stored messages).
+	Attachment *File `json:"-"`
 }
 
 // Expectation is what an append requires of its conversation, so that a
@@ -315,6 +321,10 @@ func (m Message) Validate() error {
 		return fmt.Errorf("metadata larger than %d bytes: %w", MaxMetadataBytes, ErrInvalid)
 	case len(m.Metadata) > 0 && !json.Valid(m.Metadata):
 		return fmt.Errorf("metadata is not JSON: %w", ErrInvalid)
+	case m.Attachment != nil && (m.Attachment.ID == "" || m.Attachment.ConversationID != m.ConversationID):
+		return fmt.Errorf("an attachment needs an id and the message's conversation: %w", ErrInvalid)
+	case m.Attachment != nil:
+		return m.Attachment.Validate()
 	}
 	return nil
 }
@@ -336,3 +346,19 @@ type File struct {
 
 // MaxFileBytes is the largest upload accepted.
 const MaxFileBytes = 10 << 20
+
+// MaxFileNameBytes is the longest file name kept.
+const MaxFileNameBytes = 255
+
+// Validate checks a file before it is stored.
+func (f File) Validate() error {
+	switch {
+	case f.SiteID == "" || f.ConversationID == "" || !f.UploaderKind.Valid() || f.ContentType == "":
+		return fmt.Errorf("file: site, conversation, uploader and type are required: %w", ErrInvalid)
+	case len(f.Content) == 0 || len(f.Content) > MaxFileBytes:
+		return fmt.Errorf("file: 1 byte to %d bytes of content: %w", MaxFileBytes, ErrInvalid)
+	case len(f.Name) > MaxFileNameBytes || !utf8.ValidString(f.Name):
+		return fmt.Errorf("file: the name must be UTF-8 of at most %d bytes: %w", MaxFileNameBytes, ErrInvalid)
+	}
+	return nil
+}

@@ -79,10 +79,9 @@ type MessageStore interface {
 	ListMessages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
 }
 
-// FileStore keeps uploaded files.
+// FileStore reads uploaded files; a file is stored with the message that
+// carries it (Message.Attachment).
 type FileStore interface {
-	// SaveFile stores a file; ID and CreatedAt are set when empty.
-	SaveFile(ctx context.Context, f File) (File, error)
 	// GetFile returns a file with its content.
 	GetFile(ctx context.Context, id string) (File, error)
 }

@@ -112,7 +112,10 @@ type agentConn struct {
 	ep     *AgentEndpoint
 	agent  data.Agent
 	bucket *bucket
-	lanes  *lanes // read loop only
+	// typed is when the agent's last typing frame per conversation was
+	// passed on, at most one a second (read pump only).
+	typed map[string]time.Time
+	lanes *lanes // read loop only
 
 	// Owned by the write pump.
 	cursors map[string]int64
@@ -232,9 +235,18 @@ func (c *agentConn) handleFrame(log *slog.Logger, f ClientFrame) {
 		}
 		c.enqueue(outItem{resume: &resumeReq{conversationID: conv.ID, lastSeq: f.LastSeq, reply: true}})
 	case FrameTyping:
-		if f.ConversationID != "" {
-			c.ep.chat.Typing(ctx, f.ConversationID, data.SenderAgent)
+		if f.ConversationID == "" || time.Since(c.typed[f.ConversationID]) < time.Second {
+			return
 		}
+		if c.typed == nil || len(c.typed) > 100 {
+			c.typed = map[string]time.Time{}
+		}
+		c.typed[f.ConversationID] = time.Now()
+		c.lanes.do(f.ConversationID, func() {
+			if conv, err := c.ep.chat.Conversation(ctx, f.ConversationID); err == nil && conv.AssignedAgent == c.agent.ID {
+				c.ep.chat.Typing(ctx, conv.ID, data.SenderAgent)
+			}
+		})
 	case FrameRead:
 		c.lanes.do(f.ConversationID, func() {
 			if conv, err := c.ep.chat.Conversation(ctx, f.ConversationID); err == nil && conv.AssignedAgent == c.agent.ID {

@@ -103,7 +103,8 @@ func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site dat
 	}
 	c := &visitorConn{
 		socket: newSocket(ws, e.limits), ep: e, visitor: v, own: ownMessages{},
-		bucket: newBucket(e.limits.MessagesPerSecond, e.limits.Burst),
+		bucket:  newBucket(e.limits.MessagesPerSecond, e.limits.Burst),
+		control: newBucket(e.limits.MessagesPerSecond*controlFactor, e.limits.Burst*3),
 	}
 	if !e.hub.register(c) {
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
@@ -131,7 +132,8 @@ type visitorConn struct {
 	*socket
 	ep         *VisitorEndpoint
 	visitor    data.Visitor
-	bucket     *bucket
+	bucket     *bucket   // messages, tracked events, feedback, left messages, verified identities
+	control    *bucket   // resumes, reads, ratings and unverified identities: each costs the server a store call
 	lastTyping time.Time // read pump only
 
 	// Owned by the write pump.
@@ -219,11 +221,30 @@ func (c *visitorConn) deliver(ev *data.Event) {
 	c.enqueue(it)
 }
 
+// controlFactor is how many more control frames than messages a visitor
+// socket may send (a widget sends a read frame for each message it shows).
+const controlFactor = 5
+
+// limited takes a token of b and reports whether there was none; then it
+// answers with a rate_limited error frame unless quiet.
+func (c *visitorConn) limited(b *bucket, quiet bool, clientMsgID string) bool {
+	if b.allow(time.Now()) {
+		return false
+	}
+	if !quiet {
+		c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many frames; slow down", ClientMsgID: clientMsgID}})
+	}
+	return true
+}
+
 // handleFrame acts on one decoded client frame (read pump).
 func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 	ctx := c.ep.hub.ctx
 	switch f.Type {
 	case FrameResume:
+		if c.limited(c.control, false, "") {
+			return
+		}
 		c.enqueue(outItem{resume: &resumeReq{lastSeq: f.LastSeq, reply: true}})
 	case FrameTyping:
 		if time.Since(c.lastTyping) < 2*time.Second {
@@ -234,19 +255,25 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 			c.ep.chat.Typing(ctx, conv.ID, data.SenderVisitor)
 		}
 	case FrameRead:
+		if c.limited(c.control, true, "") {
+			return
+		}
 		if conv, err := c.ep.chat.CurrentConversation(ctx, c.visitor.ID); err == nil && conv.ID == f.ConversationID {
 			c.ep.chat.Read(ctx, conv.ID, data.SenderVisitor, f.Seq)
 		}
 	case FrameTrack:
-		if !c.bucket.allow(time.Now()) {
+		if c.limited(c.bucket, true, "") {
 			return
 		}
 		if err := c.ep.chat.Track(ctx, c.visitor, f.Name, f.Props); err != nil {
 			c.enqueue(outItem{frame: domainError(err)})
 		}
 	case FrameIdentify:
-		if f.Token != "" && !c.bucket.allow(time.Now()) {
-			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many frames; slow down"}})
+		b := c.control
+		if f.Token != "" {
+			b = c.bucket
+		}
+		if c.limited(b, false, "") {
 			return
 		}
 		v, err := c.ep.chat.Identify(ctx, c.visitor, data.Personal{ExternalID: f.ExternalID, Name: f.Name, Email: f.Email, Phone: f.Phone}, f.Token)
@@ -257,14 +284,16 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 		c.enqueue(outItem{frame: IdentifiedFrame{Type: "identified", Verified: v.Personal.Verified}})
 		c.visitor = v
 	case FrameRate:
+		if c.limited(c.control, false, "") {
+			return
+		}
 		if _, err := c.ep.chat.Rate(ctx, c.visitor, f.ConversationID, f.Score, f.Comment); err != nil {
 			c.enqueue(outItem{frame: domainError(err)})
 			return
 		}
 		c.enqueue(outItem{frame: RatedFrame{Type: "rated", ConversationID: f.ConversationID, Score: f.Score}})
 	case FrameFeedback:
-		if !c.bucket.allow(time.Now()) {
-			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many frames; slow down"}})
+		if c.limited(c.bucket, false, "") {
 			return
 		}
 		if _, err := c.ep.chat.Feedback(ctx, c.visitor, f.ConversationID, f.Seq, *f.Helpful); err != nil {
@@ -273,8 +302,7 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 		}
 		c.enqueue(outItem{frame: FeedbackRecordedFrame{Type: "feedback_recorded", ConversationID: f.ConversationID, Seq: f.Seq, Helpful: *f.Helpful}})
 	case FrameLeaveMessage:
-		if !c.bucket.allow(time.Now()) {
-			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down"}})
+		if c.limited(c.bucket, false, "") {
 			return
 		}
 		t, err := c.ep.chat.LeaveMessage(ctx, c.visitor, data.Contact{Name: f.Name, Email: f.Email, Phone: f.Phone}, f.Text)
@@ -285,8 +313,7 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 		}
 		c.enqueue(outItem{frame: TicketFrame{Type: "ticket", TicketID: t.ID}})
 	case FrameMessage:
-		if !c.bucket.allow(time.Now()) {
-			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeRateLimited, Message: "too many messages; slow down", ClientMsgID: f.ClientMsgID}})
+		if c.limited(c.bucket, false, f.ClientMsgID) {
 			return
 		}
 		c.enqueueQuiet(outItem{sent: f.ClientMsgID})

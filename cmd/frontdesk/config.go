@@ -42,6 +42,7 @@ type serverConfig struct {
 	DebugAddr       string        `json:"debug_addr"`
 	MessageRate     float64       `json:"ws_message_rate"`
 	SessionsPerIP   int           `json:"new_sessions_per_ip"`
+	UploadsPerIP    int           `json:"uploads_per_ip"`
 	DatabaseURL     string        `json:"database_url"`
 	RedisURL        string        `json:"redis_url"`
 	SessionKey      string        `json:"session_key"`
@@ -100,6 +101,7 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	c.MessageRate = envFloat(env("ws-message-rate", ""), 2)
 	fs.Float64Var(&c.MessageRate, "ws-message-rate", c.MessageRate, "messages per second per visitor socket (agents 5x); 0 disables the limit (load tests only)")
 	fs.IntVar(&c.SessionsPerIP, "new-sessions-per-ip", int(envFloat(env("new-sessions-per-ip", ""), 60)), "new visitor sessions per client address per minute (new sockets: twice that); -1 disables the limit (load tests only)")
+	fs.IntVar(&c.UploadsPerIP, "uploads-per-ip", int(envFloat(env("uploads-per-ip", ""), 20)), "visitor file uploads per client address per minute; -1 disables the limit (load tests only)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("database-url", ""), "PostgreSQL URL postgres://user:pass@host:5432/db shared by several nodes (default: SQLite in the data dir)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("redis-url", ""), "Redis URL redis://[:pass@]host:6379/0 linking several nodes: events, presence (default: in-process)")
 	fs.StringVar(&c.SessionKey, "session-key", env("session-key", ""), "base64 key signing visitor tokens; the same on every node (default: generated in the data dir)")

@@ -551,14 +551,24 @@ func testSiteSettingsAndEvents(t *testing.T, s data.Store) {
 	}
 }
 
+// fileMessage is a visitor's file message of conv carrying f.
+func fileMessage(conv data.Conversation, v data.Visitor, clientID string, f data.File) data.Message {
+	return data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, SenderID: v.ID, Kind: data.KindFile, Text: f.Name,
+		ClientMsgID: clientID, Metadata: json.RawMessage(`{"file":{"id":"` + f.ID + `"}}`), Attachment: &f}
+}
+
 func testFiles(t *testing.T, s data.Store) {
 	c := ctx(t)
 	site, v, conv := fixture(t, s)
 	png := []byte("\x89PNG\r\n\x1a\n fake image bytes")
-	f, err := s.SaveFile(c, data.File{SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, UploaderID: v.ID,
-		Name: "收据.png", ContentType: "image/png", Content: png})
-	if err != nil {
-		t.Fatalf("SaveFile: %v", err)
+	file := func(id string, content []byte) data.File {
+		return data.File{ID: id, SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, UploaderID: v.ID,
+			Name: "收据.png", ContentType: "image/png", Content: content}
+	}
+	f := file(data.NewID("f_"), png)
+	m, dup, err := s.AppendMessage(c, fileMessage(conv, v, "up1", f))
+	if err != nil || dup || m.Attachment != nil || m.Kind != data.KindFile {
+		t.Fatalf("AppendMessage with a file = %+v, %v, %v; want a new message without the attachment", m, dup, err)
 	}
 	got, err := s.GetFile(c, f.ID)
 	if err != nil || got.Name != "收据.png" || string(got.Content) != string(png) || got.Size != int64(len(png)) || got.ConversationID != conv.ID {
@@ -567,10 +577,44 @@ func testFiles(t *testing.T, s data.Store) {
 	if _, err := s.GetFile(c, "f_none"); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("GetFile(missing) = %v", err)
 	}
-	if _, err := s.SaveFile(c, data.File{SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, ContentType: "image/png"}); !errors.Is(err, data.ErrInvalid) {
-		t.Errorf("empty file = %v, want ErrInvalid", err)
+	// A retried upload returns the stored message and stores no second file.
+	again := file(data.NewID("f_"), png)
+	if m2, dup, err := s.AppendMessage(c, fileMessage(conv, v, "up1", again)); err != nil || !dup || m2.Seq != m.Seq {
+		t.Errorf("retried file message = %+v, %v, %v; want the stored one", m2, dup, err)
 	}
-	if _, err := s.SaveFile(c, data.File{SiteID: site.ID, ConversationID: "c_none", UploaderKind: data.SenderVisitor, ContentType: "text/plain", Content: []byte("x")}); !errors.Is(err, data.ErrNotFound) {
-		t.Errorf("file of an unknown conversation = %v, want ErrNotFound", err)
+	if _, err := s.GetFile(c, again.ID); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("the retry's file was stored: GetFile = %v, want ErrNotFound", err)
+	}
+	// Refused files leave no message behind, and refused messages no file.
+	bad := map[string]struct {
+		m    data.Message
+		want error
+	}{
+		"empty file": {fileMessage(conv, v, "b1", file(data.NewID("f_"), nil)), data.ErrInvalid},
+		"no file id": {fileMessage(conv, v, "b2", file("", png)), data.ErrInvalid},
+		"other conversation": {func() data.Message {
+			x := fileMessage(conv, v, "b3", file(data.NewID("f_"), png))
+			x.Attachment.ConversationID = "c_other"
+			return x
+		}(), data.ErrInvalid},
+		"file id already stored": {fileMessage(conv, v, "b4", file(f.ID, png)), data.ErrConflict},
+	}
+	for name, tc := range bad {
+		if _, _, err := s.AppendMessage(c, tc.m); !errors.Is(err, tc.want) {
+			t.Errorf("%s: AppendMessage = %v, want %v", name, err, tc.want)
+		}
+	}
+	if msgs, _ := s.ListMessages(c, conv.ID, m.Seq, 10); len(msgs) != 0 {
+		t.Errorf("messages after refused file messages = %+v, want none", msgs)
+	}
+	lost := file(data.NewID("f_"), png)
+	lost.ConversationID = "c_none"
+	orphan := fileMessage(conv, v, "b5", lost)
+	orphan.ConversationID = "c_none"
+	if _, _, err := s.AppendMessage(c, orphan); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("file message of an unknown conversation = %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetFile(c, lost.ID); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("file of an unknown conversation was stored: %v", err)
 	}
 }

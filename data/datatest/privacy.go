@@ -40,8 +40,8 @@ func personalFixture(t *testing.T, s data.Store) (data.Site, data.Visitor, data.
 			t.Fatal(err)
 		}
 	}
-	f, err := s.SaveFile(c, data.File{SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, UploaderID: v.ID, Name: "id.txt", ContentType: "text/plain", Content: []byte("id card")})
-	if err != nil {
+	f := data.File{ID: data.NewID("f_"), SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, UploaderID: v.ID, Name: "id.txt", ContentType: "text/plain", Content: []byte("id card")}
+	if _, _, err := s.AppendMessage(c, fileMessage(conv, v, "pf", f)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RecordEvent(c, data.VisitorEvent{SiteID: site.ID, VisitorID: v.ID, ConversationID: conv.ID, Name: "page_view", Props: []byte(`{"url":"https://shop/x"}`)}); err != nil {
@@ -95,9 +95,9 @@ func testExportErase(t *testing.T, s data.Store) {
 	if err != nil {
 		t.Fatalf("ExportVisitor: %v", err)
 	}
-	if exp.Visitor.Personal.Phone != "13800138000" || len(exp.Conversations) != 1 || len(exp.Conversations[0].Messages) != 2 ||
+	if exp.Visitor.Personal.Phone != "13800138000" || len(exp.Conversations) != 1 || len(exp.Conversations[0].Messages) != 3 ||
 		len(exp.Conversations[0].Files) != 1 || string(exp.Conversations[0].Files[0].Content) != "id card" || len(exp.Tickets) != 1 || len(exp.Events) != 1 {
-		t.Fatalf("ExportVisitor = %+v; want personal fields, 1 conversation with 2 messages and 1 file, 1 ticket, 1 event", exp)
+		t.Fatalf("ExportVisitor = %+v; want personal fields, 1 conversation with 3 messages (one carrying the file) and 1 file, 1 ticket, 1 event", exp)
 	}
 	if err := s.EraseVisitor(c, v.ID); err != nil {
 		t.Fatalf("EraseVisitor: %v", err)

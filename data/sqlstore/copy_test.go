@@ -34,6 +34,10 @@ func populate(t *testing.T, s data.Store) (ids map[string]string) {
 		_, _, err := s.AppendMessage(c, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindText, Text: fmt.Sprintf("message %d 你好", i), ClientMsgID: fmt.Sprintf("c%d", i)})
 		must(err)
 	}
+	f := data.File{ID: data.NewID("f_"), SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, UploaderID: v.ID, Name: "receipt.png", ContentType: "image/png", Content: []byte("\x89PNG fake")}
+	_, _, err = s.AppendMessage(c, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, SenderID: v.ID, Kind: data.KindFile, Text: f.Name,
+		Metadata: json.RawMessage(`{"file":{"id":"` + f.ID + `"}}`), Attachment: &f})
+	must(err)
 	_, err = s.UpsertGroup(c, data.SkillGroup{ID: "support", Name: "Support"})
 	must(err)
 	agent, err := s.CreateAgent(c, data.Agent{Email: "mei@example.com", Name: "Mei", Role: data.RoleAgent, PasswordHash: "hash", Capacity: 3, Groups: []string{"support"}, Disabled: true})
@@ -49,8 +53,6 @@ func populate(t *testing.T, s data.Store) (ids map[string]string) {
 	_, err = s.UpsertCanned(c, data.CannedResponse{Shortcut: "hi", Body: "Hello!"})
 	must(err)
 	must(s.RecordEvent(c, data.VisitorEvent{SiteID: site.ID, VisitorID: v.ID, Name: "page_view", Props: json.RawMessage(`{"url":"/"}`)}))
-	f, err := s.SaveFile(c, data.File{SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, UploaderID: v.ID, Name: "receipt.png", ContentType: "image/png", Content: []byte("\x89PNG fake")})
-	must(err)
 	return map[string]string{"site": site.ID, "visitor": v.ID, "conv": conv.ID, "agent": agent.ID, "ticket": tk.ID, "file": f.ID}
 }
 
@@ -117,7 +119,7 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	// Copied while the store is open: its conversation row lags behind the
 	// messages (seqcache.go), as after a crash.
 	var rowSeq int64
-	if err := src.read.QueryRowContext(ctx, `SELECT last_seq FROM conversations WHERE id = ?`, ids["conv"]).Scan(&rowSeq); err != nil || rowSeq >= 1204 {
+	if err := src.read.QueryRowContext(ctx, `SELECT last_seq FROM conversations WHERE id = ?`, ids["conv"]).Scan(&rowSeq); err != nil || rowSeq >= 1205 {
 		t.Fatalf("row last_seq %d (%v): want it behind the messages for this test", rowSeq, err)
 	}
 	counts, err := CopySQLiteToPostgres(ctx, path, url, CopyOptions{BatchRows: 500})
@@ -127,8 +129,8 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	if err := src.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if counts["messages"] != 1203+1 || counts["files"] != 1 || counts["agent_groups"] != 1 {
-		t.Errorf("copied %v; want 1204 messages (1203 and the handoff note), 1 file, 1 agent group", counts)
+	if counts["messages"] != 1203+2 || counts["files"] != 1 || counts["agent_groups"] != 1 {
+		t.Errorf("copied %v; want 1205 messages (1203, the handoff note and the file message), 1 file, 1 agent group", counts)
 	}
 	sqlite, err := OpenSQLite(ctx, path, testSealer(t), Options{})
 	if err != nil {
@@ -138,7 +140,7 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	pg := openPostgres(t, url)
 	defer pg.Close()
 	if want, got := reads(t, sqlite, ids), reads(t, pg, ids); got != want {
-		t.Errorf("reads after the copy differ:\nsqlite:   %.600s\npostgres: %.600s", want, got)
+		t.Errorf("reads after the copy differ:\nsqlite:   %s\npostgres: %s", want, got)
 	}
 	// PostgreSQL goes on from the copied messages: a retry of the newest
 	// is recognised, a new message takes the next seq.
@@ -147,8 +149,8 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		t.Errorf("retry on postgres = %q dup %v %v; want the stored message", m.Text, dup, err)
 	}
 	retry.ClientMsgID = "after-copy"
-	if m, dup, err := pg.AppendMessage(ctx, retry); err != nil || dup || m.Seq != 1205 {
-		t.Errorf("new message on postgres = seq %d dup %v %v; want seq 1205", m.Seq, dup, err)
+	if m, dup, err := pg.AppendMessage(ctx, retry); err != nil || dup || m.Seq != 1206 {
+		t.Errorf("new message on postgres = seq %d dup %v %v; want seq 1206", m.Seq, dup, err)
 	}
 	if _, err := CopySQLiteToPostgres(ctx, path, url, CopyOptions{}); err == nil {
 		t.Error("a copy into a non-empty database succeeded")

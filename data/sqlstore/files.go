@@ -11,40 +11,30 @@ import (
 
 func fileAAD(id, field string) []byte { return []byte("file:" + id + ":" + field) }
 
-// SaveFile stores an uploaded file, sealing its name and content.
-func (s *Store) SaveFile(ctx context.Context, f data.File) (data.File, error) {
-	if f.SiteID == "" || f.ConversationID == "" || !f.UploaderKind.Valid() || f.ContentType == "" || len(f.Content) == 0 ||
-		len(f.Content) > data.MaxFileBytes || len(f.Name) > 255 {
-		return data.File{}, fmt.Errorf("sqlstore: save file: site, conversation, uploader, type and 1 byte to %d bytes of content are required: %w", data.MaxFileBytes, data.ErrInvalid)
-	}
-	if f.ID == "" {
-		f.ID = data.NewID("f_")
-	}
+// insertFile seals a valid file's name and content (bound to its id) and
+// inserts it inside tx; it returns the file with its size and time set.
+func (s *Store) insertFile(ctx context.Context, tx *txn, f data.File) (data.File, error) {
 	if f.CreatedAt.IsZero() {
 		f.CreatedAt = now()
 	}
 	f.Size = int64(len(f.Content))
 	name, err := s.sealer.Seal([]byte(f.Name), fileAAD(f.ID, "name"))
 	if err != nil {
-		return data.File{}, fmt.Errorf("sqlstore: save file: %w", err)
+		return data.File{}, err
 	}
 	content, err := s.sealer.Seal(f.Content, fileAAD(f.ID, "content"))
 	if err != nil {
-		return data.File{}, fmt.Errorf("sqlstore: save file: %w", err)
+		return data.File{}, err
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO files (id, site_id, conversation_id, uploader_kind, uploader_id, name, content_type, size, content, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.ID, f.SiteID, f.ConversationID, string(f.UploaderKind), f.UploaderID, name, f.ContentType, f.Size, content, ms(f.CreatedAt))
-		switch {
-		case isFKViolation(err):
-			return data.ErrNotFound
-		case isUniqueViolation(err):
-			return data.ErrConflict
-		}
-		return err
-	})
-	if err != nil {
-		return data.File{}, fmt.Errorf("sqlstore: save file: %w", err)
+	_, err = tx.ExecContext(ctx, `INSERT INTO files (id, site_id, conversation_id, uploader_kind, uploader_id, name, content_type, size, content, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.ID, f.SiteID, f.ConversationID, string(f.UploaderKind), f.UploaderID, name, f.ContentType, f.Size, content, ms(f.CreatedAt))
+	switch {
+	case isFKViolation(err):
+		return data.File{}, data.ErrNotFound
+	case isUniqueViolation(err):
+		return data.File{}, data.ErrConflict
+	case err != nil:
+		return data.File{}, err
 	}
 	return f, nil
 }

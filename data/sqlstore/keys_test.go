@@ -49,8 +49,10 @@ func writeSecrets(t *testing.T, s *Store) {
 		Body: secretText, Contact: data.Contact{Email: secretEmail, Phone: secretPhone}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SaveFile(ctx, data.File{SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, UploaderID: v.ID,
-		Name: secretEmail + ".txt", ContentType: "text/plain", Content: []byte(secretText)}); err != nil {
+	f := data.File{ID: data.NewID("f_"), SiteID: site.ID, ConversationID: conv.ID, UploaderKind: data.SenderVisitor, UploaderID: v.ID,
+		Name: secretEmail + ".txt", ContentType: "text/plain", Content: []byte(secretText)}
+	if _, _, err := s.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, Kind: data.KindFile, Text: "file",
+		Attachment: &f}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.UpdateSiteSettings(ctx, site.ID, data.SiteSettings{Webhooks: []data.Webhook{{ID: "crm", URL: "https://crm.example/h", Secret: webhookSecret}}}); err != nil {

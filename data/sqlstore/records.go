@@ -653,11 +653,11 @@ func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Mes
 	if !bumped {
 		return data.Message{}, false, fmt.Errorf("conversation %s changed during the append", m.ConversationID)
 	}
-	m.Expect = nil
 	m.Seq = seq
 	if err := s.insertMessage(ctx, tx, m); err != nil {
 		return data.Message{}, false, err
 	}
+	m.Expect, m.Attachment = nil, nil
 	return m, false, nil
 }
 
@@ -702,6 +702,10 @@ func (s *Store) insertMessage(ctx context.Context, tx *txn, m data.Message) erro
 	_, err = tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, seq, client_msg_id, sender_kind, sender_id, kind, body, metadata, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ConversationID, m.Seq, clientID, string(m.SenderKind), m.SenderID, string(m.Kind), body, meta, ms(m.CreatedAt))
+	if err != nil || m.Attachment == nil {
+		return err
+	}
+	_, err = s.insertFile(ctx, tx, *m.Attachment)
 	return err
 }
 

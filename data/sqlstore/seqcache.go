@@ -194,7 +194,6 @@ func (s *Store) appendCachedOnce(ctx context.Context, tx *txn, m data.Message) (
 	}
 	seq := st.lastSeq + 1
 	at := ms(m.CreatedAt)
-	m.Expect = nil
 	m.Seq = seq
 	if err := s.insertMessage(ctx, tx, m); err != nil {
 		if isFKViolation(err) {
@@ -203,6 +202,7 @@ func (s *Store) appendCachedOnce(ctx context.Context, tx *txn, m data.Message) (
 		}
 		return data.Message{}, false, err
 	}
+	m.Expect, m.Attachment = nil, nil
 	tx.seqs.changed(m.ConversationID)
 	st.lastSeq, st.lastAt = seq, max(st.lastAt, at)
 	if hash != "" {
