@@ -15,6 +15,8 @@ type SiteStore interface {
 	GetSite(ctx context.Context, id string) (Site, error)
 	// UpdateSiteSettings replaces a site's settings.
 	UpdateSiteSettings(ctx context.Context, siteID string, s SiteSettings) (Site, error)
+	// SetSiteOrigins replaces the origins whose pages may embed a site's widget.
+	SetSiteOrigins(ctx context.Context, siteID string, origins []string) (Site, error)
 }
 
 // VisitorStore keeps visitors.

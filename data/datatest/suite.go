@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +101,19 @@ func testSites(t *testing.T, s data.Store) {
 	}
 	if _, err := s.EnsureSite(c, data.Site{}); !errors.Is(err, data.ErrInvalid) {
 		t.Errorf("EnsureSite(empty) error = %v, want ErrInvalid", err)
+	}
+	moved, err := s.SetSiteOrigins(c, a.ID, []string{"https://new.example", "http://localhost:3000"})
+	if err != nil || !slices.Equal(moved.AllowedOrigins, []string{"https://new.example", "http://localhost:3000"}) {
+		t.Errorf("SetSiteOrigins = %+v, %v", moved, err)
+	}
+	if again, _ := s.SiteByKey(c, "demo"); !slices.Equal(again.AllowedOrigins, moved.AllowedOrigins) || again.Name != a.Name {
+		t.Errorf("site after SetSiteOrigins = %+v", again)
+	}
+	if none, err := s.SetSiteOrigins(c, a.ID, nil); err != nil || none.AllowedOrigins == nil || len(none.AllowedOrigins) != 0 {
+		t.Errorf("SetSiteOrigins(nil) = %+v, %v; want an empty list", none, err)
+	}
+	if _, err := s.SetSiteOrigins(c, "s_none", nil); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("SetSiteOrigins(missing) = %v, want ErrNotFound", err)
 	}
 }
 

@@ -123,6 +123,31 @@ func (s *Store) UpdateSiteSettings(ctx context.Context, siteID string, st data.S
 	return s.GetSite(ctx, siteID)
 }
 
+// SetSiteOrigins replaces the origins whose pages may embed a site's widget.
+func (s *Store) SetSiteOrigins(ctx context.Context, siteID string, origins []string) (data.Site, error) {
+	if origins == nil {
+		origins = []string{}
+	}
+	b, err := json.Marshal(origins)
+	if err != nil {
+		return data.Site{}, fmt.Errorf("sqlstore: site origins: %w", err)
+	}
+	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sites SET allowed_origins = ? WHERE id = ?`, string(b), siteID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return data.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return data.Site{}, fmt.Errorf("sqlstore: site origins %s: %w", siteID, err)
+	}
+	return s.GetSite(ctx, siteID)
+}
+
 // sealedPrefix marks a sealed secret inside a JSON settings document.
 const sealedPrefix = "sealed:"
 
