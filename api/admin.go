@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/handoff"
 	"github.com/frontdesk/frontdesk/webhooks"
@@ -52,61 +54,35 @@ type agentPatch struct {
 
 func (s *Server) patchAgent(c *gin.Context) {
 	var req agentPatch
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 16<<10)
 	if err := c.ShouldBindJSON(&req); err != nil {
 		writeError(c, badRequest("body must be a JSON object of fields to change"))
 		return
 	}
-	ctx := c.Request.Context()
-	a, err := s.records.GetAgent(ctx, c.Param("id"))
+	a, err := s.accounts.UpdateAgent(c.Request.Context(), c.Param("id"), handoff.AgentChanges{Name: req.Name, Role: req.Role, Groups: req.Groups,
+		Languages: req.Languages, Capacity: req.Capacity, Disabled: req.Disabled, Password: req.Password})
 	if err != nil {
 		writeError(c, err)
 		return
-	}
-	if req.Name != nil {
-		a.Name = *req.Name
-	}
-	if req.Role != nil {
-		a.Role = *req.Role
-	}
-	if req.Groups != nil {
-		a.Groups = req.Groups
-	}
-	if req.Languages != nil {
-		a.Languages = req.Languages
-	}
-	if req.Capacity != nil {
-		a.Capacity = *req.Capacity
-	}
-	if req.Disabled != nil {
-		a.Disabled = *req.Disabled
-	}
-	a.PasswordHash = ""
-	if a, err = s.records.UpdateAgent(ctx, a); err != nil {
-		writeError(c, err)
-		return
-	}
-	if req.Password != nil {
-		if err := s.accounts.SetPassword(ctx, a.ID, *req.Password); err != nil {
-			writeError(c, err)
-			return
-		}
 	}
 	c.JSON(http.StatusOK, a)
 }
 
 func (s *Server) putGroup(c *gin.Context) {
 	var g data.SkillGroup
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
 	if err := c.ShouldBindJSON(&g); err != nil {
 		writeError(c, badRequest(`body must be {"name": "...", "settings": {...}}`))
 		return
 	}
 	g.ID = c.Param("id")
-	if err := handoff.ValidateHours(g.Settings.BusinessHours); err != nil {
-		writeError(c, badRequest(err.Error()))
+	known, err := s.records.ListGroups(c.Request.Context())
+	if err != nil {
+		writeError(c, err)
 		return
 	}
-	if r := g.Settings.Routing; r != "" && r != "auto" && r != "manual" {
-		writeError(c, badRequest(`settings.routing must be "auto" or "manual"`))
+	if err := handoff.ValidateGroup(g, known); err != nil {
+		writeError(c, badRequest(err.Error()))
 		return
 	}
 	out, err := s.records.UpsertGroup(c.Request.Context(), g)
@@ -177,13 +153,59 @@ func (s *Server) putSiteSettings(c *gin.Context) {
 		writeError(c, badRequest("body must be the site settings as JSON: {\"widget\": {\"pre_chat\": {...}, \"invitations\": [...]}}"))
 		return
 	}
-	if err := validateSiteSettings(st); err != nil {
-		writeError(c, badRequest(err.Error()))
+	site, err := s.records.SiteByKey(c.Request.Context(), c.Param("key"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	s.saveSiteSettings(c, site, st)
+}
+
+// patchSiteSettings replaces only the sections of the settings the body
+// names (widget, webhooks, identity, privacy) and keeps the others.
+func (s *Server) patchSiteSettings(c *gin.Context) {
+	var patch map[string]json.RawMessage
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
+	if err := c.ShouldBindJSON(&patch); err != nil || patch == nil {
+		writeError(c, badRequest(`body must be a JSON object of the sections to replace: {"identity": {"required": true}}`))
 		return
 	}
 	site, err := s.records.SiteByKey(c.Request.Context(), c.Param("key"))
 	if err != nil {
 		writeError(c, err)
+		return
+	}
+	cur, err := json.Marshal(maskSecrets(site.Settings))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var merged map[string]json.RawMessage
+	if err := json.Unmarshal(cur, &merged); err != nil {
+		writeError(c, err)
+		return
+	}
+	for k, v := range patch {
+		if _, known := merged[k]; !known && k != "webhooks" {
+			writeError(c, badRequest(fmt.Sprintf("unknown settings section %q (want widget, webhooks, identity or privacy)", k)))
+			return
+		}
+		merged[k] = v
+	}
+	b, _ := json.Marshal(merged)
+	var st data.SiteSettings
+	if err := json.Unmarshal(b, &st); err != nil {
+		writeError(c, badRequest("settings: "+err.Error()))
+		return
+	}
+	s.saveSiteSettings(c, site, st)
+}
+
+// saveSiteSettings validates st, keeps stored webhook secrets sent back
+// masked, audits the change and stores it.
+func (s *Server) saveSiteSettings(c *gin.Context, site data.Site, st data.SiteSettings) {
+	if err := validateSiteSettings(st); err != nil {
+		writeError(c, badRequest(err.Error()))
 		return
 	}
 	// A masked secret sent back unchanged keeps the stored one.
@@ -279,4 +301,60 @@ func validateSiteSettings(st data.SiteSettings) error {
 		ids[inv.ID] = true
 	}
 	return nil
+}
+
+// siteView is a site as the admin API shows it.
+type siteView struct {
+	ID             string            `json:"id"`
+	Key            string            `json:"key"`
+	Name           string            `json:"name"`
+	AllowedOrigins []string          `json:"allowed_origins"`
+	Settings       data.SiteSettings `json:"settings"`
+	CreatedAt      time.Time         `json:"created_at"`
+}
+
+func newSiteView(site data.Site) siteView {
+	return siteView{ID: site.ID, Key: site.Key, Name: site.Name, AllowedOrigins: site.AllowedOrigins, Settings: maskSecrets(site.Settings), CreatedAt: site.CreatedAt}
+}
+
+func (s *Server) getSite(c *gin.Context) {
+	site, err := s.records.SiteByKey(c.Request.Context(), c.Param("key"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, newSiteView(site))
+}
+
+// putSiteOrigins replaces the origins whose pages may embed the site's widget.
+func (s *Server) putSiteOrigins(c *gin.Context) {
+	var req struct {
+		AllowedOrigins []string `json:"allowed_origins"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil || req.AllowedOrigins == nil || len(req.AllowedOrigins) > 100 {
+		writeError(c, badRequest(`body must be {"allowed_origins": ["https://shop.example.com", ...]} (at most 100)`))
+		return
+	}
+	for i, o := range req.AllowedOrigins {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		if !realtime.ValidOrigin(o) {
+			writeError(c, badRequest(fmt.Sprintf("allowed_origins[%d]: %q is not an origin like https://shop.example.com", i, o)))
+			return
+		}
+		req.AllowedOrigins[i] = o
+	}
+	site, err := s.records.SiteByKey(c.Request.Context(), c.Param("key"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if !s.audited(c, data.AuditSettings, site.ID, "site:"+site.Key+" origins") {
+		return
+	}
+	out, err := s.records.SetSiteOrigins(c.Request.Context(), site.ID, req.AllowedOrigins)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, newSiteView(out))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/handoff"
+	"github.com/frontdesk/frontdesk/ratelimit"
 )
 
 // Accounts is what the HTTP layer needs for agent sign-in.
@@ -21,7 +22,7 @@ type Accounts interface {
 	Authenticate(ctx context.Context, token string) (handoff.Session, error)
 	Logout(ctx context.Context, token string) error
 	CreateAgent(ctx context.Context, in handoff.NewAgent) (data.Agent, error)
-	SetPassword(ctx context.Context, agentID, password string) error
+	UpdateAgent(ctx context.Context, agentID string, ch handoff.AgentChanges) (data.Agent, error)
 	CreateToken(ctx context.Context, agentID string, ttl time.Duration) (handoff.Session, error)
 }
 
@@ -47,12 +48,23 @@ type meResponse struct {
 func (s *Server) login(c *gin.Context) {
 	var req loginRequest
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)
+	// Only JSON: an HTML form on another site cannot send it, so it cannot
+	// sign a browser into the attacker's account (login CSRF).
+	if c.ContentType() != "application/json" {
+		writeError(c, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the sign-in as Content-Type: application/json"})
+		return
+	}
 	if err := c.ShouldBindJSON(&req); err != nil || req.Email == "" || req.Password == "" {
 		writeError(c, badRequest(`body must be JSON: {"email": "...", "password": "..."}`))
 		return
 	}
-	for _, key := range []string{"ip:" + c.ClientIP(), "email:" + strings.ToLower(strings.TrimSpace(req.Email))} {
-		if ok, wait := s.loginLimit.Allow(c.Request.Context(), key); !ok {
+	// Per client address, and per account from all addresses together with
+	// a ceiling ten times higher: one address cannot lock an account out.
+	for _, lim := range []struct {
+		l   ratelimit.Limiter
+		key string
+	}{{s.loginLimit, "ip:" + c.ClientIP()}, {s.loginEmailLimit, "email:" + strings.ToLower(strings.TrimSpace(req.Email))}} {
+		if ok, wait := lim.l.Allow(c.Request.Context(), lim.key); !ok {
 			c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 			writeError(c, &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Message: "too many sign-in attempts; try again later"})
 			return

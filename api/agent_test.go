@@ -167,6 +167,9 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 		"business_hours": map[string]any{"time_zone": "Nowhere/Land"}}}); code != 400 {
 		t.Errorf("bad time zone = %d %v, want 400", code, out)
 	}
+	if code, out := boss.do("PUT", "/api/v1/admin/groups/vip", map[string]any{"name": "VIP", "settings": map[string]any{"fallback_group": "no_such_group"}}); code != 400 {
+		t.Errorf("unknown fallback group = %d %v, want 400", code, out)
+	}
 	if code, out := boss.do("PUT", "/api/v1/admin/groups/vip", map[string]any{"name": "VIP", "settings": map[string]any{"routing": "manual"}}); code != 200 || out["id"] != "vip" {
 		t.Errorf("new group = %d %v", code, out)
 	}
@@ -493,4 +496,83 @@ func TestAgentTypingOnlyOnOwnConversations(t *testing.T) {
 	}
 	ac.send(map[string]any{"type": "typing", "conversation_id": convID})
 	v.until(func(f map[string]any) bool { return f["type"] == "typing" && f["sender"] == "agent" })
+}
+
+// TestPatchAgentAllOrNothing: an admin's change to an agent is checked as a
+// whole before anything is written, and a new password signs the agent out
+// everywhere.
+func TestPatchAgentAllOrNothing(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("boss@acme.example", data.RoleAdmin)
+	mei := h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	admin, meiClient := h.login("boss@acme.example"), h.login("mei@acme.example")
+	path := "/api/v1/admin/agents/" + mei.ID
+	for _, body := range []map[string]any{
+		{"name": "Renamed", "password": "short"},
+		{"name": "Renamed", "groups": []string{"no_such_group"}},
+		{"name": "Renamed", "capacity": -1},
+	} {
+		if code, out := admin.do("PATCH", path, body); code != http.StatusBadRequest {
+			t.Errorf("PATCH %v = %d %v, want 400", body, code, out)
+		}
+	}
+	// Bodies are read up to 256 KB only (the bind fails before any validation).
+	if code, out := admin.do("PATCH", path, map[string]any{"name": strings.Repeat("x", 300<<10)}); code != http.StatusBadRequest || errCode(out) != "bad_request" {
+		t.Errorf("PATCH with a 300 KB body = %d %v, want 400 bad_request", code, out)
+	}
+	if got, _ := h.store.GetAgent(context.Background(), mei.ID); got.Name != mei.Name {
+		t.Errorf("name after refused changes = %q, want %q", got.Name, mei.Name)
+	}
+	if code, _ := meiClient.do("GET", "/api/v1/agent/me", nil); code != http.StatusOK {
+		t.Fatalf("mei signed out before the password change: %d", code)
+	}
+	if code, out := admin.do("PATCH", path, map[string]any{"password": "a new password 2026", "name": "Mei Han"}); code != http.StatusOK || out["name"] != "Mei Han" {
+		t.Fatalf("PATCH password = %d %v", code, out)
+	}
+	if code, out := meiClient.do("GET", "/api/v1/agent/me", nil); code != http.StatusUnauthorized {
+		t.Errorf("old session after a password change = %d %v, want 401", code, out)
+	}
+	if code, _ := admin.do("GET", "/api/v1/agent/me", nil); code != http.StatusOK {
+		t.Errorf("the admin's own session ended too: %d", code)
+	}
+}
+
+// TestLoginLimits: a sign-in must be JSON (an HTML form on another site
+// cannot send one); one address cannot lock an account out, though all
+// addresses together are limited per account too.
+func TestLoginLimits(t *testing.T) {
+	h := newHarnessWith(t, Config{Limits: realtime.DefaultLimits(), LoginAttempts: 2, TrustedProxies: []string{"127.0.0.1"}})
+	h.newAgent("mei@acme.example", data.RoleAgent)
+	try := func(ip, contentType, password string) int {
+		body, _ := json.Marshal(map[string]string{"email": "mei@acme.example", "password": password})
+		req, _ := http.NewRequest("POST", h.srv.URL+"/api/v1/agent/login", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := try("198.51.100.1", "text/plain", "password-mei@acme.example"); code != http.StatusUnsupportedMediaType {
+		t.Errorf("sign-in as text/plain = %d, want 415", code)
+	}
+	// The attacker's address runs out after 2 tries; the owner elsewhere signs in.
+	for i, want := range []int{401, 401, 429} {
+		if code := try("203.0.113.9", "application/json", "wrong guess"); code != want {
+			t.Errorf("attacker try %d = %d, want %d", i+1, code, want)
+		}
+	}
+	if code := try("198.51.100.1", "application/json; charset=utf-8", "password-mei@acme.example"); code != http.StatusOK {
+		t.Errorf("owner from another address = %d, want 200", code)
+	}
+	// From many addresses together the account allows 10x the per-address limit.
+	codes := map[int]int{}
+	for i := range 20 {
+		codes[try(fmt.Sprintf("192.0.2.%d", i+1), "application/json", "wrong guess")]++
+	}
+	if codes[429] == 0 || codes[401] == 0 {
+		t.Errorf("20 guesses from 20 addresses: %v; want the account's ceiling (20 tries in all) reached", codes)
+	}
 }

@@ -58,6 +58,12 @@ type harness struct {
 
 func newHarness(t *testing.T, limits realtime.Limits, allowedOrigins ...string) *harness {
 	t.Helper()
+	return newHarnessWith(t, Config{Limits: limits, LoginAttempts: 5}, allowedOrigins...)
+}
+
+// newHarnessWith is newHarness with the API configured by cfg (its session key is set here).
+func newHarnessWith(t *testing.T, cfg Config, allowedOrigins ...string) *harness {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ring, _ := seal.NewKeyring(bytes.Repeat([]byte{1}, 32))
 	store, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"), ring, sqlstore.Options{})
@@ -79,7 +85,8 @@ func newHarness(t *testing.T, limits realtime.Limits, allowedOrigins ...string) 
 	svc := chat.New(store, broker, engine, router, log, chat.Config{Workers: 2})
 	hub := realtime.NewHub(broker, log)
 	accounts := handoff.NewAccounts(store, time.Hour, bcrypt.MinCost)
-	s, err := New(Config{SessionKey: bytes.Repeat([]byte{2}, 32), Limits: limits, LoginAttempts: 5}, Deps{
+	cfg.SessionKey = bytes.Repeat([]byte{2}, 32)
+	s, err := New(cfg, Deps{
 		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
 		Tickets: handoff.NewTickets(store), Reports: store, Hub: hub, Log: log})
 	if err != nil {

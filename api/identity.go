@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,10 +40,11 @@ func (s *Server) listIdentityKeys(c *gin.Context) {
 }
 
 func (s *Server) addIdentityKey(c *gin.Context) {
-	if !s.audited(c, data.AuditKeys, "", "site:"+c.Param("key")) {
+	site, ok := s.identityKeyChange(c, "")
+	if !ok {
 		return
 	}
-	k, err := identity.AddKey(c.Request.Context(), s.records, c.Param("key"), time.Now())
+	k, err := identity.AddKey(c.Request.Context(), s.records, site.Key, time.Now())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -51,14 +54,35 @@ func (s *Server) addIdentityKey(c *gin.Context) {
 }
 
 func (s *Server) removeIdentityKey(c *gin.Context) {
-	if !s.audited(c, data.AuditKeys, "", "site:"+c.Param("key")+" kid:"+c.Param("kid")) {
+	site, ok := s.identityKeyChange(c, c.Param("kid"))
+	if !ok {
 		return
 	}
-	if err := identity.RemoveKey(c.Request.Context(), s.records, c.Param("key"), c.Param("kid")); err != nil {
+	if err := identity.RemoveKey(c.Request.Context(), s.records, site.Key, c.Param("kid")); err != nil {
 		writeError(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// identityKeyChange checks that the site (and the key kid, when given)
+// exists, then audits the change about to be made; so the audit log holds
+// no changes that were refused as not found.
+func (s *Server) identityKeyChange(c *gin.Context, kid string) (data.Site, bool) {
+	site, err := s.records.SiteByKey(c.Request.Context(), c.Param("key"))
+	if err != nil {
+		writeError(c, err)
+		return data.Site{}, false
+	}
+	target := "site:" + site.Key
+	if kid != "" {
+		if !slices.ContainsFunc(site.IdentityKeys, func(k data.IdentityKey) bool { return k.ID == kid }) {
+			writeError(c, fmt.Errorf("api: identity key %q: %w", kid, data.ErrNotFound))
+			return data.Site{}, false
+		}
+		target += " kid:" + kid
+	}
+	return site, s.audited(c, data.AuditKeys, site.ID, target)
 }
 
 // identityHTTPError renders a failed identity verification as 401 (403 when

@@ -38,6 +38,20 @@ func TestIdentityKeysAdminAPI(t *testing.T) {
 	if code, out := ac.do("DELETE", "/api/v1/admin/sites/demo/identity-keys/"+kid, nil); code != http.StatusNotFound {
 		t.Errorf("DELETE removed key again = %d %v, want 404", code, out)
 	}
+	if code, out := ac.do("POST", "/api/v1/admin/sites/nope/identity-keys", nil); code != http.StatusNotFound {
+		t.Errorf("POST identity key of an unknown site = %d %v, want 404", code, out)
+	}
+	// Refused changes are not in the audit log: one add and one removal are.
+	audit, _ := h.store.ListAudit(context.Background(), 0, 100)
+	changes := 0
+	for _, e := range audit {
+		if e.Action == data.AuditKeys {
+			changes++
+		}
+	}
+	if changes != 2 {
+		t.Errorf("audit log has %d identity-key changes, want 2 (the refused ones not logged): %+v", changes, audit)
+	}
 	h.newAgent("agent@example.com", data.RoleAgent)
 	if code, _ := h.login("agent@example.com").do("POST", "/api/v1/admin/sites/demo/identity-keys", nil); code != http.StatusForbidden {
 		t.Errorf("agent POST identity-keys = %d, want 403", code)

@@ -64,3 +64,18 @@ func (s *Server) recoverer() gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// maxJSONBody bounds the JSON body of a console or admin request (the
+// largest are site settings and FAQ entries).
+const maxJSONBody = 256 << 10
+
+// limitBody stops reading a request body after n bytes, except for file
+// uploads (multipart), which their handler limits itself.
+func limitBody(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.ContentType() != "multipart/form-data" {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		}
+		c.Next()
+	}
+}

@@ -31,6 +31,9 @@ func reportRange(c *gin.Context) (analytics.Range, error) {
 		}
 		to = t.Add(24 * time.Hour)
 	}
+	if from.Year() < 2000 || to.Year() > 9000 {
+		return analytics.Range{}, badRequest("dates must be between 2000-01-01 and 8999-12-31")
+	}
 	if !to.After(from) || to.Sub(from) > 400*24*time.Hour {
 		return analytics.Range{}, badRequest("the range must end after it starts and span at most 400 days")
 	}

@@ -63,7 +63,7 @@ func TestReportsAPI(t *testing.T) {
 	if code, _ := mei.do("GET", "/api/v1/admin/reports", nil); code != 403 {
 		t.Errorf("agent reading reports = %d, want 403", code)
 	}
-	for _, bad := range []string{"?from=yesterday", "?from=2026-11-20&to=2026-11-10", "?bucket=minute", "?from=2020-01-01&to=2026-01-01"} {
+	for _, bad := range []string{"?from=yesterday", "?from=2026-11-20&to=2026-11-10", "?bucket=minute", "?from=2020-01-01&to=2026-01-01", "?from=9999-12-31&to=9999-12-31", "?from=0001-01-01&to=0001-01-02"} {
 		if code, _ := boss.do("GET", "/api/v1/admin/reports"+bad, nil); code != 400 {
 			t.Errorf("report%s = %d, want 400", bad, code)
 		}

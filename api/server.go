@@ -46,6 +46,7 @@ type Records interface {
 	DeleteCanned(ctx context.Context, id string) error
 	SiteByKey(ctx context.Context, key string) (data.Site, error)
 	UpdateSiteSettings(ctx context.Context, siteID string, st data.SiteSettings) (data.Site, error)
+	SetSiteOrigins(ctx context.Context, siteID string, origins []string) (data.Site, error)
 	SetIdentityKeys(ctx context.Context, siteID string, keys []data.IdentityKey) error
 	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]data.AuditEntry, error)
 	ListOutbox(ctx context.Context, kind string, limit int) ([]data.OutboxItem, error)
@@ -78,7 +79,9 @@ type Config struct {
 	DemoSiteKey string
 	// Limits bound WebSocket connections.
 	Limits realtime.Limits
-	// LoginAttempts is how many sign-ins one IP or one e-mail may try per 5 minutes.
+	// LoginAttempts is how many sign-ins one client address may try per 5
+	// minutes; one e-mail address may be tried ten times as often from all
+	// addresses together.
 	LoginAttempts int
 	// KBDir is the knowledge directory editors write FAQ entries into ("" = read-only built-in set).
 	KBDir string
@@ -97,20 +100,20 @@ type Config struct {
 
 // Server holds the HTTP layer's dependencies.
 type Server struct {
-	chat       Chat
-	records    Records
-	accounts   Accounts
-	desk       Desk
-	presence   Presence
-	tickets    TicketService
-	files      Files
-	reports    analytics.Store
-	privacy    *privacy.Service
-	hub        *realtime.Hub
-	visitor    *realtime.VisitorEndpoint
-	agentWS    *realtime.AgentEndpoint
-	tokens     tokens
-	loginLimit ratelimit.Limiter
+	chat                        Chat
+	records                     Records
+	accounts                    Accounts
+	desk                        Desk
+	presence                    Presence
+	tickets                     TicketService
+	files                       Files
+	reports                     analytics.Store
+	privacy                     *privacy.Service
+	hub                         *realtime.Hub
+	visitor                     *realtime.VisitorEndpoint
+	agentWS                     *realtime.AgentEndpoint
+	tokens                      tokens
+	loginLimit, loginEmailLimit ratelimit.Limiter
 	// sessionLimit and socketLimit cap new sessions and sockets per client address (nil: off).
 	sessionLimit, socketLimit ratelimit.Limiter
 	// uploadLimit caps visitor uploads per client address (nil: off).
@@ -164,13 +167,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 	return &Server{
 		chat: d.Chat, files: d.Chat, records: d.Records, reports: d.Reports, privacy: d.Privacy, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
 		hub: d.Hub, cfg: cfg, log: d.Log,
-		visitor:      realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
-		agentWS:      realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
-		tokens:       tokens{key: cfg.SessionKey, ttl: cfg.SessionTTL, now: time.Now},
-		loginLimit:   newKeyLimiter(d.Limiters, "login", 5*time.Minute, cfg.LoginAttempts),
-		sessionLimit: perIPLimiter(d.Limiters, "sessions", cfg.NewSessionsPerIP, 1),
-		socketLimit:  perIPLimiter(d.Limiters, "sockets", cfg.NewSessionsPerIP, 2),
-		uploadLimit:  perIPLimiter(d.Limiters, "uploads", cmp.Or(cfg.UploadsPerIP, 20), 1),
+		visitor:         realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
+		agentWS:         realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
+		tokens:          tokens{key: cfg.SessionKey, ttl: cfg.SessionTTL, now: time.Now},
+		loginLimit:      newKeyLimiter(d.Limiters, "login", 5*time.Minute, cfg.LoginAttempts),
+		loginEmailLimit: newKeyLimiter(d.Limiters, "login-email", 5*time.Minute, 10*cfg.LoginAttempts),
+		sessionLimit:    perIPLimiter(d.Limiters, "sessions", cfg.NewSessionsPerIP, 1),
+		socketLimit:     perIPLimiter(d.Limiters, "sockets", cfg.NewSessionsPerIP, 2),
+		uploadLimit:     perIPLimiter(d.Limiters, "uploads", cmp.Or(cfg.UploadsPerIP, 20), 1),
 	}, nil
 }
 
@@ -212,7 +216,7 @@ func (s *Server) routes(r *gin.Engine) {
 	visitor.GET("/ws", s.visitorSocket)
 
 	v1.POST("/agent/login", s.login)
-	agent := v1.Group("/agent", s.agentAuth())
+	agent := v1.Group("/agent", s.agentAuth(), limitBody(maxJSONBody))
 	agent.POST("/logout", s.logout)
 	agent.GET("/me", s.me)
 	agent.POST("/presence", s.setPresence)
@@ -239,7 +243,7 @@ func (s *Server) routes(r *gin.Engine) {
 	agent.GET("/knowledge-gaps", requireRole(data.RoleAdmin, data.RoleEditor), s.knowledgeGaps)
 	agent.POST("/knowledge/entries", requireRole(data.RoleAdmin, data.RoleEditor), s.createFAQEntry)
 
-	admin := v1.Group("/admin", s.agentAuth(), requireRole(data.RoleAdmin))
+	admin := v1.Group("/admin", s.agentAuth(), requireRole(data.RoleAdmin), limitBody(maxJSONBody))
 	admin.POST("/agents", s.createAgent)
 	admin.PATCH("/agents/:id", s.patchAgent)
 	admin.PUT("/groups/:id", s.putGroup)
@@ -249,6 +253,9 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.POST("/tokens", s.createToken)
 	admin.GET("/sites/:key/settings", s.getSiteSettings)
 	admin.PUT("/sites/:key/settings", s.putSiteSettings)
+	admin.PATCH("/sites/:key/settings", s.patchSiteSettings)
+	admin.GET("/sites/:key", s.getSite)
+	admin.PUT("/sites/:key/origins", s.putSiteOrigins)
 	admin.GET("/sites/:key/identity-keys", s.listIdentityKeys)
 	admin.POST("/sites/:key/identity-keys", s.addIdentityKey)
 	admin.DELETE("/sites/:key/identity-keys/:kid", s.removeIdentityKey)

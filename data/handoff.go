@@ -194,6 +194,7 @@ type OutboxItem struct {
 type AgentStore interface {
 	CreateAgent(ctx context.Context, a Agent) (Agent, error)
 	// UpdateAgent replaces the agent's fields; an empty PasswordHash keeps the old one.
+	// Disabling the agent or a new PasswordHash deletes the agent's sessions.
 	UpdateAgent(ctx context.Context, a Agent) (Agent, error)
 	GetAgent(ctx context.Context, id string) (Agent, error)
 	AgentByEmail(ctx context.Context, email string) (Agent, error)

@@ -70,7 +70,7 @@ type NewAgent struct {
 
 func checkPassword(pw string) error {
 	if utf8.RuneCountInString(pw) < MinPasswordLen || len(pw) > 72 {
-		return fmt.Errorf("password must be %d-72 characters: %w", MinPasswordLen, data.ErrInvalid)
+		return fmt.Errorf("password must be at least %d characters and at most 72 bytes in UTF-8 (e.g. 24 Chinese characters): %w", MinPasswordLen, data.ErrInvalid)
 	}
 	return nil
 }
@@ -86,10 +86,8 @@ func (a *Accounts) CreateAgent(ctx context.Context, in NewAgent) (data.Agent, er
 	if in.Capacity == 0 && in.Role != data.RoleEditor {
 		in.Capacity = 3
 	}
-	for _, g := range in.Groups {
-		if _, err := a.store.GetGroup(ctx, g); err != nil {
-			return data.Agent{}, fmt.Errorf("handoff: create agent: skill group %q: %w", g, data.ErrInvalid)
-		}
+	if err := a.checkGroups(ctx, in.Groups); err != nil {
+		return data.Agent{}, fmt.Errorf("handoff: create agent: %w", err)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), a.cost)
 	if err != nil {
@@ -103,22 +101,77 @@ func (a *Accounts) CreateAgent(ctx context.Context, in NewAgent) (data.Agent, er
 	return agent, nil
 }
 
-// SetPassword replaces an agent's password.
+// SetPassword replaces an agent's password; the agent's console sessions end.
 func (a *Accounts) SetPassword(ctx context.Context, agentID, password string) error {
-	if err := checkPassword(password); err != nil {
+	if _, err := a.UpdateAgent(ctx, agentID, AgentChanges{Password: &password}); err != nil {
 		return fmt.Errorf("handoff: set password: %w", err)
 	}
+	return nil
+}
+
+// AgentChanges are the fields of an agent to change (nil: unchanged).
+type AgentChanges struct {
+	Name              *string
+	Role              *data.Role
+	Groups, Languages []string
+	Capacity          *int
+	Disabled          *bool
+	Password          *string
+}
+
+// UpdateAgent applies changes to an agent in one write after checking all
+// of them (a bad password or an unknown group changes nothing). A new
+// password or disabling the account ends the agent's console sessions.
+func (a *Accounts) UpdateAgent(ctx context.Context, agentID string, ch AgentChanges) (data.Agent, error) {
 	agent, err := a.store.GetAgent(ctx, agentID)
 	if err != nil {
-		return fmt.Errorf("handoff: set password: %w", err)
+		return data.Agent{}, fmt.Errorf("handoff: update agent: %w", err)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cost)
+	agent.PasswordHash = "" // kept unless a new password is given
+	if ch.Password != nil {
+		if err := checkPassword(*ch.Password); err != nil {
+			return data.Agent{}, fmt.Errorf("handoff: update agent: %w", err)
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(*ch.Password), a.cost)
+		if err != nil {
+			return data.Agent{}, fmt.Errorf("handoff: update agent: %w", err)
+		}
+		agent.PasswordHash = string(hash)
+	}
+	if ch.Groups != nil {
+		if err := a.checkGroups(ctx, ch.Groups); err != nil {
+			return data.Agent{}, fmt.Errorf("handoff: update agent: %w", err)
+		}
+		agent.Groups = ch.Groups
+	}
+	if ch.Name != nil {
+		agent.Name = strings.TrimSpace(*ch.Name)
+	}
+	if ch.Role != nil {
+		agent.Role = *ch.Role
+	}
+	if ch.Languages != nil {
+		agent.Languages = ch.Languages
+	}
+	if ch.Capacity != nil {
+		agent.Capacity = *ch.Capacity
+	}
+	if ch.Disabled != nil {
+		agent.Disabled = *ch.Disabled
+	}
+	out, err := a.store.UpdateAgent(ctx, agent)
 	if err != nil {
-		return fmt.Errorf("handoff: set password: %w", err)
+		return data.Agent{}, fmt.Errorf("handoff: update agent: %w", err)
 	}
-	agent.PasswordHash = string(hash)
-	if _, err := a.store.UpdateAgent(ctx, agent); err != nil {
-		return fmt.Errorf("handoff: set password: %w", err)
+	return out, nil
+}
+
+// checkGroups reports the first of groups that does not exist.
+func (a *Accounts) checkGroups(ctx context.Context, groups []string) error {
+	for _, g := range groups {
+		if _, err := a.store.GetGroup(ctx, g); err != nil {
+			return fmt.Errorf("skill group %q: %w", g, data.ErrInvalid)
+		}
 	}
 	return nil
 }

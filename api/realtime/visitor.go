@@ -88,6 +88,17 @@ func OriginAllowed(r *http.Request, site data.Site) bool {
 	return false
 }
 
+// ValidOrigin reports whether o can be an entry of a site's allowed
+// origins: "*" or scheme://host[:port], without a path.
+func ValidOrigin(o string) bool {
+	if o == "*" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil &&
+		(u.Path == "" || u.Path == "/") && u.RawQuery == "" && u.Fragment == ""
+}
+
 // Serve upgrades the request and runs the connection until it ends.
 func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site data.Site, v data.Visitor) {
 	page := r.URL.Query().Get("page")

@@ -121,7 +121,22 @@ func testAgentSessions(t *testing.T, s data.Store) {
 		t.Errorf("after logout: %v, want ErrNotFound", err)
 	}
 	_ = s.CreateAgentSession(c, data.AgentSession{IDHash: "h2", AgentID: a.ID, CSRFToken: "x", ExpiresAt: exp})
-	a.Disabled = true
+	a.Name, a.PasswordHash = "Renamed", ""
+	if _, err := s.UpdateAgent(c, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AgentSession(c, "h2"); err != nil {
+		t.Errorf("renaming an agent ended its session: %v", err)
+	}
+	a.PasswordHash = "new-hash"
+	if _, err := s.UpdateAgent(c, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AgentSession(c, "h2"); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("a new password kept the agent's session: %v", err)
+	}
+	_ = s.CreateAgentSession(c, data.AgentSession{IDHash: "h2", AgentID: a.ID, CSRFToken: "x", ExpiresAt: exp})
+	a.Disabled, a.PasswordHash = true, ""
 	if _, err := s.UpdateAgent(c, a); err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,8 @@ func setAgentGroups(ctx context.Context, tx *txn, agentID string, groups []strin
 	return nil
 }
 
-// UpdateAgent replaces an agent's fields; an empty PasswordHash keeps the old hash.
+// UpdateAgent replaces an agent's fields; an empty PasswordHash keeps the old
+// hash. Disabling the agent or a new hash deletes the agent's sessions.
 func (s *Store) UpdateAgent(ctx context.Context, a data.Agent) (data.Agent, error) {
 	a.Email = normEmail(a.Email)
 	if err := validateAgent(a); err != nil {
@@ -101,7 +102,7 @@ func (s *Store) UpdateAgent(ctx context.Context, a data.Agent) (data.Agent, erro
 		if n, _ := res.RowsAffected(); n == 0 {
 			return data.ErrNotFound
 		}
-		if a.Disabled {
+		if a.Disabled || a.PasswordHash != "" { // disabled or a new password: signed out everywhere
 			if _, err := tx.ExecContext(ctx, `DELETE FROM agent_sessions WHERE agent_id = ?`, a.ID); err != nil {
 				return err
 			}
