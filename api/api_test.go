@@ -713,3 +713,21 @@ func TestControlFramesAreRateLimited(t *testing.T) {
 		t.Errorf("10 resume frames: %d resumed, %d rate_limited; want 6 and 4", resumed, limited)
 	}
 }
+
+// TestVisitorFramesRefused: frames a visitor may not send get an error frame,
+// never silence or a crash.
+func TestVisitorFramesRefused(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	c := h.mustDial(h.token())
+	for _, f := range []map[string]any{
+		{"type": "watch", "conversation_id": "c_x", "last_seq": 0},
+		{"type": "note", "conversation_id": "c_x", "client_msg_id": "n1", "text": "hi"},
+		{"type": "track", "name": "page_view", "props": map[string]any{"url": "javascript:alert(1)"}},
+	} {
+		c.send(f)
+		got := c.until(isType("error"))
+		if e := got[len(got)-1]; e["code"] != realtime.CodeUnknownType && e["code"] != realtime.CodeInvalid || strings.Contains(fmt.Sprint(e["message"]), "chat:") {
+			t.Errorf("%v answered %v, want unknown_type or invalid, without internal prefixes", f, e)
+		}
+	}
+}

@@ -42,7 +42,7 @@ func writeError(c *gin.Context, err error) {
 	case errors.Is(err, data.ErrConflict):
 		apiErr = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflictMessage(err)}
 	case errors.Is(err, data.ErrInvalid):
-		apiErr = &Error{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()}
+		apiErr = &Error{Status: http.StatusBadRequest, Code: "invalid", Message: data.Reason(err)}
 	default:
 		apiErr = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 		_ = c.Error(err)

@@ -69,6 +69,7 @@ func TestUploads(t *testing.T) {
 		{"html renamed to png", "evil.png", []byte("<html><script>alert(1)</script></html>"), 400, "invalid"},
 		{"executable", "setup.exe", append([]byte("MZ\x90\x00"), bytes.Repeat([]byte{0}, 100)...), 400, "invalid"},
 		{"svg", "logo.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>`), 400, "invalid"},
+		{"svg after a byte-order mark", "logo.txt", []byte("\xef\xbb\xbf \n<svg onload=\"alert(1)\"></svg>"), 400, "invalid"},
 		{"broken image", "x.png", []byte("\x89PNG\r\n\x1a\nnot really"), 400, "invalid"},
 		{"too large", "big.txt", bytes.Repeat([]byte("a"), data.MaxFileBytes+1), 413, "too_large"},
 	}

@@ -69,7 +69,11 @@ func (s *Server) eraseByEmail(c *gin.Context) {
 }
 
 func (s *Server) listAudit(c *gin.Context) {
-	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
+	after, err := strconv.ParseInt(c.DefaultQuery("after", "0"), 10, 64)
+	if err != nil || after < 0 {
+		writeError(c, badRequest("after must be the seq of an audit entry (a whole number)"))
+		return
+	}
 	entries, err := s.records.ListAudit(c.Request.Context(), after, 500)
 	if err != nil {
 		writeError(c, err)

@@ -54,6 +54,14 @@ func TestExportEraseAndAudit(t *testing.T) {
 	if code != http.StatusOK || len(actions) != 2 || actions[0] != data.AuditExport || actions[1] != data.AuditErase {
 		t.Errorf("audit log = %d %v; want export then erase", code, actions)
 	}
+	for _, bad := range []string{"abc", "-1"} {
+		if code, out := ac.do("GET", "/api/v1/admin/audit?after="+bad, nil); code != http.StatusBadRequest {
+			t.Errorf("audit?after=%s = %d %v, want 400", bad, code, out)
+		}
+	}
+	if code, out := ac.do("GET", "/api/v1/admin/audit?after=1", nil); code != http.StatusOK || len(out["entries"].([]any)) != 1 {
+		t.Errorf("audit?after=1 = %d %v, want the second entry only", code, out)
+	}
 	if n, err := privacy.Verify(ctx, h.store); err != nil || n != 2 {
 		t.Errorf("Verify = %d, %v; want 2 intact rows", n, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/frontdesk/frontdesk/data"
 )
@@ -231,8 +232,23 @@ func (s *Service) Track(ctx context.Context, v data.Visitor, name string, props 
 	if string(props) == "null" {
 		props = nil
 	}
+	if name == "page_view" && !webPage(props) {
+		return fmt.Errorf("chat: track: a page_view needs {\"url\": \"http(s)://...\"} of at most 1000 bytes: %w", data.ErrInvalid)
+	}
 	if err := s.store.RecordEvent(ctx, data.VisitorEvent{SiteID: v.SiteID, VisitorID: v.ID, ConversationID: convID, Name: name, Props: props}); err != nil {
 		return fmt.Errorf("chat: track: %w", err)
 	}
 	return nil
+}
+
+// webPage reports whether a page_view's properties name an http(s) page.
+func webPage(props json.RawMessage) bool {
+	var p struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal(props, &p) != nil || len(p.URL) > 1000 {
+		return false
+	}
+	u, err := url.Parse(p.URL)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -47,7 +47,9 @@ func checkUpload(u Upload) (string, []byte, error) {
 		return "", nil, fmt.Errorf("chat: upload: files must be 1 byte to %d MB: %w", data.MaxFileBytes>>20, data.ErrInvalid)
 	}
 	ct := http.DetectContentType(u.Content)
-	if ct == "text/plain; charset=utf-8" && (!utf8.Valid(u.Content) || bytes.HasPrefix(bytes.TrimSpace(u.Content), []byte("<"))) {
+	// Markup after a byte-order mark or spaces is still markup.
+	start := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(u.Content), []byte("\xef\xbb\xbf")))
+	if ct == "text/plain; charset=utf-8" && (!utf8.Valid(u.Content) || bytes.HasPrefix(start, []byte("<"))) {
 		ct = "application/octet-stream" // markup (SVG, HTML) is not plain text
 	}
 	if !allowedTypes[ct] {

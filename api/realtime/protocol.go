@@ -179,10 +179,14 @@ func validClientID(id string) bool {
 }
 
 func shorten(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
+	if len(s) <= 80 {
+		return s
 	}
-	return s
+	cut := 80
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // Server frames.

@@ -332,7 +332,7 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 		if err != nil {
 			code, msg := CodeInternal, "the message was not stored; retry with the same client_msg_id"
 			if errors.Is(err, data.ErrInvalid) {
-				code, msg = CodeBadFrame, "the message was refused: "+shorten(err.Error())
+				code, msg = CodeBadFrame, "the message was refused: "+shorten(data.Reason(err))
 			} else if ctx.Err() != nil {
 				code, msg = CodeUnavailable, "server shutting down; retry with the same client_msg_id"
 			}
@@ -341,6 +341,8 @@ func (c *visitorConn) handleFrame(log *slog.Logger, f ClientFrame) {
 			return
 		}
 		c.enqueue(outItem{ack: &ackReq{clientMsgID: f.ClientMsgID, msg: m}})
+	default:
+		c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeUnknownType, Message: "frame type not used on visitor connections"}})
 	}
 }
 
@@ -466,11 +468,11 @@ func (c *visitorConn) switchConversation(id string) {
 func domainError(err error) ErrorFrame {
 	switch {
 	case errors.Is(err, data.ErrInvalid):
-		return ErrorFrame{Type: "error", Code: CodeInvalid, Message: shorten(err.Error())}
+		return ErrorFrame{Type: "error", Code: CodeInvalid, Message: shorten(data.Reason(err))}
 	case errors.Is(err, data.ErrNotFound):
 		return ErrorFrame{Type: "error", Code: CodeNotFound, Message: "no such conversation"}
 	case errors.Is(err, data.ErrConflict):
-		return ErrorFrame{Type: "error", Code: CodeConflict, Message: shorten(err.Error())}
+		return ErrorFrame{Type: "error", Code: CodeConflict, Message: shorten(data.Reason(err))}
 	case errors.Is(err, chat.ErrForbidden):
 		return ErrorFrame{Type: "error", Code: CodeForbidden, Message: "this conversation is not assigned to you"}
 	}
