@@ -36,7 +36,8 @@ type GapsReport struct {
 	LowIntents []LowIntent `json:"low_intents"`
 }
 
-// missed reports whether a bot decision means the bot could not answer.
+// missed reports whether a bot decision means the bot could not answer, and
+// the in-scope intent it predicted ("" for none or out of scope) with its confidence.
 func missed(meta json.RawMessage) (bool, string, float64) {
 	var m struct {
 		Decision struct {
@@ -44,6 +45,7 @@ func missed(meta json.RawMessage) (bool, string, float64) {
 			Reason           string  `json:"reason"`
 			Intent           string  `json:"intent"`
 			IntentConfidence float64 `json:"intent_confidence"`
+			OutOfScope       bool    `json:"out_of_scope"`
 		} `json:"decision"`
 	}
 	if len(meta) == 0 || json.Unmarshal(meta, &m) != nil {
@@ -51,6 +53,9 @@ func missed(meta json.RawMessage) (bool, string, float64) {
 	}
 	d := m.Decision
 	miss := d.Kind == "fallback" || strings.Contains(d.Reason, "low_confidence") || strings.Contains(d.Reason, "unhelpful") || strings.Contains(d.Reason, "out_of_scope")
+	if d.OutOfScope || d.Intent == "oos" {
+		return miss, "", 0 // out of scope is no intent: the question is a gap, not a weak intent
+	}
 	return miss, d.Intent, d.IntentConfidence
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,6 +187,8 @@ func TestGaps(t *testing.T) {
 		}
 		s.conv(t, day.Add(time.Duration(i)*time.Hour), q, d)
 	}
+	// An out-of-scope question is a gap, not a weakly recognised intent.
+	s.conv(t, day.Add(10*time.Hour), "what is the weather on Mars", map[string]any{"kind": "handoff", "reason": "out_of_scope", "intent": "oos", "intent_confidence": 0.3, "out_of_scope": true})
 	// An answer the visitor marked as not helpful is a gap too.
 	c := s.conv(t, day.Add(20*time.Hour), "Can I pay with Alipay HK?", hit)
 	s.msg(t, c.ID, data.SenderBot, "Sorry that did not help.", map[string]any{"decision": map[string]any{"kind": "acknowledge", "reason": "feedback_unhelpful"}}, day.Add(20*time.Hour+time.Minute))
@@ -193,10 +196,10 @@ func TestGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Gaps) != 3 {
-		t.Fatalf("gaps = %+v; want 3 clusters (Mars shipping, bitcoin, Alipay HK)", got.Gaps)
+	if len(got.Gaps) != 4 {
+		t.Fatalf("gaps = %+v; want 4 clusters (Mars shipping, bitcoin, Alipay HK, Mars weather)", got.Gaps)
 	}
-	if got.Gaps[0].Count != 3 || len(got.Gaps[0].Examples) != 2 || got.Gaps[1].Count != 2 || got.Gaps[2].Question != "Can I pay with Alipay HK?" {
+	if got.Gaps[0].Count != 3 || len(got.Gaps[0].Examples) != 2 || got.Gaps[1].Count != 2 || !strings.Contains(fmt.Sprint(got.Gaps[2:]), "Can I pay with Alipay HK?") {
 		t.Errorf("gaps = %+v", got.Gaps)
 	}
 	if fmt.Sprint(got.LowIntents) != "[{pricing 5 5 1}]" {

@@ -102,7 +102,11 @@ func (s *Server) agentAuth() gin.HandlerFunc {
 		sess, err := s.accounts.Authenticate(c.Request.Context(), token)
 		if err != nil {
 			if errors.Is(err, handoff.ErrNoSession) {
-				writeError(c, &Error{Status: http.StatusUnauthorized, Code: "not_signed_in", Message: "sign in to the console first"})
+				msg := "sign in to the console first"
+				if bearer {
+					msg = "the API token is unknown or has expired"
+				}
+				writeError(c, &Error{Status: http.StatusUnauthorized, Code: "not_signed_in", Message: msg})
 				return
 			}
 			writeError(c, err)
