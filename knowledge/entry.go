@@ -245,9 +245,24 @@ func yamlErr(name string, err error) error {
 		msg = yamlLineRE.ReplaceAllString(msg, "")
 		msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(msg), ":"))
 		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+		msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(msg), ":"))
+	}
+	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("unknown field %q (the fields are %s)", m[1], strings.Join(frontMatterFields, ", "))
+		for _, f := range frontMatterFields {
+			if strings.HasPrefix(f, m[1]) || strings.HasPrefix(m[1], f) {
+				msg = fmt.Sprintf("unknown field %q: did you mean %q?", m[1], f)
+			}
+		}
 	}
 	return parseErr(name, line, "front matter: %s", strings.TrimSpace(msg))
 }
+
+// unknownFieldRE finds the field yaml's KnownFields check refused.
+var unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type`)
+
+// frontMatterFields are the keys of an entry's front matter.
+var frontMatterFields = []string{"id", "questions", "skill", "tags", "lang", "links"}
 
 // splitAnswers splits a body at AnswerSeparator lines and drops empty parts.
 func splitAnswers(body string) []string {

@@ -42,7 +42,6 @@ func TestParseEntry(t *testing.T) {
 		{name: "no front matter", in: "# Title\n", wantErr: "missing front matter", wantLine: 1},
 		{name: "unclosed front matter", in: "---\nid: a\n", wantErr: "not closed", wantLine: 1},
 		{name: "bad yaml", in: "---\nid: a\nquestions: [q\n---\nx\n", wantErr: "front matter", wantLine: 2}, // yaml.v3 reports the line where the flow sequence starts, minus one
-		{name: "unknown field", in: "---\nid: a\nquestion: [q]\n---\nx\n", wantErr: "question not found", wantLine: 3},
 		{name: "missing id", in: "---\nquestions: [q]\n---\nx\n", wantErr: "missing id", wantLine: 1},
 		{name: "bad id", in: "---\nid: a b\nquestions: [q]\n---\nx\n", wantErr: "letters, digits", wantLine: 2},
 		{name: "no questions", in: "---\nid: a\n---\nx\n", wantErr: "no questions", wantLine: 2},
@@ -50,6 +49,8 @@ func TestParseEntry(t *testing.T) {
 		{name: "empty answer", in: "---\nid: a\nquestions: [q]\n---\n\n   \n", wantErr: "empty answer", wantLine: 5},
 		{name: "bad lang", in: "---\nid: a\nquestions: [q]\nlang: fr\n---\nx\n", wantErr: "lang", wantLine: 2},
 		{name: "empty front matter", in: "---\n---\nx\n", wantErr: "empty", wantLine: 2},
+		{name: "misspelt field", in: "---\nid: a\nquestion: hi\n---\nx\n", wantErr: `unknown field "question": did you mean "questions"?`, wantLine: 3},
+		{name: "unknown field", in: "---\nid: a\nquestions: [hi]\nowner: me\n---\nx\n", wantErr: `unknown field "owner" (the fields are id, questions`, wantLine: 4},
 		{name: "not utf-8", in: "---\nid: \xff\n---\n", wantErr: "UTF-8"},
 	}
 	for _, tt := range tests {
