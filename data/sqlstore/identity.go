@@ -36,17 +36,7 @@ func (s *Store) SetIdentityKeys(ctx context.Context, siteID string, keys []data.
 	if err != nil {
 		return fmt.Errorf("sqlstore: identity keys: %w", err)
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sites SET identity_keys = ? WHERE id = ?`, sealed, siteID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return data.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.changeOne(ctx, `UPDATE sites SET identity_keys = ? WHERE id = ?`, sealed, siteID); err != nil {
 		return fmt.Errorf("sqlstore: identity keys of %s: %w", siteID, err)
 	}
 	return nil

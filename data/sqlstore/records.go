@@ -107,17 +107,7 @@ func (s *Store) UpdateSiteSettings(ctx context.Context, siteID string, st data.S
 	if err != nil {
 		return data.Site{}, fmt.Errorf("sqlstore: site settings: %w", err)
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sites SET settings = ? WHERE id = ?`, string(b), siteID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return data.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.changeOne(ctx, `UPDATE sites SET settings = ? WHERE id = ?`, string(b), siteID); err != nil {
 		return data.Site{}, fmt.Errorf("sqlstore: site settings %s: %w", siteID, err)
 	}
 	return s.GetSite(ctx, siteID)
@@ -132,17 +122,7 @@ func (s *Store) SetSiteOrigins(ctx context.Context, siteID string, origins []str
 	if err != nil {
 		return data.Site{}, fmt.Errorf("sqlstore: site origins: %w", err)
 	}
-	err = s.submit(ctx, func(ctx context.Context, tx *txn) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sites SET allowed_origins = ? WHERE id = ?`, string(b), siteID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return data.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.changeOne(ctx, `UPDATE sites SET allowed_origins = ? WHERE id = ?`, string(b), siteID); err != nil {
 		return data.Site{}, fmt.Errorf("sqlstore: site origins %s: %w", siteID, err)
 	}
 	return s.GetSite(ctx, siteID)

@@ -332,17 +332,7 @@ func (s *Store) ListCanned(ctx context.Context) ([]data.CannedResponse, error) {
 
 // DeleteCanned removes a canned response.
 func (s *Store) DeleteCanned(ctx context.Context, id string) error {
-	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM canned_responses WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return data.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.changeOne(ctx, `DELETE FROM canned_responses WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("sqlstore: delete canned %s: %w", id, err)
 	}
 	return nil
@@ -478,7 +468,16 @@ func (s *Store) RetryOutbox(ctx context.Context, id, lastError string, next time
 }
 
 func (s *Store) outboxUpdate(ctx context.Context, q string, args ...any) error {
-	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
+	if err := s.changeOne(ctx, q, args...); err != nil {
+		return fmt.Errorf("sqlstore: outbox: %w", err)
+	}
+	return nil
+}
+
+// changeOne runs one UPDATE or DELETE through the writer and answers
+// data.ErrNotFound when it changed no row.
+func (s *Store) changeOne(ctx context.Context, q string, args ...any) error {
+	return s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -488,8 +487,4 @@ func (s *Store) outboxUpdate(ctx context.Context, q string, args ...any) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("sqlstore: outbox: %w", err)
-	}
-	return nil
 }
