@@ -301,10 +301,7 @@ func TestAgentSocket(t *testing.T) {
 	if f := ac.next(); f["type"] != "hello" {
 		t.Fatalf("first agent frame = %v", f)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for h.presence.Status(mustString(mei, t)) != handoff.Online && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	h.waitOnline(mustString(mei, t))
 	// A handoff is assigned to the online agent automatically and pushed to the console.
 	v := h.mustDial(h.token())
 	v.say("h1", "转人工")
@@ -361,9 +358,7 @@ func TestAgentConversationStateNeverGoesBack(t *testing.T) {
 		t.Fatalf("first agent frame = %v", f)
 	}
 	meiID := mustString(mei, t)
-	for deadline := time.Now().Add(2 * time.Second); h.presence.Status(meiID) != handoff.Online && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	h.waitOnline(meiID)
 	v := h.mustDial(h.token())
 	v.say("h1", "转人工")
 	frames := ac.until(func(f map[string]any) bool { return f["type"] == "assigned" })
@@ -477,9 +472,7 @@ func TestAgentTypingOnlyOnOwnConversations(t *testing.T) {
 	ac.next()
 	other.next()
 	meiID := mustString(mei, t)
-	for deadline := time.Now().Add(2 * time.Second); h.presence.Status(meiID) != handoff.Online && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	h.waitOnline(meiID)
 	v := h.mustDial(h.token())
 	v.say("h1", "转人工")
 	frames := ac.until(func(f map[string]any) bool { return f["type"] == "assigned" })
@@ -574,5 +567,12 @@ func TestLoginLimits(t *testing.T) {
 	}
 	if codes[429] == 0 || codes[401] == 0 {
 		t.Errorf("20 guesses from 20 addresses: %v; want the account's ceiling (20 tries in all) reached", codes)
+	}
+}
+
+// waitOnline waits up to 2 s for an agent's socket to make them online.
+func (h *harness) waitOnline(agentID string) {
+	for deadline := time.Now().Add(2 * time.Second); h.presence.Status(agentID) != handoff.Online && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -16,11 +16,7 @@ import (
 func TestMaskedAgentView(t *testing.T) {
 	h := newHarness(t, realtime.DefaultLimits())
 	ctx := context.Background()
-	site, _ := h.store.SiteByKey(ctx, "demo")
-	site.Settings.Privacy.MaskAgentView = true
-	if _, err := h.store.UpdateSiteSettings(ctx, site.ID, site.Settings); err != nil {
-		t.Fatal(err)
-	}
+	h.maskAgentView()
 	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
 	mei := h.login("mei@acme.example")
 	v := h.mustDial(h.token())
@@ -50,5 +46,19 @@ func TestMaskedAgentView(t *testing.T) {
 	msgs, _ := h.store.ListMessages(ctx, convID, 0, 10)
 	if len(msgs) == 0 || !strings.Contains(msgs[0].Text, "13800138000") {
 		t.Errorf("stored message = %+v, want the text unchanged", msgs)
+	}
+}
+
+// maskAgentView turns on the demo site's privacy.mask_agent_view.
+func (h *harness) maskAgentView() {
+	h.t.Helper()
+	ctx := context.Background()
+	site, err := h.store.SiteByKey(ctx, "demo")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	site.Settings.Privacy.MaskAgentView = true
+	if _, err := h.store.UpdateSiteSettings(ctx, site.ID, site.Settings); err != nil {
+		h.t.Fatal(err)
 	}
 }

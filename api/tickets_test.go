@@ -139,11 +139,7 @@ func TestTicketUpdateValidatesReferences(t *testing.T) {
 func TestTicketViewsMaskedAndAudited(t *testing.T) {
 	h := newHarness(t, realtime.DefaultLimits())
 	ctx := context.Background()
-	site, _ := h.store.SiteByKey(ctx, "demo")
-	site.Settings.Privacy.MaskAgentView = true
-	if _, err := h.store.UpdateSiteSettings(ctx, site.ID, site.Settings); err != nil {
-		t.Fatal(err)
-	}
+	h.maskAgentView()
 	h.newAgent("order@acme.example", data.RoleAgent, "order_support")
 	tk := h.ticketFixture()
 	a := h.login("order@acme.example")
