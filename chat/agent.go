@@ -28,8 +28,8 @@ func (s *Service) PostAgentRich(ctx context.Context, a data.Agent, conversationI
 	if err != nil {
 		return data.Message{}, false, fmt.Errorf("chat: agent message: %w", err)
 	}
-	if conv.AssignedAgent != a.ID || conv.Status != data.StatusAssigned {
-		return data.Message{}, false, fmt.Errorf("chat: rich message to a conversation not assigned to you: %w", ErrForbidden)
+	if err := replyable(a, conv); err != nil {
+		return data.Message{}, false, fmt.Errorf("chat: rich message: %w", err)
 	}
 	kind := data.KindCard
 	switch {
@@ -50,9 +50,9 @@ func (s *Service) PostAgentRich(ctx context.Context, a data.Agent, conversationI
 		return data.Message{}, false, fmt.Errorf("chat: rich message: %w", err)
 	}
 	m, dup, err := s.store.AppendMessage(ctx, data.Message{ConversationID: conversationID, ClientMsgID: clientMsgID,
-		SenderKind: data.SenderAgent, SenderID: a.ID, Kind: kind, Text: text, Metadata: meta})
+		SenderKind: data.SenderAgent, SenderID: a.ID, Kind: kind, Text: text, Metadata: meta, Expect: stillAssigned(a)})
 	if err != nil {
-		return data.Message{}, false, fmt.Errorf("chat: rich message: %w", err)
+		return data.Message{}, false, fmt.Errorf("chat: rich message: %w", staleIsConflict(err))
 	}
 	if !dup {
 		s.publishMessage(ctx, m)
@@ -77,10 +77,7 @@ func (s *Service) PostAgentMessage(ctx context.Context, a data.Agent, conversati
 		// A reply needs the conversation assigned to the agent (or, for an
 		// admin, assigned at all). The store checks that in the append's
 		// transaction, so the common case costs no read.
-		msg.Expect = &data.Expectation{Status: data.StatusAssigned}
-		if a.Role != data.RoleAdmin {
-			msg.Expect.AssignedAgent = a.ID
-		}
+		msg.Expect = stillAssigned(a)
 	}
 	m, dup, err := s.store.AppendMessage(ctx, msg)
 	if errors.Is(err, data.ErrStale) {
@@ -88,11 +85,8 @@ func (s *Service) PostAgentMessage(ctx context.Context, a data.Agent, conversati
 		if gerr != nil {
 			return data.Message{}, false, fmt.Errorf("chat: agent message: %w", gerr)
 		}
-		switch {
-		case conv.AssignedAgent != a.ID && !(a.Role == data.RoleAdmin && conv.Status == data.StatusAssigned):
-			return data.Message{}, false, fmt.Errorf("chat: reply to a conversation not assigned to you: %w", ErrForbidden)
-		case conv.Status != data.StatusAssigned:
-			return data.Message{}, false, fmt.Errorf("chat: conversation is %s: %w", conv.Status, data.ErrConflict)
+		if err := replyable(a, conv); err != nil {
+			return data.Message{}, false, fmt.Errorf("chat: agent message: %w", err)
 		}
 		// It changed back in between: try once more.
 		m, dup, err = s.store.AppendMessage(ctx, msg)
@@ -104,6 +98,40 @@ func (s *Service) PostAgentMessage(ctx context.Context, a data.Agent, conversati
 		s.publishMessage(ctx, m)
 	}
 	return m, dup, nil
+}
+
+// stillAssigned is what an agent's message needs of its conversation when
+// it is stored: still assigned to that agent (for an admin, to anyone).
+func stillAssigned(a data.Agent) *data.Expectation {
+	e := &data.Expectation{Status: data.StatusAssigned}
+	if a.Role != data.RoleAdmin {
+		e.AssignedAgent = a.ID
+	}
+	return e
+}
+
+// replyable says why agent a may not send a message to conv now: a
+// conflict when it is closed or not with an agent, ErrForbidden when it is
+// another agent's (an admin may write in any assigned conversation).
+func replyable(a data.Agent, conv data.Conversation) error {
+	switch {
+	case conv.Status == data.StatusClosed: // a close clears the agent: say closed, not "not yours"
+		return fmt.Errorf("conversation is closed: %w", data.ErrConflict)
+	case conv.AssignedAgent != a.ID && !(a.Role == data.RoleAdmin && conv.Status == data.StatusAssigned):
+		return fmt.Errorf("conversation not assigned to you: %w", ErrForbidden)
+	case conv.Status != data.StatusAssigned:
+		return fmt.Errorf("conversation is %s: %w", conv.Status, data.ErrConflict)
+	}
+	return nil
+}
+
+// staleIsConflict reports a conversation that changed before the append
+// (data.ErrStale) as a conflict the caller can show.
+func staleIsConflict(err error) error {
+	if errors.Is(err, data.ErrStale) {
+		return fmt.Errorf("the conversation is no longer assigned to you: %w", data.ErrConflict)
+	}
+	return err
 }
 
 // Typing tells the other side of a conversation that someone is typing.

@@ -102,8 +102,9 @@ func cleanName(name string) string {
 }
 
 // postFile stores the file message and, in the same transaction, the file
-// it carries: a retried upload (same client id) stores nothing new.
-func (s *Service) postFile(ctx context.Context, conv data.Conversation, sender data.SenderKind, senderID string, u Upload) (data.Message, bool, error) {
+// it carries, if the conversation is still as expect says: a retried upload
+// (same client id) stores nothing new.
+func (s *Service) postFile(ctx context.Context, conv data.Conversation, sender data.SenderKind, senderID string, u Upload, expect *data.Expectation) (data.Message, bool, error) {
 	ct, content, err := checkUpload(u)
 	if err != nil {
 		return data.Message{}, false, err
@@ -112,9 +113,9 @@ func (s *Service) postFile(ctx context.Context, conv data.Conversation, sender d
 		Name: cleanName(u.Name), ContentType: ct, Content: content}
 	meta, _ := json.Marshal(map[string]FileInfo{"file": {ID: f.ID, Name: f.Name, ContentType: f.ContentType, Size: int64(len(content))}})
 	m, dup, err := s.store.AppendMessage(ctx, data.Message{ConversationID: conv.ID, ClientMsgID: u.ClientMsgID, SenderKind: sender, SenderID: senderID,
-		Kind: data.KindFile, Text: f.Name, Metadata: meta, Attachment: &f})
+		Kind: data.KindFile, Text: f.Name, Metadata: meta, Attachment: &f, Expect: expect})
 	if err != nil {
-		return data.Message{}, false, fmt.Errorf("chat: upload: %w", err)
+		return data.Message{}, false, fmt.Errorf("chat: upload: %w", staleIsConflict(err))
 	}
 	if !dup {
 		s.publishMessage(ctx, m)
@@ -131,7 +132,7 @@ func (s *Service) PostVisitorFile(ctx context.Context, v data.Visitor, u Upload)
 	if created {
 		s.publishConversation(ctx, conv)
 	}
-	return s.postFile(ctx, conv, data.SenderVisitor, v.ID, u)
+	return s.postFile(ctx, conv, data.SenderVisitor, v.ID, u, &data.Expectation{VisitorID: v.ID})
 }
 
 // PostAgentFile stores an agent's upload in a conversation assigned to them.
@@ -140,10 +141,10 @@ func (s *Service) PostAgentFile(ctx context.Context, a data.Agent, conversationI
 	if err != nil {
 		return data.Message{}, false, fmt.Errorf("chat: agent upload: %w", err)
 	}
-	if conv.AssignedAgent != a.ID || conv.Status != data.StatusAssigned {
-		return data.Message{}, false, fmt.Errorf("chat: agent upload: %w", ErrForbidden)
+	if err := replyable(a, conv); err != nil {
+		return data.Message{}, false, fmt.Errorf("chat: agent upload: %w", err)
 	}
-	return s.postFile(ctx, conv, data.SenderAgent, a.ID, u)
+	return s.postFile(ctx, conv, data.SenderAgent, a.ID, u, stillAssigned(a))
 }
 
 // VisitorFile returns a file of one of the visitor's conversations.

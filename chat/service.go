@@ -292,13 +292,20 @@ func (s *Service) runTurn(job turnJob) {
 		d.Reply = map[string]string{"zh": "抱歉，系统暂时无法回答，请稍后再试。", "en": "Sorry, I can't answer right now. Please try again in a moment."}[d.Lang]
 	}
 	if err := s.botReply(ctx, job.conv, "bot-reply-"+strconv.FormatInt(job.msg.Seq, 10), d); err != nil {
+		if errors.Is(err, data.ErrStale) {
+			// A person took over (or the conversation closed) while the
+			// bot was thinking: its reply and decision no longer apply.
+			s.log.Debug("bot reply dropped: the conversation left the bot", slog.String("conversation", job.conv.ID))
+			return
+		}
 		s.log.Error("store bot reply", slog.String("conversation", job.conv.ID), slog.Any("err", err))
 		return
 	}
 	s.handOff(ctx, job.conv, d)
 }
 
-// botReply appends the bot's reply (idempotent by clientMsgID) and publishes it.
+// botReply appends the bot's reply (idempotent by clientMsgID) and publishes
+// it, only while the conversation is still the bot's (data.ErrStale otherwise).
 func (s *Service) botReply(ctx context.Context, conv data.Conversation, clientMsgID string, d bot.Decision) error {
 	meta, err := json.Marshal(BotMetadata{QuickReplies: d.QuickReplies, Decision: d})
 	if err != nil {
@@ -311,6 +318,7 @@ func (s *Service) botReply(ctx context.Context, conv data.Conversation, clientMs
 	reply := data.Message{
 		ConversationID: conv.ID, SenderKind: data.SenderBot, SenderID: "bot", Kind: kind,
 		Text: d.Reply, Metadata: meta, ClientMsgID: clientMsgID,
+		Expect: &data.Expectation{Status: data.StatusBot},
 	}
 	msg, dup, err := s.store.AppendMessage(ctx, reply)
 	if err != nil {
@@ -390,7 +398,9 @@ func (s *Service) Feedback(ctx context.Context, v data.Visitor, conversationID s
 		return bot.Decision{}, fmt.Errorf("chat: feedback: %w", err)
 	}
 	if !helpful && d.Reply != "" {
-		if err := s.botReply(ctx, conv, "bot-feedback-"+strconv.FormatInt(seq, 10), d); err != nil {
+		if err := s.botReply(ctx, conv, "bot-feedback-"+strconv.FormatInt(seq, 10), d); errors.Is(err, data.ErrStale) {
+			return ack, nil // a person took over meanwhile
+		} else if err != nil {
 			return bot.Decision{}, err
 		}
 	}

@@ -420,8 +420,12 @@ func TestAgentReplyRules(t *testing.T) {
 	}
 	before, _ := f.store.GetConversation(ctx, conv)
 	move(data.StatusAssigned, data.StatusClosed, mei.ID)
-	if err := reply(mei, "r9", false); !errors.Is(err, data.ErrConflict) && !errors.Is(err, ErrForbidden) {
-		t.Errorf("reply after close = %v, want it refused", err)
+	if err := reply(mei, "r9", false); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("reply after close = %v, want a conflict (closed), not forbidden", err)
+	}
+	coupon := &data.Coupon{Code: "SAVE10", Title: "10% off"}
+	if _, _, err := f.svc.PostAgentRich(ctx, mei, conv, "c9", "", Rich{Coupon: coupon}); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("coupon after close = %v, want a conflict", err)
 	}
 	// A resend of a reply stored before the close is the stored reply.
 	if m, dup, err := f.svc.PostAgentMessage(ctx, mei, conv, "r1", "text r1", false); err != nil || !dup || m.Text != "text r1" {
@@ -489,5 +493,38 @@ func TestConvCacheIsBounded(t *testing.T) {
 	c.drop("one-more")
 	if _, ok := c.get("one-more"); ok {
 		t.Error("drop left the entry")
+	}
+}
+
+// TestNoBotReplyAfterAPersonTookOver: a bot turn that finishes after the
+// conversation left the bot (handed off while it was thinking) stores no
+// reply and hands nothing off.
+func TestNoBotReplyAfterAPersonTookOver(t *testing.T) {
+	f := newFixture(t, 300*time.Millisecond)
+	ctx := context.Background()
+	m, _, err := f.svc.PostVisitorMessage(ctx, f.visitor, "q1", "a question")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.store.Transition(ctx, data.Transition{ConversationID: m.ConversationID, From: data.StatusBot, To: data.StatusQueued,
+		SkillGroup: "default_support", Note: "queued"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for f.bot.count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // the reply would have been stored by now
+	msgs, err := f.store.ListMessages(ctx, m.ConversationID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range msgs {
+		if x.SenderKind == data.SenderBot {
+			t.Errorf("bot replied after the hand-off: %+v", x)
+		}
+	}
+	if f.bot.count() != 1 || len(msgs) != 2 {
+		t.Errorf("bot turns %d, messages %d (%+v); want 1 turn, the visitor's message and the queued event", f.bot.count(), len(msgs), msgs)
 	}
 }

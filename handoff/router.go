@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -63,6 +64,9 @@ type Router struct {
 	now      func() time.Time
 
 	assignMu sync.Mutex
+	// avoid keeps a conversation transferred to a group away from the agent
+	// who transferred it, for avoidFor (guarded by assignMu; this node only).
+	avoid map[string]avoidance
 	// queueMu makes each queue snapshot's read and publish one step, so this
 	// node publishes its snapshots in the order it read them: otherwise a
 	// snapshot read before an assignment could be published after a newer
@@ -209,19 +213,24 @@ func (r *Router) Assign(ctx context.Context, group string) {
 		}
 	}
 	for _, conv := range queue {
-		for len(cands) > 0 {
+		avoid := r.avoiding(conv.ID)
+		for {
 			rank(cands)
-			c := &cands[0]
+			i := slices.IndexFunc(cands, func(c candidate) bool { return c.id != avoid })
+			if i < 0 {
+				break
+			}
+			c := &cands[i]
 			_, err := r.assign(ctx, conv.ID, c.id, c.capacity, "routing")
 			if err == nil {
 				c.load++
 				if c.load >= c.capacity {
-					cands = cands[1:]
+					cands = slices.Delete(cands, i, i+1)
 				}
 				break
 			}
 			if errors.Is(err, ErrAtCapacity) {
-				cands = cands[1:] // another node filled this agent; try the next
+				cands = slices.Delete(cands, i, i+1) // another node filled this agent; try the next
 				continue
 			}
 			break // the conversation left the queue (accepted elsewhere): next one
@@ -230,6 +239,38 @@ func (r *Router) Assign(ctx context.Context, group string) {
 			return
 		}
 	}
+}
+
+// avoidance is an agent a queued conversation is not routed to, until a time.
+type avoidance struct {
+	agent string
+	until time.Time
+}
+
+// avoidFor is how long a conversation transferred to a group is kept away
+// from the agent who transferred it.
+const avoidFor = 15 * time.Minute
+
+// avoidAgent keeps conversationID away from agentID for avoidFor (assignMu held).
+func (r *Router) avoidAgent(conversationID, agentID string) {
+	now := r.now()
+	if r.avoid == nil {
+		r.avoid = map[string]avoidance{}
+	}
+	for id, a := range r.avoid {
+		if now.After(a.until) {
+			delete(r.avoid, id)
+		}
+	}
+	r.avoid[conversationID] = avoidance{agent: agentID, until: now.Add(avoidFor)}
+}
+
+// avoiding is the agent conversationID is kept away from, or "" (assignMu held).
+func (r *Router) avoiding(conversationID string) string {
+	if a, ok := r.avoid[conversationID]; ok && r.now().Before(a.until) {
+		return a.agent
+	}
+	return ""
 }
 
 // assign moves a queued conversation to an agent and publishes everything.
@@ -335,10 +376,6 @@ func (r *Router) Transfer(ctx context.Context, agentID, conversationID, toGroup,
 	if len(note) > 500 {
 		return data.Conversation{}, fmt.Errorf("handoff: transfer note longer than 500 bytes: %w", data.ErrInvalid)
 	}
-	suffix := ""
-	if note != "" {
-		suffix = " (" + note + ")"
-	}
 	var (
 		out data.Conversation
 		msg data.Message
@@ -354,7 +391,7 @@ func (r *Router) Transfer(ctx context.Context, agentID, conversationID, toGroup,
 		}
 		out, msg, err = r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusAssigned,
 			AssignedAgent: toAgent, Capacity: target.Capacity, At: r.now(),
-			Note: fmt.Sprintf("%s transferred the conversation to %s%s. 已转接给 %s。", agent.Name, target.Name, suffix, target.Name)})
+			Note: fmt.Sprintf("%s transferred the conversation to %s. 已转接给 %s。", agent.Name, target.Name, target.Name)})
 		if err != nil {
 			return data.Conversation{}, fmt.Errorf("handoff: transfer to %s: %w", toAgent, err)
 		}
@@ -365,14 +402,28 @@ func (r *Router) Transfer(ctx context.Context, agentID, conversationID, toGroup,
 		}
 		out, msg, err = r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusQueued,
 			SkillGroup: toGroup, At: r.now(),
-			Note: fmt.Sprintf("%s transferred the conversation to the %s team%s. 已为您转接到其他客服组。", agent.Name, toGroup, suffix)})
+			Note: fmt.Sprintf("%s transferred the conversation to the %s team. 已为您转接到其他客服组。", agent.Name, toGroup)})
 		if err != nil {
 			return data.Conversation{}, fmt.Errorf("handoff: transfer to group %s: %w", toGroup, err)
 		}
+		r.assignMu.Lock()
+		r.avoidAgent(conv.ID, agentID)
+		r.assignMu.Unlock()
 	default:
 		return data.Conversation{}, fmt.Errorf("handoff: transfer needs a group or an agent: %w", data.ErrInvalid)
 	}
 	r.pub.Message(ctx, msg)
+	if note != "" {
+		// The note is for agents only: a note message, never part of the
+		// system message the visitor sees.
+		n, _, err := r.store.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderAgent, SenderID: agentID,
+			Kind: data.KindNote, Text: "Transfer note 转接备注: " + note})
+		if err != nil {
+			r.log.Warn("transfer note not stored", slog.String("conversation", conv.ID), slog.Any("err", err))
+		} else {
+			r.pub.Message(ctx, n)
+		}
+	}
 	r.pub.Conversation(ctx, out)
 	r.pub.Event(ctx, data.AgentTopic(agentID), data.Event{Type: data.EventConversation, Conversation: &out})
 	if toGroup != "" {

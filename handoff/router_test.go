@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -533,5 +534,49 @@ func TestQueueSnapshotsPublishedInReadOrder(t *testing.T) {
 	defer mu.Unlock()
 	if len(sizes) != 2 || sizes[1] != 0 {
 		t.Errorf("queue snapshot sizes in publish order = %v, want [1 0] (the newest last)", sizes)
+	}
+}
+
+// TestTransferNoteStaysWithAgents: a transfer note reaches agents as a note,
+// never the visitor's system message; a conversation transferred to a group
+// does not come back to the agent who transferred it while another member
+// can take it, nor on later ticks.
+func TestTransferNoteStaysWithAgents(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.agent("a@x.io", 2, "order_support")
+	b := e.agent("b@x.io", 2, "order_support")
+	e.presence.Connect(a.ID)
+	c := e.enqueue("order_support", 0)
+	if got := e.status(c.ID); got.AssignedAgent != a.ID {
+		t.Fatalf("not assigned to a: %+v", got)
+	}
+	if _, err := e.router.Transfer(ctx, a.ID, c.ID, "order_support", "", "VIP, do not grant a refund"); err != nil {
+		t.Fatal(err)
+	}
+	e.router.Tick(ctx)
+	if got := e.status(c.ID); got.Status != data.StatusQueued {
+		t.Errorf("after the transfer and a tick: %+v; want it queued, not back with the agent who transferred it", got)
+	}
+	e.presence.Connect(b.ID)
+	e.router.AgentAvailable(ctx, b.ID)
+	if got := e.status(c.ID); got.AssignedAgent != b.ID {
+		t.Errorf("with b online: %+v, want assigned to b", got)
+	}
+	msgs, err := e.store.ListMessages(ctx, c.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := 0
+	for _, m := range msgs {
+		switch {
+		case m.Kind == data.KindNote:
+			notes++
+		case strings.Contains(m.Text, "refund"):
+			t.Errorf("the transfer note is in a %s message the visitor sees: %q", m.Kind, m.Text)
+		}
+	}
+	if notes != 1 {
+		t.Errorf("notes = %d, want the transfer note as 1 note", notes)
 	}
 }
