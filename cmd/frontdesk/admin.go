@@ -23,9 +23,24 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return adminWithInput(ctx, args, osStdin(), stdout, stderr)
 }
 
+// adminUsage lists every admin subcommand.
+const adminUsage = `usage: frontdesk admin <command> [flags]
+  create-agent  --email E --name N [--role agent|admin|editor] [--groups g1,g2] [--capacity N] [--password-stdin]
+  set-password  --email E [--password-stdin]
+  list-agents
+  create-token  --email ADMIN [--days 90]
+  identity-key  add|rotate|list|remove [--site KEY] [--kid KID]
+every command also takes serve's --data-dir (or --database-url and --master-key);
+run 'frontdesk admin <command> -h' for its flags`
+
 func adminWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, adminUsage)
+		return nil
+	}
 	if len(args) == 0 {
-		return errors.New("usage: frontdesk admin create-agent|set-password|list-agents|create-token|identity-key [flags]")
+		fmt.Fprintln(stderr, adminUsage)
+		return exitError{code: 2, msg: "missing admin command"}
 	}
 	if args[0] == "identity-key" {
 		return runIdentityKeys(ctx, args[1:], stdout, stderr)
@@ -43,7 +58,7 @@ func adminWithInput(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fs.StringVar(&name, "name", "", "the agent's name as visitors see it")
 		fs.StringVar(&groups, "groups", "default_support", "comma-separated skill groups")
 		fs.StringVar(&role, "role", "agent", "admin, agent or editor")
-		fs.IntVar(&capacity, "capacity", 3, "concurrent conversations")
+		fs.IntVar(&capacity, "capacity", 0, "concurrent conversations, 1-100 (0 or unset: 3 for agents and admins; editors, who take no conversations, keep 0)")
 		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin (otherwise one is generated and printed)")
 	case "set-password":
 		fs.StringVar(&email, "email", "", "the agent's e-mail")
@@ -53,13 +68,22 @@ func adminWithInput(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fs.StringVar(&email, "email", "", "the admin the token acts as")
 		fs.IntVar(&capacity, "days", 90, "lifetime in days (1-730)")
 	default:
-		return fmt.Errorf("unknown admin command %q (want create-agent, set-password, list-agents or create-token)", sub)
+		return fmt.Errorf("unknown admin command %q (want create-agent, set-password, list-agents, create-token or identity-key; see frontdesk admin -h)", sub)
 	}
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
 	finish()
-	store, err := openStore(ctx, cfg)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch {
+	case sub == "create-agent" && (email == "" || name == ""):
+		return errors.New("--email and --name are required")
+	case (sub == "set-password" || sub == "create-token") && email == "":
+		return errors.New("--email is required")
+	}
+	store, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -81,9 +105,6 @@ func adminWithInput(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	switch sub {
 	case "create-agent":
-		if email == "" || name == "" {
-			return errors.New("--email and --name are required")
-		}
 		pw, generated, err := readPassword()
 		if err != nil {
 			return err

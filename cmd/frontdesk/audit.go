@@ -13,8 +13,13 @@ import (
 
 // runAudit checks the audit log: frontdesk audit verify.
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: frontdesk audit verify [--data-dir DIR | --database-url URL --master-key KEY]"
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, usage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("usage: frontdesk audit verify")
+		return errors.New(usage)
 	}
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -23,7 +28,10 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	finish()
-	store, err := openStore(ctx, cfg)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	store, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -35,30 +35,26 @@ type botConfig struct {
 }
 
 // botFlags registers the bot's flags; env gives each flag's default from the environment.
-func botFlags(fs *flag.FlagSet, env func(name, def string) string) *botConfig {
+func botFlags(fs *flag.FlagSet, env *envVars) *botConfig {
 	b := &botConfig{}
-	fs.StringVar(&b.Policy, "bot-config", env("bot-config", ""), "bot policy YAML (thresholds, per-intent rules; see docs/bot.md; default: built-in)")
-	fs.StringVar(&b.Intents, "bot-intents", env("bot-intents", ""), "intent training data, file or directory (default: built-in starter intents)")
-	fs.StringVar(&b.Flows, "bot-flows", env("bot-flows", ""), "flows YAML (default: built-in order_status flow, enabled by --bot-webhook-url)")
-	b.ClarifyThreshold = envFloat(env("bot-clarify-threshold", ""), 0.3)
-	fs.Float64Var(&b.ClarifyThreshold, "bot-clarify-threshold", b.ClarifyThreshold, "knowledge confidence at or above which an unsure match is clarified (0 disables clarifying)")
-	b.ClarifyMargin = envFloat(env("bot-clarify-margin", ""), 0.1)
-	fs.Float64Var(&b.ClarifyMargin, "bot-clarify-margin", b.ClarifyMargin, "confidence gap between the two best entries below which the bot asks which one is meant")
-	fs.StringVar(&b.WebhookURL, "bot-webhook-url", env("bot-webhook-url", ""), "HTTPS base URL of your backend for flows (e.g. order status); empty disables flows")
-	fs.StringVar(&b.WebhookSecret, "bot-webhook-secret", env("bot-webhook-secret", ""), "secret signing flow webhook requests (HMAC-SHA256)")
-	fs.StringVar(&b.LLMBaseURL, "llm-base-url", env("llm-base-url", ""), "OpenAI-compatible API base URL for generative answers (default: off)")
-	fs.StringVar(&b.LLMModel, "llm-model", env("llm-model", ""), "model for generative answers")
-	fs.StringVar(&b.LLMAPIKey, "llm-api-key", env("llm-api-key", ""), "API key for generative answers")
-	b.LLMTimeout = envDuration(env("llm-timeout", ""), 8*time.Second)
-	fs.DurationVar(&b.LLMTimeout, "llm-timeout", b.LLMTimeout, "how long a generated answer may take before the FAQ answer is used")
-	b.LLMMaxPromptTokens = envInt(env("llm-max-prompt-tokens", ""), 1500)
-	fs.IntVar(&b.LLMMaxPromptTokens, "llm-max-prompt-tokens", b.LLMMaxPromptTokens, "token budget of the prompt (FAQ sources are cut to fit)")
+	fs.StringVar(&b.Policy, "bot-config", env.str("bot-config", ""), "bot policy YAML (thresholds, per-intent rules; see docs/bot.md; default: built-in)")
+	fs.StringVar(&b.Intents, "bot-intents", env.str("bot-intents", ""), "intent training data, file or directory (default: built-in starter intents)")
+	fs.StringVar(&b.Flows, "bot-flows", env.str("bot-flows", ""), "flows YAML (default: built-in order_status flow, enabled by --bot-webhook-url)")
+	fs.Float64Var(&b.ClarifyThreshold, "bot-clarify-threshold", env.float("bot-clarify-threshold", 0.3), "knowledge confidence at or above which an unsure match is clarified (0 disables clarifying)")
+	fs.Float64Var(&b.ClarifyMargin, "bot-clarify-margin", env.float("bot-clarify-margin", 0.1), "confidence gap between the two best entries below which the bot asks which one is meant")
+	fs.StringVar(&b.WebhookURL, "bot-webhook-url", env.str("bot-webhook-url", ""), "HTTPS base URL of your backend for flows (e.g. order status); empty disables flows")
+	fs.StringVar(&b.WebhookSecret, "bot-webhook-secret", env.str("bot-webhook-secret", ""), "secret signing flow webhook requests (HMAC-SHA256)")
+	fs.StringVar(&b.LLMBaseURL, "llm-base-url", env.str("llm-base-url", ""), "OpenAI-compatible API base URL for generative answers (default: off)")
+	fs.StringVar(&b.LLMModel, "llm-model", env.str("llm-model", ""), "model for generative answers")
+	fs.StringVar(&b.LLMAPIKey, "llm-api-key", env.str("llm-api-key", ""), "API key for generative answers")
+	fs.DurationVar(&b.LLMTimeout, "llm-timeout", env.duration("llm-timeout", 8*time.Second), "how long a generated answer may take before the FAQ answer is used")
+	fs.IntVar(&b.LLMMaxPromptTokens, "llm-max-prompt-tokens", env.int("llm-max-prompt-tokens", 1500), "token budget of the prompt (FAQ sources are cut to fit)")
 	return b
 }
 
 // defaultBotConfig is the configuration with every flag at its default.
 func defaultBotConfig() *botConfig {
-	return botFlags(flag.NewFlagSet("bot", flag.ContinueOnError), func(_, def string) string { return def })
+	return botFlags(flag.NewFlagSet("bot", flag.ContinueOnError), newEnvVars(func(string) string { return "" }))
 }
 
 // validate checks the bot's settings.

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/frontdesk/frontdesk/bot"
 	"github.com/frontdesk/frontdesk/knowledge"
@@ -15,6 +15,10 @@ import (
 
 // runBot dispatches `frontdesk bot <subcommand>`.
 func runBot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, "usage: frontdesk bot test [flags] [STORIES.yaml ...]")
+		return nil
+	}
 	if len(args) == 0 || args[0] != "test" {
 		fmt.Fprintln(stderr, "usage: frontdesk bot test [flags] [STORIES.yaml ...]")
 		return fmt.Errorf("unknown or missing subcommand (want: test)")
@@ -31,34 +35,30 @@ func runBotTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	kbDir := fs.String("kb", os.Getenv(envPrefix+"KB"), "knowledge directory (default: the built-in demo set)")
 	verbose := fs.Bool("v", false, "print every step with its decision, not only failures")
 	jsonOut := fs.Bool("json", false, "print the results as JSON")
-	env := func(name, def string) string {
-		if v := os.Getenv(envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
-			return v
-		}
-		return def
-	}
+	env := newEnvVars(os.Getenv)
 	b := botFlags(fs, env)
-	threshold := fs.Float64("bot-answer-threshold", envFloat(env("bot-answer-threshold", ""), 0.5), "knowledge confidence at or above which the bot answers")
+	threshold := fs.Float64("bot-answer-threshold", env.float("bot-answer-threshold", 0.5), "knowledge confidence at or above which the bot answers")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: frontdesk bot test [flags] [STORIES.yaml ...]")
 		fmt.Fprintln(stderr, "Runs conversation test stories (docs/bot.md); without files, the built-in starter stories.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if errs := b.validate(); len(errs) > 0 {
-		return errs[0]
+	if errs := append(env.problems(fs), b.validate()...); len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	var stories []bot.Story
-	if fs.NArg() == 0 {
+	if len(files) == 0 {
 		s, err := bot.StarterStories()
 		if err != nil {
 			return err
 		}
 		stories = s
 	}
-	for _, f := range fs.Args() {
+	for _, f := range files {
 		s, err := bot.ReadStoriesFile(f)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,19 +22,19 @@ import (
 // default), and prints each decision's reason and scores under the reply.
 // Type /helpful or /unhelpful to answer "Was this helpful?".
 func chatExplain(ctx context.Context, kbDir, say string, stdin io.Reader, stdout, stderr io.Writer) error {
-	env := func(name, def string) string {
-		if v := os.Getenv(envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
-			return v
-		}
-		return def
+	env := newEnvVars(os.Getenv)
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	b := botFlags(fs, env)
+	threshold := env.float("bot-answer-threshold", 0.5)
+	if errs := append(env.problems(fs), b.validate()...); len(errs) > 0 {
+		return errors.Join(errs...)
 	}
-	b := botFlags(flag.NewFlagSet("explain", flag.ContinueOnError), env)
 	kb, err := knowledge.Open(ctx, knowledge.Config{Dir: kbDir})
 	if err != nil {
 		return err
 	}
 	defer kb.Close()
-	p, err := loadBotParts(ctx, b, envFloat(env("bot-answer-threshold", ""), 0.5))
+	p, err := loadBotParts(ctx, b, threshold)
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,20 @@ import (
 
 // runIdentityKeys manages a site's identity keys (frontdesk admin identity-key add|list|remove).
 func runIdentityKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: frontdesk admin identity-key add|rotate|list|remove --site KEY [--kid KID]"
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, usage)
+		return nil
+	}
 	if len(args) == 0 {
-		return errors.New("usage: frontdesk admin identity-key add|rotate|list|remove --site KEY [--kid KID]")
+		return errors.New(usage)
 	}
 	sub, rest := args[0], args[1:]
+	switch sub {
+	case "add", "rotate", "list", "remove":
+	default:
+		return fmt.Errorf("unknown identity-key command %q (want add, rotate, list or remove)", sub)
+	}
 	fs := flag.NewFlagSet("admin identity-key "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg, finish := serverFlags(fs, os.Getenv)
@@ -29,7 +39,13 @@ func runIdentityKeys(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	finish()
-	store, err := openStore(ctx, cfg)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if sub == "remove" && *kid == "" {
+		return errors.New("--kid is required")
+	}
+	store, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -69,9 +85,6 @@ func runIdentityKeys(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		return w.Flush()
 	case "remove":
-		if *kid == "" {
-			return errors.New("--kid is required")
-		}
 		if err := audit("site:" + *site + " kid:" + *kid); err != nil {
 			return err
 		}
@@ -79,8 +92,6 @@ func runIdentityKeys(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 		fmt.Fprintf(stdout, "removed %s from %s\n", *kid, *site)
-	default:
-		return fmt.Errorf("unknown identity-key command %q (want add, rotate, list or remove)", sub)
 	}
 	return nil
 }

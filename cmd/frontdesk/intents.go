@@ -43,15 +43,26 @@ func runIntents(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return fmt.Errorf("unknown subcommand %q", args[0])
 }
 
-// parseFlags parses fs and turns -h into a nil error with a stop signal.
-func intentsParseFlags(fs *flag.FlagSet, args []string) (stop bool, err error) {
-	if err := fs.Parse(args); err != nil {
+// intentsParseFlags parses flags wherever they stand (parseInterspersed)
+// and returns the positional arguments; stop is set after -h (err nil) or
+// on an error.
+func intentsParseFlags(fs *flag.FlagSet, args []string) (pos []string, stop bool, err error) {
+	pos, err = parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return true, nil
+			return nil, true, nil
 		}
-		return true, err
+		return nil, true, err
 	}
-	return false, nil
+	return pos, false, nil
+}
+
+// noArgs refuses positional arguments of a command that takes flags only.
+func noArgs(cmd string, pos []string) error {
+	if len(pos) > 0 {
+		return fmt.Errorf("%s: unexpected arguments %q (flags only)", cmd, pos)
+	}
+	return nil
 }
 
 func intentsTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,7 +71,11 @@ func intentsTrain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	data := fs.String("data", "", "training data: a .yaml/.yml (Frontdesk or Rasa nlu.yml), .jsonl, .csv or CLINC150 .json file, or a directory of .yaml files")
 	out := fs.String("out", "", "where to write the model")
 	seed := fs.Uint64("seed", 1, "random seed")
-	if stop, err := intentsParseFlags(fs, args); stop {
+	pos, stop, err := intentsParseFlags(fs, args)
+	if stop {
+		return err
+	}
+	if err := noArgs("train", pos); err != nil {
 		return err
 	}
 	if *data == "" || *out == "" {
@@ -89,15 +104,15 @@ func intentsPredict(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("intents predict", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	model := fs.String("model", "", "model file written by 'intents train' (default: the embedded starter model)")
-	if stop, err := intentsParseFlags(fs, args); stop {
+	texts, stop, err := intentsParseFlags(fs, args)
+	if stop {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(texts) == 0 {
 		fs.Usage()
 		return errors.New("predict: give at least one text")
 	}
 	var m *intents.Model
-	var err error
 	if *model == "" {
 		m, err = intents.Starter(ctx)
 	} else {
@@ -107,7 +122,7 @@ func intentsPredict(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	enc := json.NewEncoder(stdout)
-	for _, text := range fs.Args() {
+	for _, text := range texts {
 		p, err := m.PredictContext(ctx, text)
 		if err != nil {
 			return err
@@ -142,12 +157,21 @@ func intentsEval(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	testPath := fs.String("test", "", "data to report on (default: the CLINC150 test part, else val, else --holdout)")
 	holdout := fs.Float64("holdout", 0, "when there is no test or val data, report on this stratified fraction of train")
 	seed := fs.Uint64("seed", 1, "random seed (training and --holdout split)")
-	if stop, err := intentsParseFlags(fs, args); stop {
+	pos, stop, err := intentsParseFlags(fs, args)
+	if stop {
+		return err
+	}
+	if err := noArgs("eval", pos); err != nil {
 		return err
 	}
 	if *trainPath == "" {
 		fs.Usage()
 		return errors.New("eval: --train is required")
+	}
+	holdoutGiven := false
+	fs.Visit(func(f *flag.Flag) { holdoutGiven = holdoutGiven || f.Name == "holdout" })
+	if holdoutGiven && (*holdout <= 0 || *holdout >= 1) {
+		return fmt.Errorf("eval: --holdout %v: --holdout must be between 0 and 1 (exclusive)", *holdout)
 	}
 	var train, val, test intents.Dataset
 	var valName, testName string

@@ -22,7 +22,10 @@ func runKB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, `usage: frontdesk kb <lint|search|import|eval> [flags] [args]
   kb lint [--skills a,b,c] DIR|FILE...          check entry files; exit 1 on findings
   kb search [--kb DIR] [--k 5] QUERY            search (default: the embedded starter set)
-  kb import [--out DIR] FILE.csv|FILE.jsonl...  convert CSV/JSONL to Markdown entry files
+  kb import [--out DIR] [--skill S] FILE.csv|FILE.jsonl...
+                                                convert CSV/JSONL to Markdown entry files in DIR
+                                                (default: the current folder); --skill: the skill
+                                                group of entries that have none
   kb eval --kb PATH --queries PATH [--k 10]     print retrieval figures as JSON`)
 	}
 	if len(args) == 0 {
@@ -52,24 +55,28 @@ func kbFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses flags, mapping -h to a nil error and misuse to exit code 2.
-func parseFlags(fs *flag.FlagSet, args []string) (bool, error) {
-	if err := fs.Parse(args); err != nil {
+// parseFlags parses flags wherever they stand (parseInterspersed) and
+// returns the positional arguments; ok is false when the command should
+// stop: after -h (err nil) or on misuse (exit code 2).
+func parseFlags(fs *flag.FlagSet, args []string) (pos []string, ok bool, err error) {
+	pos, err = parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return false, nil
+			return nil, false, nil
 		}
-		return false, exitError{code: 2, msg: err.Error()}
+		return nil, false, exitError{code: 2, msg: err.Error()}
 	}
-	return true, nil
+	return pos, true, nil
 }
 
 func kbLint(args []string, stdout, stderr io.Writer) error {
 	fs := kbFlags("lint", stderr)
 	skills := fs.String("skills", strings.Join(knowledge.DefaultSkills, ","), "comma-separated known skill groups (empty: accept any)")
-	if ok, err := parseFlags(fs, args); !ok {
+	paths, ok, err := parseFlags(fs, args)
+	if !ok {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(paths) == 0 {
 		return exitError{code: 2, msg: "usage: frontdesk kb lint [--skills a,b] DIR|FILE..."}
 	}
 	var known []string
@@ -80,7 +87,7 @@ func kbLint(args []string, stdout, stderr io.Writer) error {
 	}
 	var entries []knowledge.Entry
 	var problems []knowledge.Problem
-	for _, p := range fs.Args() {
+	for _, p := range paths {
 		es, ps, err := knowledge.Load(p)
 		if err != nil {
 			return err
@@ -104,10 +111,11 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dir := fs.String("kb", "", "knowledge directory or .jsonl/.csv file (default: embedded starter set)")
 	k := fs.Int("k", 5, "number of hits")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if ok, err := parseFlags(fs, args); !ok {
+	words, ok, err := parseFlags(fs, args)
+	if !ok {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(words) == 0 {
 		return exitError{code: 2, msg: "usage: frontdesk kb search [--kb DIR] [--k 5] QUERY"}
 	}
 	x, err := knowledge.Open(ctx, knowledge.Config{Dir: *dir})
@@ -115,7 +123,7 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer x.Close()
-	res, err := x.Search(ctx, strings.Join(fs.Args(), " "), *k)
+	res, err := x.Search(ctx, strings.Join(words, " "), *k)
 	if err != nil {
 		return err
 	}
@@ -137,18 +145,19 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func kbImport(args []string, stdout, stderr io.Writer) error {
 	fs := kbFlags("import", stderr)
 	out := fs.String("out", ".", "directory to write the Markdown entry files into")
-	skill := fs.String("skill", "", "skill for entries that have none")
-	if ok, err := parseFlags(fs, args); !ok {
+	skill := fs.String("skill", "", "skill group (where a handoff on the topic goes) for imported entries that have none (default: none)")
+	files, ok, err := parseFlags(fs, args)
+	if !ok {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return exitError{code: 2, msg: "usage: frontdesk kb import [--out DIR] FILE.csv|FILE.jsonl..."}
+	if len(files) == 0 {
+		return exitError{code: 2, msg: "usage: frontdesk kb import [--out DIR] [--skill S] FILE.csv|FILE.jsonl..."}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
 	n := 0
-	for _, p := range fs.Args() {
+	for _, p := range files {
 		ext := strings.ToLower(filepath.Ext(p))
 		if ext != ".csv" && ext != ".jsonl" {
 			return fmt.Errorf("%s: want a .csv or .jsonl file", p)
@@ -195,8 +204,12 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	noPair := fs.Bool("rerank-no-pair-model", false, "listwise re-ranker without the pair classifier's log-odds")
 	noEnc := fs.Bool("rerank-no-encoder", false, "listwise re-ranker without the learned bag-of-units dual encoder's cosine")
 	expand := fs.Int("rerank-expand", 0, "listwise re-ranker: add up to N character bigrams from its translation model to the candidate search")
-	if ok, err := parseFlags(fs, args); !ok {
+	rest, ok, err := parseFlags(fs, args)
+	if !ok {
 		return err
+	}
+	if len(rest) > 0 {
+		return exitError{code: 2, msg: fmt.Sprintf("unexpected arguments %q (kb eval takes flags only)", rest)}
 	}
 	if *kb == "" || *qpath == "" {
 		return exitError{code: 2, msg: "usage: frontdesk kb eval --kb PATH --queries PATH [--k 10]"}
@@ -228,6 +241,9 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := checkQueries(queries, *qpath); err != nil {
+		return err
+	}
 	x, err := knowledge.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -247,6 +263,21 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rep.IndexSeconds = x.BuildTime().Seconds()
 	rep.Entries = x.Len()
 	return json.NewEncoder(stdout).Encode(rep)
+}
+
+// checkQueries refuses a queries file that holds no queries (an empty file,
+// a knowledge file passed as --queries), which would report n 0 or recall 0.
+func checkQueries(queries []knowledge.Query, name string) error {
+	const want = `want JSON lines {"qid","query","relevant":[ids]}`
+	if len(queries) == 0 {
+		return fmt.Errorf("%s: no queries; %s", name, want)
+	}
+	for i, q := range queries {
+		if strings.TrimSpace(q.Query) == "" || len(q.Relevant) == 0 {
+			return fmt.Errorf("%s: query %d (qid %q) has no \"query\" or no \"relevant\" ids; %s", name, i+1, q.QID, want)
+		}
+	}
+	return nil
 }
 
 // evalCrossFitted evaluates queries in two folds (split by relevant entry, so

@@ -17,8 +17,13 @@ import (
 
 // runKeys manages the keys that seal data at rest: frontdesk keys list|rotate.
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: frontdesk keys list | rotate [--new-master-key-file FILE]"
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stderr, usage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "list" && args[0] != "rotate") {
-		return errors.New("usage: frontdesk keys list | rotate [--new-master-key-file FILE]")
+		return errors.New(usage)
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
@@ -26,13 +31,29 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg, finish := serverFlags(fs, os.Getenv)
 	var newMasterFile string
 	if sub == "rotate" {
-		fs.StringVar(&newMasterFile, "new-master-key-file", "", "also change the master key: re-wrap every data key with the key in this file (created if missing)")
+		fs.StringVar(&newMasterFile, "new-master-key-file", "", "also change the master key: re-wrap every data key with the key in this file (created if missing; its folder must exist)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	finish()
-	store, err := openStore(ctx, cfg)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	// Check the new master key before changing anything.
+	var newRing *seal.Keyring
+	var newKey []byte
+	if newMasterFile != "" {
+		k, err := loadNewMasterKey(newMasterFile)
+		if err != nil {
+			return err
+		}
+		if newRing, err = seal.NewKeyring(k); err != nil {
+			return fmt.Errorf("--new-master-key-file %s: %w", newMasterFile, err)
+		}
+		newKey = k
+	}
+	store, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -57,19 +78,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if newMasterFile == "" {
 		return nil
 	}
-	newKey, err := seal.LoadOrCreateKeyFile(newMasterFile)
-	if err != nil {
-		return err
-	}
-	ring, err := seal.NewKeyring(newKey)
-	if err != nil {
-		return err
-	}
-	if err := store.RewrapKeys(ctx, ring); err != nil {
+	if err := store.RewrapKeys(ctx, newRing); err != nil {
 		return err
 	}
 	if cfg.MasterKey != "" {
-		fmt.Fprintf(stdout, "every key is now wrapped by the key in %s: set --master-key / FRONTDESK_MASTER_KEY to it before the next start\n", newMasterFile)
+		fmt.Fprintf(stdout, "every key is now wrapped by the key in %s: set --master-key / FRONTDESK_MASTER_KEY to it\n%s\n", newMasterFile, restartNodes)
 		return nil
 	}
 	// The data directory's key file: replace it atomically, keeping the new
@@ -82,6 +95,26 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("keys: replace %s: %w (the keys are wrapped by the key in %s now: copy it there)", path, err, newMasterFile)
 	}
-	fmt.Fprintf(stdout, "every key is now wrapped by the new master key; %s holds it (back it up, and destroy the old one)\n", path)
+	fmt.Fprintf(stdout, "every key is now wrapped by the new master key; %s holds it (back it up, and destroy the old one)\n%s\n", path, restartNodes)
 	return nil
+}
+
+// restartNodes follows a master key change: running servers still hold the
+// old master key and cannot unwrap the keys it no longer wraps.
+const restartNodes = "restart every frontdesk node now: running servers keep the old master key in memory and cannot read the new data key"
+
+// loadNewMasterKey reads the key file for `keys rotate --new-master-key-file`,
+// creating it when missing. Its folder must exist: a mistyped path fails
+// instead of creating folders and a key nobody will find.
+func loadNewMasterKey(path string) ([]byte, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if dir := filepath.Dir(path); !isDir(dir) {
+			return nil, fmt.Errorf("--new-master-key-file: folder %s does not exist (fix the path, or create the folder first)", dir)
+		}
+	}
+	key, err := seal.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--new-master-key-file %s: %w", path, err)
+	}
+	return key, nil
 }

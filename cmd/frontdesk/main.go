@@ -3,6 +3,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +24,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"version":       {"print the version", runVersion},
 		"serve":         {"run the Frontdesk server", runServe},
-		"admin":         {"create agents, set passwords, list agents", runAdmin},
+		"admin":         {"create agents, set passwords, list agents, API tokens, identity keys", runAdmin},
 		"config":        {"print the effective configuration (secrets masked)", runConfig},
 		"migrate-store": {"copy the SQLite store into an empty PostgreSQL database", runMigrateStore},
 		"backup":        {"write an online backup of the SQLite store", runBackup},
@@ -45,7 +47,7 @@ func main() {
 // run dispatches to a subcommand and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || isHelp(args[0]) {
 		usage(stderr, cmds)
 		if len(args) == 0 {
 			return 2
@@ -59,6 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := c.run(ctx, args[1:], stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // -h: the flag set has printed its usage
+		}
 		fmt.Fprintf(stderr, "frontdesk %s: %v\n", args[0], err)
 		var ec exitCoder
 		if asExitCoder(err, &ec) {
@@ -67,6 +72,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseInterspersed parses fs's flags wherever they stand among the
+// positional arguments and returns those, so `kb search refund --k 1` sets
+// --k instead of searching for "refund --k 1". Go's flag package stops at
+// the first positional argument; this parses again after each one.
+// Everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// isHelp reports whether a subcommand argument asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
 }
 
 func usage(w io.Writer, cmds map[string]command) {

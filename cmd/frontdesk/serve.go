@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -36,9 +37,12 @@ import (
 const demoSiteKey = "demo"
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
-	cfg, _, err := parseServerConfig("serve", args, stderr)
+	cfg, fs, err := parseServerConfig("serve", args, stderr)
 	if err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (serve takes flags only)", fs.Args())
 	}
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
@@ -65,6 +69,14 @@ func newLogger(cfg *serverConfig, w io.Writer) (*slog.Logger, error) {
 func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(addr string)) error {
 	m := metrics.New()
 	log = slog.New(m.WrapLogHandler(log.Handler()))
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	rawStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -80,7 +92,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 			log.Error("close store", slog.Any("err", err))
 		}
 	}()
-	if _, err := store.EnsureSite(ctx, data.Site{Key: demoSiteKey, Name: "Acme Shop", AllowedOrigins: cfg.AllowedOrigins}); err != nil {
+	if err := ensureDemoSite(ctx, store, cfg, log); err != nil {
 		return err
 	}
 
@@ -254,21 +266,68 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	return runErr
 }
 
-// openStore opens the data directory's store with the master key from the
-// configuration or the key file (created on first use).
+// siteStore is what ensureDemoSite needs of the store.
+type siteStore interface {
+	EnsureSite(ctx context.Context, s data.Site) (data.Site, error)
+	SetSiteOrigins(ctx context.Context, siteID string, origins []string) (data.Site, error)
+}
+
+// ensureDemoSite creates the demo site on the first start. On later starts
+// the stored allowed origins stay, unless --allowed-origins (or its
+// variable) is given and differs: then the given list replaces them.
+func ensureDemoSite(ctx context.Context, store siteStore, cfg *serverConfig, log *slog.Logger) error {
+	site, err := store.EnsureSite(ctx, data.Site{Key: demoSiteKey, Name: "Acme Shop", AllowedOrigins: cfg.AllowedOrigins})
+	if err != nil {
+		return fmt.Errorf("demo site: %w", err)
+	}
+	if !cfg.originsGiven || slices.Equal(site.AllowedOrigins, cfg.AllowedOrigins) {
+		return nil
+	}
+	if _, err := store.SetSiteOrigins(ctx, site.ID, cfg.AllowedOrigins); err != nil {
+		return fmt.Errorf("demo site: allowed origins: %w", err)
+	}
+	log.Info("replaced the allowed origins of the demo site", slog.String("site", demoSiteKey),
+		slog.Any("old", site.AllowedOrigins), slog.Any("new", cfg.AllowedOrigins))
+	return nil
+}
+
+// openStore opens the store for `serve`, creating the data directory, the
+// SQLite database and the master key file on first use.
 func openStore(ctx context.Context, cfg *serverConfig) (*sqlstore.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	var (
-		masterKey []byte
-		err       error
-	)
-	if cfg.MasterKey != "" {
-		if masterKey, err = seal.ParseKey(cfg.MasterKey); err != nil {
-			return nil, fmt.Errorf("--master-key: %w", err)
+	return openBackend(ctx, cfg, true)
+}
+
+// openExistingStore opens the store for every other command. It creates
+// nothing, so a mistyped --data-dir fails instead of starting a new, empty
+// installation.
+func openExistingStore(ctx context.Context, cfg *serverConfig) (*sqlstore.Store, error) {
+	if cfg.DatabaseURL == "" {
+		if err := checkDataDir(cfg.DataDir); err != nil {
+			return nil, err
 		}
-	} else if masterKey, err = seal.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "keys", "master.key")); err != nil {
+	}
+	return openBackend(ctx, cfg, false)
+}
+
+// checkDataDir reports a data directory without a SQLite database.
+func checkDataDir(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "frontdesk.db")); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no Frontdesk data in %s; start `frontdesk serve --data-dir %s` first or pass the right --data-dir", dir, dir)
+		}
+		return fmt.Errorf("data dir: %w", err)
+	}
+	return nil
+}
+
+// openBackend opens the store with the master key from the configuration
+// or the data directory's key file (created when create is set).
+func openBackend(ctx context.Context, cfg *serverConfig, create bool) (*sqlstore.Store, error) {
+	masterKey, err := loadMasterKey(cfg, create)
+	if err != nil {
 		return nil, err
 	}
 	sealer, err := seal.NewKeyring(masterKey)
@@ -276,4 +335,32 @@ func openStore(ctx context.Context, cfg *serverConfig) (*sqlstore.Store, error) 
 		return nil, err
 	}
 	return openBackendStore(ctx, cfg, sealer)
+}
+
+// loadMasterKey returns --master-key, else the key in the data directory's
+// key file, which is created when missing only if create is set.
+func loadMasterKey(cfg *serverConfig, create bool) ([]byte, error) {
+	if cfg.MasterKey != "" {
+		k, err := seal.ParseKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("--master-key: %w", err)
+		}
+		return k, nil
+	}
+	path := filepath.Join(cfg.DataDir, "keys", "master.key")
+	if create {
+		return seal.LoadOrCreateKeyFile(path)
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no master key: %s does not exist; pass --master-key (FRONTDESK_MASTER_KEY) or the right --data-dir", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	k, err := seal.ParseKey(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("master key %s: %w", path, err)
+	}
+	return k, nil
 }

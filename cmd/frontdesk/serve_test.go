@@ -239,7 +239,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 }
 
 func TestAdminCommands(t *testing.T) {
-	dir := t.TempDir()
+	dir := newDataDir(t)
 	var out, errOut bytes.Buffer
 	err := adminWithInput(context.Background(), []string{"create-agent", "--data-dir", dir, "--email", "Mei@Acme.example", "--name", "韩梅梅", "--groups", "order_support,tech_support", "--password-stdin"},
 		strings.NewReader("a very long password\n"), &out, &errOut)

@@ -37,6 +37,9 @@ func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, "frontdesk.db")
 	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("--from: no Frontdesk data at %s", path)
+	}
 	if !strings.HasPrefix(*to, "postgres://") && !strings.HasPrefix(*to, "postgresql://") {
 		return errors.New("--to: want postgres://user:password@host:5432/database")
 	}
@@ -65,16 +68,35 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	finish()
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
 	if *to == "" {
 		return errors.New("--to FILE is required")
 	}
 	if cfg.DatabaseURL != "" {
 		return errors.New("the store is PostgreSQL: back it up with pg_dump (see docs/operations.md)")
 	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+	if dir := filepath.Dir(*to); !isDir(dir) {
+		return fmt.Errorf("--to: folder %s does not exist", dir)
+	}
 	db := filepath.Join(cfg.DataDir, "frontdesk.db")
 	if err := sqlstore.BackupSQLite(ctx, db, *to); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backed up %s to %s; keep %s with it (the master key)\n", db, *to, filepath.Join(cfg.DataDir, "keys"))
+	key := "the master key (--master-key)"
+	if cfg.MasterKey == "" {
+		key = "the master key (" + filepath.Join(cfg.DataDir, "keys", "master.key") + ")"
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\nstore %s separately from the backup; without it the backup cannot be read\n", db, *to, key)
 	return nil
+}
+
+// isDir reports whether path is an existing directory.
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
