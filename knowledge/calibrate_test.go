@@ -42,6 +42,35 @@ func TestConfidenceStarter(t *testing.T) {
 	}
 }
 
+// TestExactQuestionIsNotAmbiguous: an FAQ question asked word for word (up to
+// case, width and punctuation) gets a margin equal to its confidence, while
+// a paraphrase close to two entries keeps a small margin.
+func TestExactQuestionIsNotAmbiguous(t *testing.T) {
+	ctx := context.Background()
+	x, err := Open(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for _, tt := range []struct {
+		query, top string
+		exact      bool
+	}{
+		{"When will I get my refund?", "refund-time", true},
+		{"when will i get my refund", "refund-time", true},
+		{"ＷＨＥＮ will I get my refund！", "refund-time", true},
+		{"优惠券", "coupon-use", false},
+	} {
+		res, err := x.Search(ctx, tt.query, 3)
+		if err != nil || len(res.Hits) == 0 || res.Hits[0].ID != tt.top {
+			t.Fatalf("Search(%q) = %v, %v; want %s first", tt.query, ids(res), err, tt.top)
+		}
+		if got := res.Margin == res.Confidence; got != tt.exact || (!tt.exact && res.Margin >= 0.1) {
+			t.Errorf("Search(%q) margin %.3f, confidence %.3f; want them equal: %v", tt.query, res.Margin, res.Confidence, tt.exact)
+		}
+	}
+}
+
 // calibSample is one pseudo-query outcome: the features of the first hit and
 // whether it was right.
 type calibSample struct {
@@ -137,8 +166,22 @@ func TestFitCalibration(t *testing.T) {
 // heldOutQuestions searches, in folds, questions removed from their entries
 // (an entry that loses its only question gets its id as placeholder question).
 func heldOutQuestions(t *testing.T, entries []Entry, folds int) []calibSample {
-	ctx := context.Background()
 	var out []calibSample
+	forHeldOut(t, entries, folds, func(id string, res Result, f confFeatures) {
+		y := 0.0
+		if len(res.Hits) > 0 && res.Hits[0].ID == id {
+			y = 1
+		}
+		out = append(out, calibSample{x: f.vector(), y: y})
+	})
+	return out
+}
+
+// forHeldOut calls fn with the search result of every question of entries,
+// searched (in folds) with the question removed from its entry, and the id
+// of that entry.
+func forHeldOut(t *testing.T, entries []Entry, folds int, fn func(id string, res Result, f confFeatures)) {
+	ctx := context.Background()
 	for fold := range folds {
 		type held struct{ id, q string }
 		var qs []held
@@ -173,15 +216,10 @@ func heldOutQuestions(t *testing.T, entries []Entry, folds int) []calibSample {
 			if err != nil {
 				t.Fatal(err)
 			}
-			y := 0.0
-			if len(res.Hits) > 0 && res.Hits[0].ID == h.id {
-				y = 1
-			}
-			out = append(out, calibSample{x: feat.vector(), y: y})
+			fn(h.id, res, feat)
 		}
 		x.Close()
 	}
-	return out
 }
 
 // fitLogistic fits a logistic regression with an L2 penalty l2 by Newton's method.

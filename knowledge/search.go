@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -89,6 +90,9 @@ func (x *Index) search(ctx context.Context, q string, k int, exclude string) (Re
 		if len(cands) > 1 {
 			out.Margin = max(0, out.Confidence-sc.features(cands, 1).probability())
 		}
+	}
+	if exactQuestion(q, cands) {
+		out.Margin = out.Confidence // asked word for word: not ambiguous
 	}
 	if len(cands) > k {
 		cands = cands[:k]
@@ -569,4 +573,22 @@ func (x *Index) markFragment(text string, qset map[string]float64, maxRunes int)
 		b.WriteString("…")
 	}
 	return strings.TrimSpace(b.String()), len(matched)
+}
+
+// exactQuestion reports whether q is, up to case, width, spaces and
+// punctuation, one of the first candidate's questions and of no other
+// candidate's: a visitor who asks an FAQ question word for word (or clicks
+// it) means that entry, however close the runner-up scores.
+func exactQuestion(q string, cands []scored) bool {
+	fq := string(foldRunes(q))
+	if fq == "" || len(cands) == 0 {
+		return false
+	}
+	asks := func(e *liveEntry) bool {
+		return slices.ContainsFunc(e.Questions, func(x string) bool { return string(foldRunes(x)) == fq })
+	}
+	if !asks(cands[0].e) {
+		return false
+	}
+	return !slices.ContainsFunc(cands[1:], func(c scored) bool { return asks(c.e) })
 }
