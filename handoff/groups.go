@@ -26,6 +26,18 @@ func ValidateGroup(g data.SkillGroup, known []data.SkillGroup) error {
 	case st.FallbackGroup != "" && !slices.ContainsFunc(known, func(k data.SkillGroup) bool { return k.ID == st.FallbackGroup }):
 		return fmt.Errorf("handoff: group %s: fallback group %q does not exist", g.ID, st.FallbackGroup)
 	}
+	// Following the fallbacks from g must end: a cycle would move waiting
+	// conversations around it for ever.
+	next := map[string]string{}
+	for _, k := range known {
+		next[k.ID] = k.Settings.FallbackGroup
+	}
+	next[g.ID] = st.FallbackGroup
+	for at, steps := st.FallbackGroup, 0; at != ""; at, steps = next[at], steps+1 {
+		if at == g.ID || steps > len(next) {
+			return fmt.Errorf("handoff: group %s: fallback group %q leads back to %s", g.ID, st.FallbackGroup, g.ID)
+		}
+	}
 	if st.NotifyEmail != "" {
 		if a, err := mail.ParseAddress(st.NotifyEmail); err != nil || a.Address != st.NotifyEmail {
 			return fmt.Errorf("handoff: group %s: notify_email %q is not an e-mail address", g.ID, st.NotifyEmail)

@@ -7,7 +7,8 @@ import (
 )
 
 func TestValidateGroup(t *testing.T) {
-	known := []data.SkillGroup{{ID: "default_support"}, {ID: "vip"}}
+	known := []data.SkillGroup{{ID: "default_support"}, {ID: "vip"}, {ID: "orders", Settings: data.GroupSettings{FallbackGroup: "vip"}},
+		{ID: "night", Settings: data.GroupSettings{FallbackGroup: "orders"}}}
 	tests := []struct {
 		name string
 		st   data.GroupSettings
@@ -18,6 +19,8 @@ func TestValidateGroup(t *testing.T) {
 			NotifyEmail: "vip@acme.example", BusinessHours: &data.BusinessHours{TimeZone: "Asia/Shanghai", Days: map[string][]string{"mon": {"09:00-18:00"}}}}, true},
 		{"unknown fallback", data.GroupSettings{FallbackGroup: "nope"}, false},
 		{"itself as fallback", data.GroupSettings{FallbackGroup: "vip"}, false},
+		{"a cycle of two", data.GroupSettings{FallbackGroup: "orders"}, false},
+		{"a cycle of three", data.GroupSettings{FallbackGroup: "night"}, false},
 		{"negative wait", data.GroupSettings{MaxWaitSeconds: -5}, false},
 		{"negative overflow", data.GroupSettings{OverflowAfterSeconds: -1, FallbackGroup: "default_support"}, false},
 		{"routing", data.GroupSettings{Routing: "round-robin"}, false},

@@ -324,6 +324,9 @@ func (r *Router) Accept(ctx context.Context, agentID, conversationID string) (da
 	if !canServe(agent, conv.SkillGroup) {
 		return data.Conversation{}, fmt.Errorf("handoff: %s is not in group %s: %w", agentID, conv.SkillGroup, ErrNotAllowed)
 	}
+	if agent.Capacity == 0 { // capacity 0: takes no conversations (the store would read it as no limit)
+		return data.Conversation{}, fmt.Errorf("handoff: accept: %s has capacity 0: %w", agentID, ErrAtCapacity)
+	}
 	out, err := r.assign(ctx, conversationID, agentID, agent.Capacity, "accept")
 	if err != nil {
 		return data.Conversation{}, err
@@ -388,6 +391,9 @@ func (r *Router) Transfer(ctx context.Context, agentID, conversationID, toGroup,
 		}
 		if target.Disabled || target.Role == data.RoleEditor || toAgent == agentID {
 			return data.Conversation{}, fmt.Errorf("handoff: cannot transfer to %s: %w", toAgent, data.ErrInvalid)
+		}
+		if target.Capacity == 0 {
+			return data.Conversation{}, fmt.Errorf("handoff: transfer: %s has capacity 0: %w", toAgent, ErrAtCapacity)
 		}
 		out, msg, err = r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusAssigned,
 			AssignedAgent: toAgent, Capacity: target.Capacity, At: r.now(),

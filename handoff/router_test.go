@@ -580,3 +580,26 @@ func TestTransferNoteStaysWithAgents(t *testing.T) {
 		t.Errorf("notes = %d, want the transfer note as 1 note", notes)
 	}
 }
+
+// TestCapacityZeroTakesNothing: an agent with capacity 0 is not routed to,
+// cannot accept and cannot be transferred to.
+func TestCapacityZeroTakesNothing(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	busy := e.agent("busy@x.io", 2, "order_support")
+	zero := e.agent("zero@x.io", 0, "order_support")
+	e.presence.Connect(zero.ID)
+	c := e.enqueue("order_support", 0)
+	if got := e.status(c.ID); got.Status != data.StatusQueued {
+		t.Fatalf("routed to a capacity-0 agent: %+v", got)
+	}
+	if _, err := e.router.Accept(ctx, zero.ID, c.ID); !errors.Is(err, ErrAtCapacity) {
+		t.Errorf("accept by a capacity-0 agent = %v, want ErrAtCapacity", err)
+	}
+	if _, err := e.router.Accept(ctx, busy.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.router.Transfer(ctx, busy.ID, c.ID, "", zero.ID, ""); !errors.Is(err, ErrAtCapacity) {
+		t.Errorf("transfer to a capacity-0 agent = %v, want ErrAtCapacity", err)
+	}
+}
