@@ -65,6 +65,7 @@ func (s *Server) patchAgent(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.hub.AccountChanged(c.Request.Context(), a.ID)
 	c.JSON(http.StatusOK, a)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -574,5 +575,37 @@ func TestLoginLimits(t *testing.T) {
 func (h *harness) waitOnline(agentID string) {
 	for deadline := time.Now().Add(2 * time.Second); h.presence.Status(agentID) != handoff.Online && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAccountChangeClosesAgentSockets: an open console socket holds the
+// account as it was; after an admin disables the agent (or changes their
+// role or groups) it closes.
+func TestAccountChangeClosesAgentSockets(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("boss@acme.example", data.RoleAdmin)
+	mei := h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	boss, meiClient := h.login("boss@acme.example"), h.login("mei@acme.example")
+	ac := meiClient.socket()
+	defer ac.conn.Close()
+	ac.next()
+	h.waitOnline(mei.ID)
+	v := h.mustDial(h.token())
+	v.say("h1", "转人工")
+	ac.until(func(f map[string]any) bool { return f["type"] == "assigned" })
+	if code, out := boss.do("PATCH", "/api/v1/admin/agents/"+mei.ID, map[string]any{"disabled": true}); code != http.StatusOK {
+		t.Fatalf("disable = %d %v", code, out)
+	}
+	_ = ac.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := ac.conn.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+			t.Fatalf("agent socket after the account was disabled: %v, want close 1008", err)
+		}
+		break
 	}
 }

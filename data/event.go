@@ -41,6 +41,10 @@ const (
 	// message Seq; Text holds the new text (not stored: the whole reply
 	// follows as a message).
 	EventBotToken EventType = "bot_token"
+	// EventAccount: the agent of the topic was changed by an admin (role,
+	// groups, capacity, disabled, password): their open sockets close, and
+	// the console signs in again with the new rights.
+	EventAccount EventType = "account"
 )
 
 // QueueEntry is one conversation waiting in a queue.

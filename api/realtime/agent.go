@@ -193,6 +193,10 @@ func (c *agentConn) watch(conversationID string, from int64) {
 func (c *agentConn) deliver(ev *data.Event) {
 	var it outItem
 	switch ev.Type {
+	case data.EventAccount:
+		// The connection holds the account as it was at connect time.
+		c.close(websocket.ClosePolicyViolation, "your account was changed; sign in again")
+		return
 	case data.EventMessage:
 		it.msg = ev.Message
 	case data.EventConversation, data.EventAssigned:

@@ -63,6 +63,12 @@ func NewHub(broker pubsub.Broker, log *slog.Logger) *Hub {
 	return h
 }
 
+// AccountChanged tells every node that an agent's account was changed: the
+// agent's open sockets, which hold the account as it was, close.
+func (h *Hub) AccountChanged(ctx context.Context, agentID string) {
+	pubsub.NewPublisher(h.broker, h.log).Event(ctx, data.AgentTopic(agentID), data.Event{Type: data.EventAccount, AgentID: agentID})
+}
+
 func (h *Hub) shard(topic string) *shard {
 	f := fnv.New32a()
 	f.Write([]byte(topic))
