@@ -27,6 +27,7 @@ type Store interface {
 	GetAgent(ctx context.Context, id string) (data.Agent, error)
 	ListAgents(ctx context.Context) ([]data.Agent, error)
 	CreateTicket(ctx context.Context, t data.Ticket, outbox ...data.OutboxItem) (data.Ticket, error)
+	GetTicket(ctx context.Context, id string) (data.Ticket, error)
 }
 
 // Publisher publishes committed changes to the broker.

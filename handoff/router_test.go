@@ -603,3 +603,38 @@ func TestCapacityZeroTakesNothing(t *testing.T) {
 		t.Errorf("transfer to a capacity-0 agent = %v, want ErrAtCapacity", err)
 	}
 }
+
+// TestLeaveMessageFromTwoTabs: the same message left from two tabs at once
+// makes one ticket and one e-mail; a different message later in the same
+// conversation makes a ticket of its own.
+func TestLeaveMessageFromTwoTabs(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.enqueue("tech_support", 0)
+	contact := data.Contact{Name: "Wang", Email: "wang@example.com"}
+	var wg sync.WaitGroup
+	ids := make([]string, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tk, err := e.router.LeaveMessage(ctx, c, contact, "please call me back")
+			if err != nil {
+				t.Errorf("LeaveMessage from tab %d: %v", i+1, err)
+			}
+			ids[i] = tk.ID
+		}()
+	}
+	wg.Wait()
+	if ids[0] != ids[1] {
+		t.Errorf("two tabs made tickets %v, want one", ids)
+	}
+	items, _ := e.store.ClaimOutbox(ctx, time.Now().Add(time.Minute), time.Minute, 10)
+	if len(items) != 1 {
+		t.Errorf("outbox = %d items, want one e-mail", len(items))
+	}
+	other, err := e.router.LeaveMessage(ctx, c, contact, "and one more thing")
+	if err != nil || other.ID == ids[0] {
+		t.Errorf("another message = %+v, %v; want a ticket of its own", other, err)
+	}
+}

@@ -84,7 +84,18 @@ func (r *Router) LeaveMessage(ctx context.Context, conv data.Conversation, conta
 		}
 		outbox = append(outbox, item)
 	}
+	// The first message left in a conversation gets an id made from the
+	// conversation's, so the same message sent from two tabs at once makes
+	// one ticket and one e-mail (the second insert conflicts).
+	t.ID = "t_" + strings.TrimPrefix(conv.ID, "c_")
 	ticket, err := r.store.CreateTicket(ctx, t, outbox...)
+	if errors.Is(err, data.ErrConflict) {
+		if first, gerr := r.store.GetTicket(ctx, t.ID); gerr == nil && first.Body == t.Body && first.Contact == t.Contact {
+			return first, nil // the same message again
+		}
+		t.ID = "" // another message in the same conversation: a ticket of its own
+		ticket, err = r.store.CreateTicket(ctx, t, outbox...)
+	}
 	if err != nil {
 		return data.Ticket{}, fmt.Errorf("handoff: leave message: %w", err)
 	}
