@@ -66,6 +66,9 @@ func (s *Server) patchAgent(c *gin.Context) {
 		return
 	}
 	s.hub.AccountChanged(c.Request.Context(), a.ID)
+	if a.Disabled || a.Capacity == 0 || a.Role == data.RoleEditor {
+		s.desk.AgentGone(c.Request.Context(), a.ID)
+	}
 	c.JSON(http.StatusOK, a)
 }
 

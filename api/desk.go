@@ -18,6 +18,8 @@ type Desk interface {
 	HandBack(ctx context.Context, agentID, conversationID string) (data.Conversation, error)
 	Close(ctx context.Context, agentID, conversationID string) (data.Conversation, error)
 	Queue(ctx context.Context, group string) (data.Queue, error)
+	// AgentGone requeues the conversations of an agent who can no longer answer them.
+	AgentGone(ctx context.Context, agentID string)
 }
 
 // Presence is agents' presence as the HTTP layer sees it.

@@ -28,6 +28,7 @@ type Store interface {
 	ListAgents(ctx context.Context) ([]data.Agent, error)
 	CreateTicket(ctx context.Context, t data.Ticket, outbox ...data.OutboxItem) (data.Ticket, error)
 	GetTicket(ctx context.Context, id string) (data.Ticket, error)
+	AgentConversations(ctx context.Context, agentID string) ([]data.Conversation, error)
 }
 
 // Publisher publishes committed changes to the broker.
@@ -620,6 +621,43 @@ func (r *Router) Run(ctx context.Context) error {
 		case <-t.C:
 			r.Tick(ctx)
 		}
+	}
+}
+
+// AgentGone puts the conversations of an agent who went offline (past the
+// presence grace period) or was disabled back in their groups' queues, for
+// someone else: otherwise they would wait for that agent for ever.
+func (r *Router) AgentGone(ctx context.Context, agentID string) {
+	convs, err := r.store.AgentConversations(ctx, agentID)
+	if err != nil {
+		r.log.Warn("agent gone: conversations", slog.String("agent", agentID), slog.Any("err", err))
+		return
+	}
+	groups := map[string]bool{}
+	for _, conv := range convs {
+		if conv.Status != data.StatusAssigned || conv.AssignedAgent != agentID {
+			continue
+		}
+		out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusQueued,
+			SkillGroup: conv.SkillGroup, At: r.now(),
+			Note: "Your agent is no longer available; connecting you with someone else. 客服暂时离开，正在为您转接其他客服。"})
+		if err != nil {
+			if !errors.Is(err, data.ErrConflict) { // closed or moved meanwhile: nothing to do
+				r.log.Warn("agent gone: requeue", slog.String("conversation", conv.ID), slog.Any("err", err))
+			}
+			continue
+		}
+		r.assignMu.Lock()
+		r.avoidAgent(conv.ID, agentID)
+		r.assignMu.Unlock()
+		r.pub.Message(ctx, msg)
+		r.pub.Conversation(ctx, out)
+		r.pub.Event(ctx, data.AgentTopic(agentID), data.Event{Type: data.EventConversation, Conversation: &out})
+		r.log.Info("conversation requeued: its agent is gone", slog.String("conversation", conv.ID), slog.String("agent", agentID))
+		groups[conv.SkillGroup] = true
+	}
+	for g := range groups {
+		r.Assign(ctx, g)
 	}
 }
 

@@ -8,8 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -636,5 +636,33 @@ func TestLeaveMessageFromTwoTabs(t *testing.T) {
 	other, err := e.router.LeaveMessage(ctx, c, contact, "and one more thing")
 	if err != nil || other.ID == ids[0] {
 		t.Errorf("another message = %+v, %v; want a ticket of its own", other, err)
+	}
+}
+
+// TestAgentGoneRequeues: when an agent goes offline past the grace period
+// (or is disabled), their conversations go back to the queue and to another
+// online agent of the group, not back to them.
+func TestAgentGoneRequeues(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.agent("a@x.io", 2, "order_support")
+	b := e.agent("b@x.io", 2, "order_support")
+	e.presence.Connect(a.ID)
+	c := e.enqueue("order_support", 0)
+	if got := e.status(c.ID); got.AssignedAgent != a.ID {
+		t.Fatalf("not assigned to a: %+v", got)
+	}
+	e.router.AgentGone(ctx, a.ID)
+	if got := e.status(c.ID); got.Status != data.StatusQueued {
+		t.Fatalf("after a is gone: %+v, want queued (not back with a)", got)
+	}
+	e.presence.Connect(b.ID)
+	e.router.AgentAvailable(ctx, b.ID)
+	if got := e.status(c.ID); got.AssignedAgent != b.ID {
+		t.Errorf("with b online: %+v, want assigned to b", got)
+	}
+	e.router.AgentGone(ctx, a.ID) // nothing of a's left: no change
+	if got := e.status(c.ID); got.AssignedAgent != b.ID {
+		t.Errorf("a second AgentGone for a moved b's conversation: %+v", got)
 	}
 }

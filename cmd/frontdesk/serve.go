@@ -147,8 +147,12 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	var router *handoff.Router
 	presence, runPresence, err := newPresence(ctx, cfg, log, func(agentID string, st handoff.Status) {
 		pub.Event(context.Background(), data.AgentTopic(agentID), data.Event{Type: data.EventPresence, AgentID: agentID, Presence: string(st)})
-		if st == handoff.Online && router != nil {
+		switch {
+		case router == nil:
+		case st == handoff.Online:
 			go router.AgentAvailable(context.Background(), agentID)
+		case st == handoff.Offline:
+			go router.AgentGone(context.Background(), agentID)
 		}
 	})
 	if err != nil {
