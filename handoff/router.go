@@ -639,7 +639,7 @@ func (r *Router) AgentGone(ctx context.Context, agentID string) {
 			continue
 		}
 		out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusQueued,
-			SkillGroup: conv.SkillGroup, At: r.now(),
+			SkillGroup: conv.SkillGroup, Priority: conv.Priority + 1, At: r.now(), // served before those who have not been served yet
 			Note: "Your agent is no longer available; connecting you with someone else. 客服暂时离开，正在为您转接其他客服。"})
 		if err != nil {
 			if !errors.Is(err, data.ErrConflict) { // closed or moved meanwhile: nothing to do
