@@ -199,7 +199,8 @@ type Conversation struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// QueuedAt is when the conversation last entered a queue.
 	QueuedAt *time.Time `json:"queued_at,omitempty"`
-	// AssignedAt is when an agent last took the conversation.
+	// AssignedAt is when an agent last took the conversation from a queue (a
+	// transfer straight to another agent keeps it, so the wait stays the wait).
 	AssignedAt *time.Time `json:"assigned_at,omitempty"`
 	// FirstResponseAt is when an agent first wrote in it.
 	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`

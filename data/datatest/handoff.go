@@ -239,6 +239,14 @@ func testQueue(t *testing.T, s data.Store) {
 	if loads, _ := s.AgentLoads(c); loads[a.ID] != 1 {
 		t.Errorf("AgentLoads = %v, want %s: 1", loads, a.ID)
 	}
+	// A transfer straight to another agent keeps assigned_at: the wait in
+	// the queue (assigned_at - queued_at) was over when the first agent took it.
+	b := mkAgent(t, s, "q2@example.com", 5)
+	handed, _, err := s.Transition(c, data.Transition{ConversationID: ids[1], From: data.StatusAssigned, To: data.StatusAssigned, AssignedAgent: b.ID,
+		At: assigned.AssignedAt.Add(time.Hour), Note: "transferred"})
+	if err != nil || handed.AssignedAgent != b.ID || !handed.AssignedAt.Equal(*assigned.AssignedAt) {
+		t.Errorf("transfer to an agent = %+v, %v; want agent %s and assigned_at still %v", handed, err, b.ID, assigned.AssignedAt)
+	}
 	back, _, err := s.Transition(c, data.Transition{ConversationID: ids[1], From: data.StatusAssigned, To: data.StatusBot, Note: "back to bot"})
 	if err != nil || back.AssignedAgent != "" {
 		t.Errorf("hand back = %+v, %v; want no agent", back, err)

@@ -520,7 +520,7 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 			assigned_agent = ?, updated_at = ?,
 			closed_at = CASE WHEN ? = 'closed' THEN CAST(? AS BIGINT) ELSE NULL END,
 			queued_at = CASE WHEN ? = 'queued' AND status <> 'queued' THEN ? ELSE queued_at END,
-			assigned_at = CASE WHEN ? = 'assigned' THEN ? ELSE assigned_at END,
+			assigned_at = CASE WHEN ? = 'assigned' AND status <> 'assigned' THEN ? ELSE assigned_at END,
 			rating = CASE WHEN ? = 'closed' THEN rating ELSE 0 END
 			WHERE id = ? AND status = ?`,
 			string(t.To), t.SkillGroup, t.SkillGroup, t.HandoffReason, t.HandoffReason, t.Priority, t.Priority,
