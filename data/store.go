@@ -55,6 +55,10 @@ type ConversationStore interface {
 type Transition struct {
 	ConversationID string
 	From, To       Status
+	// FromGroup and FromAgent, when set, must also be the conversation's
+	// group and agent (ErrConflict otherwise): so two nodes acting on the
+	// same timer or event move a conversation once.
+	FromGroup, FromAgent string
 	// SkillGroup and HandoffReason are recorded when handing off.
 	SkillGroup    string
 	HandoffReason string

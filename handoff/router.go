@@ -597,8 +597,11 @@ func (r *Router) overflow(ctx context.Context, c data.Conversation, to string) {
 		r.log.Warn("overflow: fallback group", slog.String("group", to), slog.Any("err", err))
 		return
 	}
-	out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: c.ID, From: data.StatusQueued, To: data.StatusQueued, SkillGroup: to, At: r.now(),
+	out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: c.ID, From: data.StatusQueued, To: data.StatusQueued, FromGroup: c.SkillGroup, SkillGroup: to, At: r.now(),
 		Note: "Still waiting: we are widening the search for an available agent. 正在为您转接其他客服组。"})
+	if errors.Is(err, data.ErrConflict) {
+		return // taken, closed, or overflowed by another node meanwhile
+	}
 	if err != nil {
 		r.log.Warn("overflow", slog.String("conversation", c.ID), slog.Any("err", err))
 		return
@@ -639,7 +642,7 @@ func (r *Router) AgentGone(ctx context.Context, agentID string) {
 			continue
 		}
 		out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusQueued,
-			SkillGroup: conv.SkillGroup, Priority: conv.Priority + 1, At: r.now(), // served before those who have not been served yet
+			FromAgent: agentID, SkillGroup: conv.SkillGroup, Priority: conv.Priority + 1, At: r.now(), // served before those who have not been served yet
 			Note: "Your agent is no longer available; connecting you with someone else. 客服暂时离开，正在为您转接其他客服。"})
 		if err != nil {
 			if !errors.Is(err, data.ErrConflict) { // closed or moved meanwhile: nothing to do

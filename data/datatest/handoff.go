@@ -219,6 +219,10 @@ func testQueue(t *testing.T, s data.Store) {
 	if err != nil || moved.SkillGroup != "g2" || !moved.QueuedAt.Equal(*q[1].QueuedAt) {
 		t.Errorf("overflow = %+v, %v; want group g2 and the original queued_at %v", moved, err, q[1].QueuedAt)
 	}
+	// The same overflow from another node (still expecting group g1) conflicts.
+	if _, _, err := s.Transition(c, data.Transition{ConversationID: ids[0], From: data.StatusQueued, To: data.StatusQueued, FromGroup: "g1", SkillGroup: "g2", Note: "overflow"}); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("overflow expecting the old group = %v, want ErrConflict", err)
+	}
 	a := mkAgent(t, s, "q@example.com", 5)
 	assigned, _, err := s.Transition(c, data.Transition{ConversationID: ids[1], From: data.StatusQueued, To: data.StatusAssigned, AssignedAgent: a.ID, Note: "assigned"})
 	if err != nil || assigned.AssignedAt == nil || assigned.AssignedAgent != a.ID {
@@ -247,7 +251,10 @@ func testQueue(t *testing.T, s data.Store) {
 	if err != nil || handed.AssignedAgent != b.ID || !handed.AssignedAt.Equal(*assigned.AssignedAt) {
 		t.Errorf("transfer to an agent = %+v, %v; want agent %s and assigned_at still %v", handed, err, b.ID, assigned.AssignedAt)
 	}
-	back, _, err := s.Transition(c, data.Transition{ConversationID: ids[1], From: data.StatusAssigned, To: data.StatusBot, Note: "back to bot"})
+	if _, _, err := s.Transition(c, data.Transition{ConversationID: ids[1], From: data.StatusAssigned, To: data.StatusQueued, FromAgent: a.ID, Note: "requeue"}); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("requeue expecting the first agent after the transfer = %v, want ErrConflict", err)
+	}
+	back, _, err := s.Transition(c, data.Transition{ConversationID: ids[1], From: data.StatusAssigned, To: data.StatusBot, FromAgent: b.ID, Note: "back to bot"})
 	if err != nil || back.AssignedAgent != "" {
 		t.Errorf("hand back = %+v, %v; want no agent", back, err)
 	}

@@ -522,10 +522,10 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 			queued_at = CASE WHEN ? = 'queued' AND status <> 'queued' THEN ? ELSE queued_at END,
 			assigned_at = CASE WHEN ? = 'assigned' AND status <> 'assigned' THEN ? ELSE assigned_at END,
 			rating = CASE WHEN ? = 'closed' THEN rating ELSE 0 END
-			WHERE id = ? AND status = ?`,
+			WHERE id = ? AND status = ? AND (? = '' OR skill_group = ?) AND (? = '' OR assigned_agent = ?)`,
 			string(t.To), t.SkillGroup, t.SkillGroup, t.HandoffReason, t.HandoffReason, t.Priority, t.Priority,
 			agent, at, string(t.To), closedAt, string(t.To), queuedAt, string(t.To), assignedAt, string(t.To),
-			t.ConversationID, string(t.From))
+			t.ConversationID, string(t.From), t.FromGroup, t.FromGroup, t.FromAgent, t.FromAgent)
 		if err != nil {
 			return err
 		}
