@@ -228,6 +228,9 @@ type QueueStore interface {
 	VisitorConversations(ctx context.Context, visitorID string, limit int) ([]Conversation, error)
 	// RateConversation records the visitor's 1-5 rating of a closed conversation, once.
 	RateConversation(ctx context.Context, conversationID string, score int, comment string) (Conversation, Message, error)
+	// IdleConversations lists up to limit open conversations (bot, queued,
+	// assigned) with no activity since before, least recently active first.
+	IdleConversations(ctx context.Context, before time.Time, limit int) ([]Conversation, error)
 }
 
 // TicketStore keeps tickets and their history.

@@ -29,6 +29,7 @@ type Store interface {
 	CreateTicket(ctx context.Context, t data.Ticket, outbox ...data.OutboxItem) (data.Ticket, error)
 	GetTicket(ctx context.Context, id string) (data.Ticket, error)
 	AgentConversations(ctx context.Context, agentID string) ([]data.Conversation, error)
+	IdleConversations(ctx context.Context, before time.Time, limit int) ([]data.Conversation, error)
 }
 
 // Publisher publishes committed changes to the broker.
@@ -54,6 +55,10 @@ type Config struct {
 	TickInterval time.Duration
 	// NotifyEmail receives new tickets of groups without their own address.
 	NotifyEmail string
+	// IdleClose closes open conversations (with the bot, queued or with an
+	// agent) after this long without activity; 0 means 30 minutes, a
+	// negative value never.
+	IdleClose time.Duration
 }
 
 // Router owns queues and assignment.
@@ -84,6 +89,9 @@ func NewRouter(store Store, pub Publisher, presence Presence, log *slog.Logger, 
 	}
 	if cfg.TickInterval <= 0 {
 		cfg.TickInterval = 2 * time.Second
+	}
+	if cfg.IdleClose == 0 {
+		cfg.IdleClose = 30 * time.Minute
 	}
 	return &Router{store: store, pub: pub, presence: presence, log: log, cfg: cfg, now: func() time.Time { return time.Now().UTC() }}
 }
@@ -565,6 +573,7 @@ func (r *Router) Tick(ctx context.Context) {
 		return
 	}
 	now := r.now()
+	r.closeIdle(ctx, now)
 	for _, g := range groups {
 		queue, err := r.store.QueuedConversations(ctx, g.ID)
 		if err != nil {
@@ -589,6 +598,37 @@ func (r *Router) Tick(ctx context.Context) {
 			}
 		}
 		r.Assign(ctx, g.ID)
+	}
+}
+
+// closeIdle closes the conversations without activity for IdleClose: the
+// visitor has gone (or the conversation was forgotten), and an agent's
+// slot or a place in the queue is freed.
+func (r *Router) closeIdle(ctx context.Context, now time.Time) {
+	if r.cfg.IdleClose < 0 {
+		return
+	}
+	idle, err := r.store.IdleConversations(ctx, now.Add(-r.cfg.IdleClose), 100)
+	if err != nil {
+		r.log.Warn("tick: idle conversations", slog.Any("err", err))
+		return
+	}
+	for _, c := range idle {
+		out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: c.ID, From: c.Status, To: data.StatusClosed,
+			FromAgent: c.AssignedAgent, At: now,
+			Note: fmt.Sprintf("This conversation was closed after %s without activity; write again any time. 会话因长时间无操作已结束，欢迎随时再次咨询。", r.cfg.IdleClose)})
+		if err != nil {
+			if !errors.Is(err, data.ErrConflict) { // active again, or closed by another node
+				r.log.Warn("close idle conversation", slog.String("conversation", c.ID), slog.Any("err", err))
+			}
+			continue
+		}
+		r.pub.Message(ctx, msg)
+		r.pub.Conversation(ctx, out)
+		if c.AssignedAgent != "" {
+			r.pub.Event(ctx, data.AgentTopic(c.AssignedAgent), data.Event{Type: data.EventConversation, Conversation: &out})
+		}
+		r.log.Info("idle conversation closed", slog.String("conversation", c.ID), slog.String("was", string(c.Status)))
 	}
 }
 

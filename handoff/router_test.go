@@ -666,3 +666,38 @@ func TestAgentGoneRequeues(t *testing.T) {
 		t.Errorf("a second AgentGone for a moved b's conversation: %+v", got)
 	}
 }
+
+// TestIdleConversationsClose: conversations without activity for the idle
+// timeout are closed, whatever their status, and free their agent's slot.
+func TestIdleConversationsClose(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.clock = time.Now() // the store stamps messages with the real time
+	a := e.agent("a@x.io", 1, "order_support")
+	e.presence.Connect(a.ID)
+	withBot := e.conversation()
+	assigned := e.enqueue("order_support", 0)
+	queued := e.enqueue("order_support", 0) // a has capacity 1
+	if got := e.status(assigned.ID); got.AssignedAgent != a.ID {
+		t.Fatalf("not assigned: %+v", got)
+	}
+	e.router.cfg.IdleClose = time.Hour
+	e.clock = e.clock.Add(31 * time.Minute)
+	e.router.Tick(ctx)
+	for _, c := range []data.Conversation{withBot, assigned, queued} {
+		if got := e.status(c.ID); got.Status == data.StatusClosed {
+			t.Errorf("%s closed after 31 minutes with a 1 h timeout", c.ID)
+		}
+	}
+	e.clock = e.clock.Add(30 * time.Minute)
+	e.router.Tick(ctx)
+	for _, c := range []data.Conversation{withBot, assigned, queued} {
+		if got := e.status(c.ID); got.Status != data.StatusClosed {
+			t.Errorf("%s is %s after 61 idle minutes, want closed", c.ID, got.Status)
+		}
+	}
+	msgs, _ := e.store.ListMessages(ctx, assigned.ID, 0, 100)
+	if last := msgs[len(msgs)-1]; last.SenderKind != data.SenderSystem || !strings.Contains(last.Text, "without activity") {
+		t.Errorf("last message = %+v, want the idle close notice", last)
+	}
+}

@@ -35,6 +35,7 @@ type serverConfig struct {
 	Bot             *botConfig    `json:"bot"`
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
 	PresenceGrace   time.Duration `json:"presence_grace"`
+	IdleClose       time.Duration `json:"idle_close"`
 	SessionTTL      time.Duration `json:"agent_session_ttl"`
 	SMTPAddr        string        `json:"smtp_addr"`
 	SMTPFrom        string        `json:"smtp_from"`
@@ -157,6 +158,7 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	fs.IntVar(&c.BotWorkers, "bot-workers", env.int("bot-workers", 4), "concurrent bot turns")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", env.duration("shutdown-timeout", 10*time.Second), "how long a graceful shutdown may take")
 	fs.DurationVar(&c.PresenceGrace, "presence-grace", env.duration("presence-grace", 30*time.Second), "how long an agent stays online after their last console tab closed")
+	fs.DurationVar(&c.IdleClose, "idle-close", env.duration("idle-close", 30*time.Minute), "close open conversations after this long without activity; 0 never")
 	fs.DurationVar(&c.SessionTTL, "agent-session-ttl", env.duration("agent-session-ttl", 12*time.Hour), "how long a console sign-in lasts")
 	fs.StringVar(&c.SMTPAddr, "smtp-addr", env.str("smtp-addr", ""), "SMTP server host:port for ticket e-mails (empty: e-mails wait in the outbox)")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", env.str("smtp-from", "frontdesk@localhost"), "sender address of e-mails")
@@ -213,6 +215,9 @@ func (c *serverConfig) validate() error {
 	}
 	if c.BotThreshold < 0 || c.BotThreshold > 1 {
 		errs = append(errs, fmt.Errorf("--bot-answer-threshold %v: want a value in [0,1]", c.BotThreshold))
+	}
+	if c.IdleClose < 0 || (c.IdleClose > 0 && c.IdleClose < time.Minute) {
+		errs = append(errs, fmt.Errorf("--idle-close %s: want 0 (never) or at least 1m", c.IdleClose))
 	}
 	if c.PresenceGrace < 0 || c.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("--presence-grace must be >= 0 and --agent-session-ttl >= 1m"))
@@ -343,6 +348,7 @@ type configJSON struct {
 	Bot             *botConfigJSON `json:"bot"`
 	ShutdownTimeout string         `json:"shutdown_timeout"`
 	PresenceGrace   string         `json:"presence_grace"`
+	IdleClose       string         `json:"idle_close"`
 	SessionTTL      string         `json:"agent_session_ttl"`
 }
 
@@ -355,7 +361,7 @@ type botConfigJSON struct {
 // printable returns the masked configuration in its printed form.
 func (c serverConfig) printable() configJSON {
 	m := c.masked()
-	out := configJSON{serverConfig: m, ShutdownTimeout: m.ShutdownTimeout.String(), PresenceGrace: m.PresenceGrace.String(), SessionTTL: m.SessionTTL.String()}
+	out := configJSON{serverConfig: m, ShutdownTimeout: m.ShutdownTimeout.String(), PresenceGrace: m.PresenceGrace.String(), IdleClose: m.IdleClose.String(), SessionTTL: m.SessionTTL.String()}
 	if m.Bot != nil {
 		out.Bot = &botConfigJSON{botConfig: *m.Bot, LLMTimeout: m.Bot.LLMTimeout.String()}
 	}

@@ -158,7 +158,11 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	if err != nil {
 		return err
 	}
-	router = handoff.NewRouter(store, pub, presence, log, handoff.Config{NotifyEmail: cfg.NotifyEmail})
+	idleClose := cfg.IdleClose
+	if idleClose == 0 {
+		idleClose = -1 // --idle-close 0: never (the router's 0 is its default)
+	}
+	router = handoff.NewRouter(store, pub, presence, log, handoff.Config{NotifyEmail: cfg.NotifyEmail, IdleClose: idleClose})
 	verifier := identity.NewVerifier(nil)
 	var limiters api.LimiterFactory // per node unless scaled out
 	if cfg.RedisURL != "" {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -260,6 +261,16 @@ func testQueue(t *testing.T, s data.Store) {
 	}
 	if _, _, err := s.Transition(c, data.Transition{ConversationID: ids[2], From: data.StatusQueued, To: data.StatusAssigned}); !errors.Is(err, data.ErrInvalid) {
 		t.Errorf("assign without agent = %v, want ErrInvalid", err)
+	}
+	if _, _, err := s.Transition(c, data.Transition{ConversationID: ids[2], From: data.StatusQueued, To: data.StatusClosed, Note: "closed"}); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := s.IdleConversations(c, time.Now().Add(time.Hour), 100)
+	if err != nil || len(idle) != 3 || slices.ContainsFunc(idle, func(cv data.Conversation) bool { return cv.ID == ids[2] || cv.Status == data.StatusClosed }) {
+		t.Errorf("IdleConversations(in an hour) = %+v, %v; want the 3 open conversations", idle, err)
+	}
+	if none, err := s.IdleConversations(c, time.Now().Add(-time.Hour), 100); err != nil || len(none) != 0 {
+		t.Errorf("IdleConversations(an hour ago) = %d, %v; want none", len(none), err)
 	}
 }
 

@@ -349,6 +349,19 @@ func (s *Store) conversations(ctx context.Context, query string, args ...any) ([
 	return out, rows.Err()
 }
 
+// IdleConversations lists open conversations with no activity since before
+// (updated_at: bumped by messages at most once a second, and by transitions).
+func (s *Store) IdleConversations(ctx context.Context, before time.Time, limit int) ([]data.Conversation, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	out, err := s.conversations(ctx, `status IN ('bot', 'queued', 'assigned') AND updated_at < ? ORDER BY updated_at, id LIMIT ?`, ms(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: idle conversations: %w", err)
+	}
+	return out, nil
+}
+
 // QueuedConversations lists queued conversations, highest priority first, then longest waiting.
 func (s *Store) QueuedConversations(ctx context.Context, groupID string) ([]data.Conversation, error) {
 	out, err := s.conversations(ctx, `status = 'queued' AND (? = '' OR skill_group = ?) ORDER BY priority DESC, queued_at, id`, groupID, groupID)
