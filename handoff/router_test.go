@@ -337,11 +337,7 @@ func TestTransferAndHandBack(t *testing.T) {
 	e := newEnv(t)
 	a := e.agent("a@x.io", 2, "order_support")
 	b := e.agent("b@x.io", 2, "tech_support")
-	e.presence.Connect(a.ID)
-	c := e.enqueue("order_support", 0)
-	if got := e.status(c.ID); got.AssignedAgent != a.ID {
-		t.Fatalf("not assigned to a: %+v", got)
-	}
+	c := e.servedBy(a, "order_support")
 	if _, err := e.router.Transfer(context.Background(), b.ID, c.ID, "tech_support", "", ""); !errors.Is(err, ErrNotAllowed) {
 		t.Errorf("transfer by a stranger = %v, want ErrNotAllowed", err)
 	}
@@ -546,11 +542,7 @@ func TestTransferNoteStaysWithAgents(t *testing.T) {
 	ctx := context.Background()
 	a := e.agent("a@x.io", 2, "order_support")
 	b := e.agent("b@x.io", 2, "order_support")
-	e.presence.Connect(a.ID)
-	c := e.enqueue("order_support", 0)
-	if got := e.status(c.ID); got.AssignedAgent != a.ID {
-		t.Fatalf("not assigned to a: %+v", got)
-	}
+	c := e.servedBy(a, "order_support")
 	if _, err := e.router.Transfer(ctx, a.ID, c.ID, "order_support", "", "VIP, do not grant a refund"); err != nil {
 		t.Fatal(err)
 	}
@@ -647,11 +639,7 @@ func TestAgentGoneRequeues(t *testing.T) {
 	ctx := context.Background()
 	a := e.agent("a@x.io", 2, "order_support")
 	b := e.agent("b@x.io", 2, "order_support")
-	e.presence.Connect(a.ID)
-	c := e.enqueue("order_support", 0)
-	if got := e.status(c.ID); got.AssignedAgent != a.ID {
-		t.Fatalf("not assigned to a: %+v", got)
-	}
+	c := e.servedBy(a, "order_support")
 	e.router.AgentGone(ctx, a.ID)
 	if got := e.status(c.ID); got.Status != data.StatusQueued {
 		t.Fatalf("after a is gone: %+v, want queued (not back with a)", got)
@@ -700,4 +688,16 @@ func TestIdleConversationsClose(t *testing.T) {
 	if last := msgs[len(msgs)-1]; last.SenderKind != data.SenderSystem || !strings.Contains(last.Text, "without activity") {
 		t.Errorf("last message = %+v, want the idle close notice", last)
 	}
+}
+
+// servedBy brings agent a online and hands a new conversation of group to
+// them, failing the test unless routing assigns it to a.
+func (e *env) servedBy(a data.Agent, group string) data.Conversation {
+	e.t.Helper()
+	e.presence.Connect(a.ID)
+	c := e.enqueue(group, 0)
+	if got := e.status(c.ID); got.AssignedAgent != a.ID {
+		e.t.Fatalf("not assigned to %s: %+v", a.Email, got)
+	}
+	return c
 }

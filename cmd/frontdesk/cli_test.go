@@ -319,13 +319,7 @@ func TestHelpAndStrayArguments(t *testing.T) {
 
 func TestEvalRefusesBadInput(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return writeFile(t, dir, name, text) }
 	kb := write("kb.jsonl", `{"id":"ship","question":"How long does shipping take?","answer":"Two days."}
 {"id":"refund","question":"How do I get a refund?","answer":"Send it back."}
 `)

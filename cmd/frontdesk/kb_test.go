@@ -12,13 +12,7 @@ import (
 
 func TestKBEvalTrainPairs(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return writeFile(t, dir, name, text) }
 	kb := write("kb.jsonl", `{"id":"hb-repay","question":"花呗怎么还款","answer":"a"}
 {"id":"jb-repay","question":"借呗怎么还款","answer":"a"}
 {"id":"hb-open","question":"花呗怎么开通","answer":"a"}
@@ -78,4 +72,14 @@ func TestKBEvalTrainPairs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeFile writes text to dir/name and returns the path.
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
