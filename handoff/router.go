@@ -1,6 +1,7 @@
 package handoff
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -413,12 +414,14 @@ func (r *Router) Transfer(ctx context.Context, agentID, conversationID, toGroup,
 		}
 		r.pub.Event(ctx, data.AgentTopic(toAgent), data.Event{Type: data.EventAssigned, Conversation: &out})
 	case toGroup != "":
-		if _, err := r.store.GetGroup(ctx, toGroup); err != nil {
+		g, err := r.store.GetGroup(ctx, toGroup)
+		if err != nil {
 			return data.Conversation{}, fmt.Errorf("handoff: transfer to group %s: %w", toGroup, err)
 		}
+		team := cmp.Or(g.Name, g.ID) // the visitor sees the team's name, not its id
 		out, msg, err = r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: data.StatusAssigned, To: data.StatusQueued,
 			SkillGroup: toGroup, At: r.now(),
-			Note: fmt.Sprintf("%s transferred the conversation to the %s team. 已为您转接到其他客服组。", agent.Name, toGroup)})
+			Note: fmt.Sprintf("%s transferred the conversation to %s. 已为您转接到其他客服组（%s）。", agent.Name, team, team)})
 		if err != nil {
 			return data.Conversation{}, fmt.Errorf("handoff: transfer to group %s: %w", toGroup, err)
 		}

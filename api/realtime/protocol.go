@@ -264,6 +264,7 @@ type FileRef struct {
 // EventInfo is the visitor-visible part of a system event message.
 type EventInfo struct {
 	Name   string `json:"name"`
+	From   string `json:"from,omitempty"`
 	To     string `json:"to,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	Score  int    `json:"score,omitempty"`
@@ -369,6 +370,7 @@ func visitorMessageFrame(m *data.Message) MessageFrame {
 		var meta struct {
 			QuickReplies []string `json:"quick_replies"`
 			Event        string   `json:"event"`
+			From         string   `json:"from"`
 			To           string   `json:"to"`
 			Reason       string   `json:"reason"`
 			Score        int      `json:"score"`
@@ -392,7 +394,7 @@ func visitorMessageFrame(m *data.Message) MessageFrame {
 				f.File = meta.File
 			}
 			if m.Kind == data.KindEvent && meta.Event != "" {
-				f.Event = &EventInfo{Name: meta.Event, To: meta.To, Reason: meta.Reason, Score: meta.Score}
+				f.Event = &EventInfo{Name: meta.Event, From: meta.From, To: meta.To, Reason: meta.Reason, Score: meta.Score}
 			}
 		}
 	}

@@ -177,6 +177,21 @@ func TestHandoffInBrowser(t *testing.T) {
 	}
 	shot(visitor, "widget-rated.png")
 
+	// Writing again starts a new conversation (its seq starts at 1 again):
+	// it is shown below the old one, not among its first messages.
+	if reply := visitorAsk(t, visitor, "How long does shipping take?"); !strings.Contains(reply, "working day") {
+		t.Errorf("the new conversation's answer (the last bot message) = %q, want the shipping answer", reply)
+	}
+	var below bool
+	if err := chromedp.Run(visitor, chromedp.Evaluate(`(() => { const ms = Array.from(`+shadow+`.querySelectorAll('.msg'));
+		const closed = ms.findIndex(m => m.textContent.includes('closed the conversation'));
+		const again = ms.findIndex(m => m.textContent === 'How long does shipping take?');
+		return closed >= 0 && again > closed; })()`, &below)); err != nil || !below {
+		var html string
+		_ = chromedp.Run(visitor, chromedp.Evaluate(shadow+`.querySelector('.log').innerHTML`, &html))
+		t.Errorf("the new conversation is not below the old one (%v)\nwidget log: %s", err, html)
+	}
+
 	// The rating is stored and shown to the agent.
 	if err := chromedp.Run(agent,
 		chromedp.Poll(`Array.from(document.querySelectorAll('.transcript .msg.system')).some(m => m.textContent.includes('5/5'))`, nil, wait),

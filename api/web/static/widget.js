@@ -71,7 +71,9 @@
     ".human{align-self:flex-start;background:none;border:0;padding:0 4px;color:#2563eb;font-size:12px;text-decoration:underline;cursor:pointer}",
     ".qr{border:1px solid #2563eb;background:#fff;color:#2563eb;border-radius:14px;padding:4px 10px;cursor:pointer;font-size:13px}",
     ".foot{display:flex;gap:8px;padding:10px;border-top:1px solid #e2e8f0;background:#fff}",
-    ".input{flex:1;border:1px solid #cbd5e1;border-radius:8px;padding:8px 10px;font-size:14px;resize:none;height:40px}",
+    // One line fits the 40 px box exactly (no scroll bar until a second line);
+    // 16 px text keeps iOS Safari from zooming in on focus.
+    ".input{flex:1;border:1px solid #cbd5e1;border-radius:8px;padding:8px 10px;font-size:16px;line-height:22px;box-sizing:border-box;resize:none;height:40px;overflow-y:auto}",
     ".attach{border:0;background:none;font-size:18px;cursor:pointer;padding:0 4px}",
     ".file a,.file button{color:#1d4ed8;background:none;border:0;padding:0;cursor:pointer;text-decoration:underline;font:inherit}.file img{max-width:100%;border-radius:6px;display:block}",
     ".send{border:0;border-radius:8px;background:#2563eb;color:#fff;padding:0 16px;cursor:pointer;font-size:14px}",
@@ -184,6 +186,7 @@
   log.setAttribute("aria-live", "polite");
   var foot = el("form", "foot");
   var input = el("textarea", "input");
+  input.rows = 1;
   input.placeholder = TEXT.placeholder;
   input.setAttribute("aria-label", TEXT.placeholder);
   input.maxLength = 2000;
@@ -294,7 +297,7 @@
   function showRead(seq) {
     var old = log.querySelector(".read");
     if (old) old.remove();
-    var mine = log.querySelectorAll(".msg.visitor[data-seq]");
+    var mine = log.querySelectorAll(".msg.visitor[data-conv='" + convId + "']");
     var last = null;
     for (var i = 0; i < mine.length; i++) if (+mine[i].getAttribute("data-seq") <= seq) last = mine[i];
     if (last && !last.nextSibling) log.appendChild(el("div", "read", TEXT.read));
@@ -332,8 +335,7 @@
     if (f.sender === "visitor" && f.client_msg_id && pendingById[f.client_msg_id]) {
       var p = pendingById[f.client_msg_id];
       p.node.className = "msg visitor";
-      p.node.setAttribute("data-seq", f.seq);
-      placeBySeq(p.node, f.seq);
+      placeBySeq(p.node, f);
       return;
     }
     if (f.kind === "event" && !f.text) return;
@@ -343,7 +345,7 @@
     }
     clearQuickReplies();
     if (f.sender !== "visitor") { typingBar.textContent = ""; }
-    if (f.event && f.event.name === "status") setAgentJoined(f.event.to === "assigned");
+    if (f.event && f.event.name === "status") { setAgentJoined(f.event.to === "assigned"); withPeople(f.event.to); }
     if (f.event && f.event.name === "status" && f.event.to !== "queued") {
       queueBar.className = "queue";
       var offer = log.querySelector(".leave");
@@ -360,9 +362,8 @@
     } else {
       node = el("div", "msg " + cls, f.text);
     }
-    node.setAttribute("data-seq", f.seq);
     node.setAttribute("data-sender", f.sender);
-    placeBySeq(node, f.seq);
+    placeBySeq(node, f);
     var after = node;
     function attach(x) { after.parentNode.insertBefore(x, after.nextSibling); after = x; }
     if (f.coupon) attach(couponCard(f.coupon));
@@ -370,7 +371,9 @@
     if (f.ask_feedback && f.seq > replayedUpTo) attach(feedbackRow(f));
     if (cls === "bot") attach(humanLink());
     if (f.event && f.event.name === "offer_ticket" && !log.querySelector(".leave")) attach(leaveForm());
-    if (f.event && f.event.name === "status" && f.event.to === "closed" && !ratedConv[f.conversation_id] && !log.querySelector(".rate[data-conv='" + f.conversation_id + "']")) {
+    // Only a conversation a person handled is rated (not one closed from the
+    // bot or the queue: a left message, an idle close).
+    if (f.event && f.event.name === "status" && f.event.to === "closed" && f.event.from === "assigned" && !ratedConv[f.conversation_id] && !log.querySelector(".rate[data-conv='" + f.conversation_id + "']")) {
       attach(rateCard(f.conversation_id));
     }
     if (f.event && f.event.name === "rating") {
@@ -391,6 +394,14 @@
     scroll();
   }
 
+  // withPeople removes the "Talk to a person" offers once the conversation
+  // is waiting for or with a person (status queued or assigned).
+  function withPeople(status) {
+    if (status !== "queued" && status !== "assigned") return;
+    var links = log.querySelectorAll(".human");
+    for (var i = 0; i < links.length; i++) links[i].remove();
+  }
+
   // humanLink is the "Talk to a person" offer under every bot reply: it sends
   // a human request, which the bot hands off.
   function humanLink() {
@@ -400,16 +411,31 @@
     return b;
   }
 
-  // placeBySeq puts a message in seq order: before the first message with a
-  // higher seq, and before messages still waiting for their ack (which stay
-  // at the bottom until the server gives them a seq).
-  function placeBySeq(node, seq) {
+  // convOrder numbers the conversations this page has shown, in the order it
+  // met them: seq restarts at 1 in each conversation, so messages are
+  // ordered by (conversation, seq) and a new conversation starts below the
+  // old one.
+  var convOrder = {}, convCount = 0;
+  function orderKey(conv, seq) {
+    if (!(conv in convOrder)) convOrder[conv] = ++convCount;
+    return convOrder[conv] * 1e9 + seq;
+  }
+
+  // placeBySeq marks node as message f and puts it in order: before the
+  // first message with a higher (conversation, seq), and before messages
+  // still waiting for their ack (which stay at the bottom until the server
+  // gives them a seq).
+  function placeBySeq(node, f) {
+    var key = orderKey(f.conversation_id || convId || "", f.seq);
+    node.setAttribute("data-seq", f.seq);
+    node.setAttribute("data-conv", f.conversation_id || convId || "");
+    node.setAttribute("data-key", key);
     var kids = log.children;
     for (var i = 0; i < kids.length; i++) {
       var k = kids[i];
       if (k === node) continue;
-      var ks = k.getAttribute("data-seq");
-      if ((ks && +ks > seq) || (!ks && k.className.indexOf("pending") >= 0)) {
+      var kk = k.getAttribute("data-key");
+      if ((kk && +kk > key) || (!kk && k.className.indexOf("pending") >= 0)) {
         log.insertBefore(node, k);
         return;
       }
@@ -608,8 +634,7 @@
     var p = pendingById[f.client_msg_id];
     if (!p) return;
     p.node.className = "msg visitor";
-    p.node.setAttribute("data-seq", f.seq);
-    placeBySeq(p.node, f.seq);
+    placeBySeq(p.node, f);
     seen[f.seq] = true;
     if (f.seq > lastSeq) lastSeq = f.seq;
     pending = pending.filter(function (x) { return x.id !== f.client_msg_id; });
@@ -654,7 +679,8 @@
         break;
       case "conversation":
         setAgentJoined(f.status === "assigned");
-        if (convId !== f.conversation_id) { convId = f.conversation_id; lastSeq = 0; seen = {}; }
+        withPeople(f.status);
+        if (convId !== f.conversation_id) { convId = f.conversation_id; lastSeq = 0; readSent = 0; seen = {}; }
         break;
       case "ack": onAck(f); break;
       case "read": showRead(f.seq); break;

@@ -56,9 +56,11 @@
   }
 
   var app = document.getElementById("app");
+  var baseTitle = document.title;
   var state = {
     me: null, csrf: "", presence: "online", queues: {}, mine: {}, current: null, details: null,
-    messages: {}, tab: "queue", groups: [], agents: [], canned: [], ws: null, retry: 0, tickets: [], ticketFilter: "open"
+    messages: {}, tab: "queue", groups: [], agents: [], canned: [], ws: null, retry: 0, tickets: [], ticketFilter: "open",
+    unread: {} // conversation id -> visitor messages (or a new assignment) the agent has not looked at
   };
 
   function api(method, path, body) {
@@ -199,8 +201,14 @@
         break;
       case "assigned":
         state.mine[f.conversation.id] = f.conversation;
+        var cur = state.details && state.details.conversation;
+        if (!state.current || (cur && cur.id === state.current && cur.status === "closed")) {
+          openConversation(f.conversation.id);
+        } else if (f.conversation.id !== state.current) {
+          state.unread[f.conversation.id] = (state.unread[f.conversation.id] || 0) + 1;
+        }
+        alertAgent();
         renderSide();
-        if (!state.current) openConversation(f.conversation.id);
         break;
       case "conversation":
         var c = f.conversation;
@@ -213,7 +221,13 @@
         if (f.stored) addMessage(f.stored);
         break;
       case "message":
+        var isNew = !(state.messages[f.conversation_id] && state.messages[f.conversation_id][f.seq]);
         addMessage(f);
+        if (isNew && f.sender === "visitor" && state.mine[f.conversation_id] && (f.conversation_id !== state.current || document.hidden)) {
+          state.unread[f.conversation_id] = (state.unread[f.conversation_id] || 0) + 1;
+          alertAgent();
+          renderSide();
+        }
         if (f.conversation_id === state.current && f.sender === "visitor" && !document.hidden && state.mine[f.conversation_id]) {
           send({ type: "read", conversation_id: f.conversation_id, seq: f.seq });
         }
@@ -242,6 +256,26 @@
     }
   }
 
+  // alertAgent tells an agent who may be looking elsewhere that something
+  // needs them: a short tone (Web Audio, nothing downloaded) and the count
+  // in the tab title (renderSide).
+  var audio = null;
+  function alertAgent() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = 880;
+      g.gain.setValueAtTime(0.08, audio.currentTime);
+      g.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+      o.connect(g); g.connect(audio.destination);
+      o.start(); o.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no audio: the title still counts */ }
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && state.current && state.unread[state.current]) { delete state.unread[state.current]; renderSide(); }
+  });
+
   function lastSeq(id) {
     var m = state.messages[id];
     if (!m) return 0;
@@ -253,6 +287,9 @@
   // ---------- side lists ----------
   function renderSide() {
     Object.keys(ui.tabs).forEach(function (k) { ui.tabs[k].className = state.tab === k ? "active" : ""; });
+    var unread = 0;
+    Object.keys(state.unread).forEach(function (id) { if (state.mine[id]) unread += state.unread[id]; else delete state.unread[id]; });
+    document.title = (unread ? "(" + unread + ") " : "") + baseTitle;
     var mineCount = Object.keys(state.mine).length;
     ui.tabs.mine.textContent = t("mine") + (mineCount ? " (" + mineCount + ")" : "");
     var waiting = 0;
@@ -314,6 +351,7 @@
       it.setAttribute("data-conversation", id);
       var info = el("div", "grow");
       info.appendChild(el("div", null, c.visitor_id.slice(0, 14)));
+      if (state.unread[id]) it.appendChild(el("span", "unread-badge", String(state.unread[id])));
       info.appendChild(el("div", "sub", c.skill_group + " · " + (c.handoff_reason || "")));
       it.appendChild(info);
       it.addEventListener("click", function () { openConversation(id); });
@@ -347,6 +385,7 @@
 
   function openConversation(id) {
     state.current = id;
+    delete state.unread[id];
     state.details = null;
     if (!state.messages[id]) state.messages[id] = {};
     renderSide();
@@ -495,6 +534,9 @@
     var noteBox = el("input"); noteBox.type = "checkbox"; noteBox.className = "note-toggle";
     noteLabel.appendChild(noteBox);
     noteLabel.appendChild(document.createTextNode(" " + t("note")));
+    // In note mode the whole composer is tinted, so a reply is never sent as a note unnoticed.
+    function noteMode() { box.className = noteBox.checked ? "composer note-mode" : "composer"; input.placeholder = noteBox.checked ? t("note") : t("reply_ph"); }
+    noteBox.addEventListener("change", noteMode);
     var sendBtn = el("button", "primary send", t("send")); sendBtn.type = "submit";
     var fileInput = el("input"); fileInput.type = "file"; fileInput.hidden = true;
     fileInput.accept = "image/png,image/jpeg,image/gif,application/pdf,text/plain";
@@ -540,6 +582,7 @@
       }
       input.value = "";
       suggest.hidden = true;
+      if (noteBox.checked) { noteBox.checked = false; noteMode(); } // a note is one message: back to replying
     }
     function updateSuggest() {
       var v = input.value;
