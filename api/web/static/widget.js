@@ -228,7 +228,7 @@
   var retry = 0;
   var convId = null;
   var lastSeq = 0;
-  var seen = {};       // seq -> true
+  var seen = {};       // "conversation:seq" -> true (seq restarts in each conversation)
   var pending = [];    // {id, text, node}
   var pendingById = {};
   var unread = 0;
@@ -330,8 +330,8 @@
   }
 
   function renderMessage(f) {
-    if (f.seq && seen[f.seq]) return;
-    if (f.seq) { seen[f.seq] = true; if (f.seq > lastSeq) lastSeq = f.seq; }
+    if (f.seq && seen[f.conversation_id + ":" + f.seq]) return;
+    if (f.seq) { seen[f.conversation_id + ":" + f.seq] = true; if (f.conversation_id === convId && f.seq > lastSeq) lastSeq = f.seq; }
     if (f.sender === "visitor" && f.client_msg_id && pendingById[f.client_msg_id]) {
       var p = pendingById[f.client_msg_id];
       p.node.className = "msg visitor";
@@ -499,7 +499,7 @@
       return r.json().then(function (j) { if (!r.ok) throw new Error((j.error && j.error.message) || r.status); return j; });
     }).then(function (j) {
       node.remove();
-      if (j.seq && !seen[j.seq]) { /* the message frame brings the file */ }
+      /* the message frame brings the file */
     }).catch(function (e) {
       node.className = "msg visitor failed";
       node.textContent = TEXT.upload_failed + e.message;
@@ -634,13 +634,22 @@
     var p = pendingById[f.client_msg_id];
     if (!p) return;
     p.node.className = "msg visitor";
+    switchConv(f.conversation_id);
     placeBySeq(p.node, f);
-    seen[f.seq] = true;
+    seen[f.conversation_id + ":" + f.seq] = true;
     if (f.seq > lastSeq) lastSeq = f.seq;
     pending = pending.filter(function (x) { return x.id !== f.client_msg_id; });
     delete pendingById[f.client_msg_id];
     savePending();
-    convId = f.conversation_id;
+  }
+
+  // switchConv makes id the current conversation: its seq, and so the
+  // last seq seen and read, start again from 0.
+  function switchConv(id) {
+    if (!id || id === convId) return;
+    convId = id;
+    lastSeq = 0;
+    readSent = 0;
   }
 
   var typingTimer = null;
@@ -669,7 +678,7 @@
         setAgentJoined(f.status === "assigned");
         if (!replayedUpTo && f.last_seq) replayedUpTo = f.last_seq;
         if (f.conversation_id) {
-          if (convId !== f.conversation_id) { convId = f.conversation_id; }
+          switchConv(f.conversation_id);
           sendFrame({ type: "resume", conversation_id: f.conversation_id, last_seq: lastSeq });
         }
         sendIdentity();
@@ -680,7 +689,7 @@
       case "conversation":
         setAgentJoined(f.status === "assigned");
         withPeople(f.status);
-        if (convId !== f.conversation_id) { convId = f.conversation_id; lastSeq = 0; readSent = 0; seen = {}; }
+        switchConv(f.conversation_id);
         break;
       case "ack": onAck(f); break;
       case "read": showRead(f.seq); break;

@@ -27,7 +27,10 @@
     tickets_kpi: ["Tickets opened / solved", "工单 新建 / 已解决"], invitations: ["Invitations shown / clicked / converted", "主动邀请 展示 / 点击 / 转化"],
     volume: ["Conversations per day", "每日会话数"], reasons: ["Handoff reasons", "转人工原因"], ratings: ["Ratings", "评分分布"],
     gaps: ["Questions the bot could not answer", "机器人未能回答的问题"], create_faq: ["Create FAQ entry", "创建问答"], csv: ["Download CSV", "下载 CSV"],
-    faq_answer: ["Answer for the new FAQ entry", "新问答的答案"], faq_created: ["FAQ entry created: ", "已创建问答："]
+    faq_answer: ["Answer for the new FAQ entry", "新问答的答案"], faq_created: ["FAQ entry created: ", "已创建问答："],
+    st_bot: ["with the bot", "机器人接待中"], st_queued: ["waiting", "排队中"], st_assigned: ["with an agent", "人工接待中"], st_closed: ["closed", "已结束"],
+    notes_only: ["Not your conversation: internal notes only", "非您接待的会话：仅可写内部备注"],
+    confirm_close: ["Click again to close", "再次点击以结束会话"]
   };
   function t(k) { var v = T[k]; return v ? v[zh ? 1 : 0] : k; }
 
@@ -152,6 +155,7 @@
     renderPane();
     api("GET", "/api/v1/agent/groups").then(function (r) { state.groups = r.groups; });
     api("GET", "/api/v1/agent/canned").then(function (r) { state.canned = r.canned || []; });
+    api("GET", "/api/v1/agent/agents").then(function (r) { state.agents = r.agents || []; });
     connect();
     setInterval(function () {
       var subs = ui.list.querySelectorAll("[data-queued]");
@@ -420,9 +424,17 @@
     ui.visitor.appendChild(el("span", null, d.earlier.length + " " + t("earlier")));
     if (c.rating) ui.visitor.appendChild(el("span", null, t("rated") + ": " + c.rating + "/5"));
     clear(ui.actions);
-    ui.actions.appendChild(el("span", "status conv-status", c.status));
     var mine = c.status === "assigned" && c.assigned_agent === state.me.id;
-    if (c.status === "queued") {
+    var label = T["st_" + c.status] ? t("st_" + c.status) : c.status;
+    if (c.status === "assigned" && !mine) {
+      var who = state.agents.filter(function (a) { return a.id === c.assigned_agent; })[0];
+      if (who) label += " · " + who.name;
+    }
+    var st = el("span", "status conv-status", label);
+    st.setAttribute("data-status", c.status);
+    ui.actions.appendChild(st);
+    var serves = state.me.role === "admin" || (state.me.groups || []).indexOf(c.skill_group) >= 0;
+    if (c.status === "queued" && serves) {
       ui.actions.appendChild(btn(t("accept"), "primary", function () {
         api("POST", "/api/v1/agent/conversations/" + c.id + "/accept").then(function (x) { state.mine[x.id] = x; state.details.conversation = x; renderHeader(); renderSide(); }).catch(function (e) { ui.error.textContent = e.message; });
       }));
@@ -430,9 +442,17 @@
     if (mine) {
       ui.actions.appendChild(btn(t("transfer"), "transfer", showTransfer));
       ui.actions.appendChild(btn(t("handback"), "handback", function () { act("handback"); }));
-      ui.actions.appendChild(btn(t("close"), "danger close-conv", function () { act("close"); }));
+      // Closing asks for a second click (no browser dialog): the visitor is then asked for a rating.
+      var closeBtn = btn(t("close"), "danger close-conv", function () {
+        if (closeBtn.getAttribute("data-armed")) { act("close"); return; }
+        closeBtn.setAttribute("data-armed", "1");
+        closeBtn.textContent = t("confirm_close");
+        setTimeout(function () { closeBtn.removeAttribute("data-armed"); closeBtn.textContent = t("close"); }, 4000);
+      });
+      ui.actions.appendChild(closeBtn);
     }
-    if (ui.input) ui.input.disabled = false;
+    // Only the agent of the conversation replies; everyone who may see it can write notes.
+    if (ui.setNotesOnly) ui.setNotesOnly(!mine && !(state.me.role === "admin" && c.status === "assigned"));
   }
 
   function act(what) {
@@ -535,8 +555,15 @@
     noteLabel.appendChild(noteBox);
     noteLabel.appendChild(document.createTextNode(" " + t("note")));
     // In note mode the whole composer is tinted, so a reply is never sent as a note unnoticed.
-    function noteMode() { box.className = noteBox.checked ? "composer note-mode" : "composer"; input.placeholder = noteBox.checked ? t("note") : t("reply_ph"); }
+    var notesOnly = false;
+    function noteMode() {
+      if (notesOnly) noteBox.checked = true;
+      noteBox.disabled = notesOnly;
+      box.className = noteBox.checked ? "composer note-mode" : "composer";
+      input.placeholder = notesOnly ? t("notes_only") : noteBox.checked ? t("note") : t("reply_ph");
+    }
     noteBox.addEventListener("change", noteMode);
+    ui.setNotesOnly = function (only) { notesOnly = only; noteMode(); };
     var sendBtn = el("button", "primary send", t("send")); sendBtn.type = "submit";
     var fileInput = el("input"); fileInput.type = "file"; fileInput.hidden = true;
     fileInput.accept = "image/png,image/jpeg,image/gif,application/pdf,text/plain";
