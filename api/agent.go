@@ -23,6 +23,7 @@ type Accounts interface {
 	Logout(ctx context.Context, token string) error
 	CreateAgent(ctx context.Context, in handoff.NewAgent) (data.Agent, error)
 	UpdateAgent(ctx context.Context, agentID string, ch handoff.AgentChanges) (data.Agent, error)
+	ChangePassword(ctx context.Context, agentID, current, next string) (handoff.Session, error)
 	CreateToken(ctx context.Context, agentID string, ttl time.Duration) (handoff.Session, error)
 }
 
@@ -79,9 +80,46 @@ func (s *Server) login(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.startSession(c, sess)
+}
+
+// startSession sets the session cookie and answers with the session.
+func (s *Server) startSession(c *gin.Context, sess handoff.Session) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", HttpOnly: true,
 		Secure: isTLS(c.Request), SameSite: http.SameSiteStrictMode, Expires: sess.ExpiresAt})
 	c.JSON(http.StatusOK, meResponse{Agent: sess.Agent, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt, Presence: string(s.presence.Status(sess.Agent.ID))})
+}
+
+type passwordRequest struct {
+	Current string `json:"current_password"`
+	New     string `json:"new_password"`
+}
+
+// changePassword lets a signed-in agent replace their own password: every
+// session ends, and this browser gets a new one.
+func (s *Server) changePassword(c *gin.Context) {
+	var req passwordRequest
+	if err := c.ShouldBindJSON(&req); err != nil || req.Current == "" || req.New == "" {
+		writeError(c, badRequest(`body must be {"current_password": "...", "new_password": "..."}`))
+		return
+	}
+	me := currentAgent(c)
+	if ok, wait := s.loginLimit.Allow(c.Request.Context(), "password:"+me.ID); !ok {
+		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(c, &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Message: "too many attempts; try again later"})
+		return
+	}
+	sess, err := s.accounts.ChangePassword(c.Request.Context(), me.ID, req.Current, req.New)
+	if errors.Is(err, handoff.ErrBadCredentials) {
+		writeError(c, &Error{Status: http.StatusForbidden, Code: "bad_credentials", Message: "the current password is wrong"})
+		return
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	s.hub.AccountChanged(c.Request.Context(), me.ID) // open sockets of the old sessions close
+	s.startSession(c, sess)
 }
 
 func isTLS(r *http.Request) bool {

@@ -609,3 +609,39 @@ func TestAccountChangeClosesAgentSockets(t *testing.T) {
 		break
 	}
 }
+
+// TestChangeOwnPassword: an agent changes their own password with the
+// current one; their other sessions end, the browser that changed it gets
+// a new session.
+func TestChangeOwnPassword(t *testing.T) {
+	h := newHarness(t, realtime.DefaultLimits())
+	h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+	a, b := h.login("mei@acme.example"), h.login("mei@acme.example")
+	for _, tc := range []struct {
+		body map[string]string
+		want int
+	}{
+		{map[string]string{"current_password": "wrong password!", "new_password": "a brand new pass"}, http.StatusForbidden},
+		{map[string]string{"current_password": "password-mei@acme.example", "new_password": "short"}, http.StatusBadRequest},
+		{map[string]string{"current_password": "password-mei@acme.example", "new_password": "password-mei@acme.example"}, http.StatusBadRequest},
+		{map[string]string{"new_password": "a brand new pass"}, http.StatusBadRequest},
+	} {
+		if code, out := a.do("POST", "/api/v1/agent/password", tc.body); code != tc.want {
+			t.Errorf("change with %v = %d %v, want %d", tc.body, code, out, tc.want)
+		}
+	}
+	code, out := a.do("POST", "/api/v1/agent/password", map[string]string{"current_password": "password-mei@acme.example", "new_password": "a brand new pass"})
+	if code != http.StatusOK || out["csrf_token"] == nil {
+		t.Fatalf("change = %d %v", code, out)
+	}
+	a.csrf = out["csrf_token"].(string)
+	if code, _ := a.do("GET", "/api/v1/agent/me", nil); code != http.StatusOK {
+		t.Errorf("the changing browser's new session = %d, want 200", code)
+	}
+	if code, _ := b.do("GET", "/api/v1/agent/me", nil); code != http.StatusUnauthorized {
+		t.Errorf("another session after the change = %d, want 401", code)
+	}
+	if code, _ := a.do("POST", "/api/v1/agent/presence", map[string]string{"status": "away"}); code != http.StatusNoContent && code != http.StatusOK {
+		t.Errorf("a change with the new CSRF token = %d", code)
+	}
+}

@@ -219,6 +219,7 @@ func (s *Server) routes(r *gin.Engine) {
 	agent := v1.Group("/agent", s.agentAuth(), limitBody(maxJSONBody))
 	agent.POST("/logout", s.logout)
 	agent.GET("/me", s.me)
+	agent.POST("/password", s.changePassword)
 	agent.POST("/presence", s.setPresence)
 	agent.GET("/ws", s.agentSocket)
 	agent.GET("/queues", s.queues)

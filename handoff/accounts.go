@@ -226,6 +226,26 @@ func (a *Accounts) Login(ctx context.Context, email, password string) (Session, 
 	return s, nil
 }
 
+// ChangePassword replaces the signed-in agent's own password after checking
+// the current one. Every session of the agent ends (a stolen one too), and
+// a new session is returned for the browser that made the change.
+func (a *Accounts) ChangePassword(ctx context.Context, agentID, current, next string) (Session, error) {
+	agent, err := a.store.GetAgent(ctx, agentID)
+	if err != nil {
+		return Session{}, fmt.Errorf("handoff: change password: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(agent.PasswordHash), []byte(current)) != nil {
+		return Session{}, ErrBadCredentials
+	}
+	if current == next {
+		return Session{}, fmt.Errorf("handoff: change password: the new password is the current one: %w", data.ErrInvalid)
+	}
+	if err := a.SetPassword(ctx, agentID, next); err != nil {
+		return Session{}, err
+	}
+	return a.Login(ctx, agent.Email, next)
+}
+
 // Authenticate returns the session and agent for a token.
 func (a *Accounts) Authenticate(ctx context.Context, token string) (Session, error) {
 	if token == "" || len(token) > 100 {

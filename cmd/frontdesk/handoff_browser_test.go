@@ -214,4 +214,31 @@ func TestHandoffInBrowser(t *testing.T) {
 			t.Errorf("queue %v still holds %d conversations", q.(map[string]any)["group"], n)
 		}
 	}
+
+	// The admin changes the generated password in the console; the API
+	// client's session (another one) ends, the new password signs in.
+	const newPassword = "a password of my own 2026"
+	if err := chromedp.Run(agent,
+		chromedp.Click(`button.pw-btn`, chromedp.ByQuery),
+		chromedp.WaitVisible(`form.pw-form input[name=current]`, chromedp.ByQuery),
+		chromedp.SendKeys(`form.pw-form input[name=current]`, password, chromedp.ByQuery),
+		chromedp.SendKeys(`form.pw-form input[name=new]`, newPassword, chromedp.ByQuery),
+		chromedp.SendKeys(`form.pw-form input[name=again]`, newPassword, chromedp.ByQuery),
+		chromedp.Click(`form.pw-form button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`form.pw-form .done`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("change password in the console: %v", err)
+	}
+	if code, _ := apiCall(t, client, "", "GET", ts.url+"/api/v1/agent/me", nil); code != http.StatusUnauthorized {
+		t.Errorf("another session after the password change = %d, want 401", code)
+	}
+	body, _ := json.Marshal(map[string]string{"email": email, "password": newPassword})
+	resp, err := http.Post(ts.url+"/api/v1/agent/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("sign-in with the new password = %d, want 200", resp.StatusCode)
+	}
 }

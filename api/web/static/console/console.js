@@ -30,7 +30,10 @@
     faq_answer: ["Answer for the new FAQ entry", "新问答的答案"], faq_created: ["FAQ entry created: ", "已创建问答："],
     st_bot: ["with the bot", "机器人接待中"], st_queued: ["waiting", "排队中"], st_assigned: ["with an agent", "人工接待中"], st_closed: ["closed", "已结束"],
     notes_only: ["Not your conversation: internal notes only", "非您接待的会话：仅可写内部备注"],
-    confirm_close: ["Click again to close", "再次点击以结束会话"]
+    confirm_close: ["Click again to close", "再次点击以结束会话"],
+    pw: ["Password", "修改密码"], pw_current: ["Current password", "当前密码"], pw_new: ["New password (at least 10 characters)", "新密码（至少 10 个字符）"],
+    pw_again: ["New password again", "再次输入新密码"], pw_mismatch: ["The new passwords differ.", "两次输入的新密码不一致。"],
+    pw_done: ["Password changed. Your other sessions were signed out.", "密码已修改，您在其他设备上的登录已退出。"], pw_save: ["Change password", "修改密码"]
   };
   function t(k) { var v = T[k]; return v ? v[zh ? 1 : 0] : k; }
 
@@ -128,6 +131,7 @@
     });
     top.appendChild(ui.presence);
     top.appendChild(btn(t("lang"), null, function () { switchLang(); start({ agent: state.me, csrf_token: state.csrf, presence: state.presence }); }));
+    top.appendChild(btn(t("pw"), "pw-btn", showPasswordForm));
     top.appendChild(btn(t("logout"), null, function () {
       api("POST", "/api/v1/agent/logout").finally(function () { if (state.ws) state.ws.close(); location.reload(); });
     }));
@@ -463,6 +467,35 @@
       renderHeader();
       renderSide();
     }).catch(function (e) { ui.error.textContent = e.message; });
+  }
+
+  // showPasswordForm lets the agent change their own password in the pane.
+  function showPasswordForm() {
+    state.current = null;
+    clear(ui.pane);
+    var f = el("form", "login pw-form");
+    f.appendChild(el("h2", null, t("pw_save")));
+    function field(label, name) {
+      var i = el("input"); i.type = "password"; i.name = name; i.placeholder = label; i.autocomplete = name === "current" ? "current-password" : "new-password";
+      f.appendChild(i);
+      return i;
+    }
+    var cur = field(t("pw_current"), "current"), next = field(t("pw_new"), "new"), again = field(t("pw_again"), "again");
+    var msg = el("div", "error");
+    var go = el("button", "primary", t("pw_save")); go.type = "submit";
+    f.appendChild(go);
+    f.appendChild(msg);
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (next.value !== again.value) { msg.textContent = t("pw_mismatch"); return; }
+      api("POST", "/api/v1/agent/password", { current_password: cur.value, new_password: next.value }).then(function (r) {
+        state.csrf = r.csrf_token;
+        clear(f);
+        f.appendChild(el("div", "done", t("pw_done")));
+      }).catch(function (err) { msg.textContent = err.message; });
+    });
+    ui.pane.appendChild(f);
+    cur.focus();
   }
 
   function showTransfer() {
