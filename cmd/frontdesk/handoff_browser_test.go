@@ -130,7 +130,7 @@ func TestHandoffInBrowser(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, password, chromedp.ByQuery),
 		chromedp.Click(`form.login button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`.queue-entry`, chromedp.ByQuery),
-		chromedp.Text(`.queue-entry .reason`, &reason, chromedp.ByQuery),
+		chromedp.AttributeValue(`.queue-entry .reason`, "data-reason", &reason, nil, chromedp.ByQuery),
 	); err != nil {
 		t.Fatalf("agent sign-in and queue: %v", err)
 	}

@@ -112,6 +112,21 @@
     email.focus();
   }
 
+  // Codes the server sends, shown in the console's language (the code itself
+  // when there is no text for it).
+  var CODES = {
+    explicit_request: ["asked for a person", "访客要求转人工"], low_confidence: ["the bot found no answer", "机器人未找到答案"],
+    frustration: ["visitor frustrated", "访客情绪不满"], human_only: ["needs a person", "需人工处理"],
+    repeated_fallback: ["the bot did not understand twice", "机器人多次未理解"], repeated_unhelpful: ["answers marked unhelpful", "回答被标记为无帮助"],
+    webhook_failed: ["order lookup failed", "订单查询失败"], flow_gave_up: ["could not collect the details", "未能收集到所需信息"],
+    llm_no_answer: ["no answer in the knowledge base", "知识库中没有答案"], out_of_scope: ["out of scope", "超出服务范围"],
+    open: ["open", "待处理"], pending: ["pending", "等待回复"], solved: ["solved", "已解决"],
+    sender_visitor: ["Visitor", "访客"], sender_bot: ["Bot", "机器人"], sender_system: ["System", "系统"], sender_agent: ["Agent", "客服"]
+  };
+  function code(c) { var x = CODES[c]; return x ? x[zh ? 1 : 0] : c; }
+  function groupName(id) { var g = state.groups.filter(function (x) { return x.id === id; })[0]; return g ? g.name : id; }
+  function agentName(id) { var a = state.agents.filter(function (x) { return x.id === id; })[0]; return a ? a.name : ""; }
+
   function switchLang() { zh = !zh; localStorage.setItem("fd-console-lang", zh ? "zh" : "en"); document.documentElement.lang = zh ? "zh-CN" : "en"; }
 
   // ---------- main layout ----------
@@ -327,7 +342,7 @@
         var line = el("div", null, "#" + e.position + " " + e.visitor_id.slice(0, 12) + " ");
         if (e.priority > 0) line.appendChild(el("span", "badge vip", "VIP"));
         info.appendChild(line);
-        var sub = el("div", "sub reason", t("reason") + ": " + e.reason + " · " + t("waiting") + " " + ago(e.queued_at));
+        var sub = el("div", "sub reason", t("reason") + ": " + code(e.reason) + " · " + t("waiting") + " " + ago(e.queued_at));
         sub.setAttribute("data-queued", e.queued_at);
         sub.setAttribute("data-reason", e.reason);
         info.appendChild(sub);
@@ -360,7 +375,7 @@
       var info = el("div", "grow");
       info.appendChild(el("div", null, c.visitor_id.slice(0, 14)));
       if (state.unread[id]) it.appendChild(el("span", "unread-badge", String(state.unread[id])));
-      info.appendChild(el("div", "sub", c.skill_group + " · " + (c.handoff_reason || "")));
+      info.appendChild(el("div", "sub", groupName(c.skill_group) + " · " + code(c.handoff_reason || "")));
       it.appendChild(info);
       it.addEventListener("click", function () { openConversation(id); });
       ui.list.appendChild(it);
@@ -411,7 +426,7 @@
     var d = state.details, c = d.conversation;
     clear(ui.why);
     ui.why.appendChild(el("h2", null, t("why")));
-    var reason = el("div", "handoff-reason", t("reason") + ": " + (c.handoff_reason || "—") + " · " + c.skill_group);
+    var reason = el("div", "handoff-reason", t("reason") + ": " + (c.handoff_reason ? code(c.handoff_reason) + " (" + c.handoff_reason + ")" : "—") + " · " + groupName(c.skill_group));
     ui.why.appendChild(reason);
     if (d.bot_decision) {
       var bd = d.bot_decision;
@@ -431,8 +446,7 @@
     var mine = c.status === "assigned" && c.assigned_agent === state.me.id;
     var label = T["st_" + c.status] ? t("st_" + c.status) : c.status;
     if (c.status === "assigned" && !mine) {
-      var who = state.agents.filter(function (a) { return a.id === c.assigned_agent; })[0];
-      if (who) label += " · " + who.name;
+      if (agentName(c.assigned_agent)) label += " · " + agentName(c.assigned_agent);
     }
     var st = el("span", "status conv-status", label);
     st.setAttribute("data-status", c.status);
@@ -550,7 +564,7 @@
     if (f.kind === "event") cls = "system";
     var node = el("div", "msg " + cls);
     node.setAttribute("data-seq", f.seq);
-    var who = f.sender === "agent" && f.sender_id === state.me.id ? state.me.name : f.sender;
+    var who = (f.sender === "agent" && (f.sender_id === state.me.id ? state.me.name : agentName(f.sender_id))) || code("sender_" + f.sender);
     if (f.kind === "note") who += " · " + t("note");
     node.appendChild(el("div", "meta", who + " · " + new Date(f.created_at).toLocaleTimeString()));
     if (f.kind === "file" && f.file) {
@@ -696,9 +710,9 @@
       var it = el("div", "item ticket-entry");
       var info = el("div", "grow");
       info.appendChild(el("div", null, tk.subject || tk.id));
-      info.appendChild(el("div", "sub", tk.group_id + " · " + ago(tk.created_at)));
+      info.appendChild(el("div", "sub", groupName(tk.group_id) + " · " + ago(tk.created_at)));
       it.appendChild(info);
-      it.appendChild(el("span", "badge " + tk.status, tk.status));
+      it.appendChild(el("span", "badge " + tk.status, code(tk.status)));
       it.addEventListener("click", function () { openTicket(tk.id); });
       ui.list.appendChild(it);
     });
@@ -712,7 +726,7 @@
       var box = el("div", "ticket");
       box.appendChild(el("h2", null, tk.subject));
       var c = tk.contact || {};
-      box.appendChild(el("div", "sub", t("from") + ": " + [c.name, c.email, c.phone].filter(Boolean).join(" · ") + " · " + tk.status));
+      box.appendChild(el("div", "sub", t("from") + ": " + [c.name, c.email, c.phone].filter(Boolean).join(" · ") + " · " + code(tk.status)));
       box.appendChild(el("div", "event", tk.body));
       r.events.forEach(function (ev) { box.appendChild(el("div", "event " + ev.kind, ev.body)); });
       var text = el("textarea");
