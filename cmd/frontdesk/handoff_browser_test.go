@@ -215,6 +215,31 @@ func TestHandoffInBrowser(t *testing.T) {
 		}
 	}
 
+	// A follow-up ticket for the conversation shows, in the console, who
+	// wrote each entry and when.
+	var convID string
+	if err := chromedp.Run(visitor, chromedp.Evaluate(shadow+`.querySelector('.msg[data-conv]').getAttribute('data-conv')`, &convID)); err != nil || convID == "" {
+		t.Fatalf("conversation id from the widget: %q %v", convID, err)
+	}
+	if code, out := apiCall(t, client, csrf, "POST", ts.url+"/api/v1/agent/conversations/"+convID+"/tickets",
+		map[string]any{"subject": "Call back", "body": "Call the customer back about the parcel"}); code != http.StatusCreated {
+		t.Fatalf("ticket from the conversation = %d %v", code, out)
+	}
+	if err := chromedp.Run(agent,
+		chromedp.Click(`.tabs button:nth-child(3)`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.ticket-entry`, chromedp.ByQuery),
+		chromedp.Click(`.ticket-entry`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.ticket .event.message .meta`, chromedp.ByQuery),
+		chromedp.SendKeys(`.ticket textarea`, "We called; the parcel arrives tomorrow.", chromedp.ByQuery),
+		chromedp.Click(`.ticket .dialog button.primary`, chromedp.ByQuery),
+		chromedp.Poll(`Array.from(document.querySelectorAll('.ticket .event.reply')).some(e => e.textContent.includes('arrives tomorrow') && e.querySelector('.meta').textContent.includes('Admin'))`, nil, wait),
+	); err != nil {
+		var html string
+		_ = chromedp.Run(agent, chromedp.Evaluate(`document.querySelector('.pane') ? document.querySelector('.pane').innerHTML : ''`, &html))
+		t.Fatalf("ticket in the console: %v\npane: %.2000s", err, html)
+	}
+	shot(agent, "console-ticket.png")
+
 	// The admin changes the generated password in the console; the API
 	// client's session (another one) ends, the new password signs in.
 	const newPassword = "a password of my own 2026"

@@ -121,6 +121,7 @@
     webhook_failed: ["order lookup failed", "订单查询失败"], flow_gave_up: ["could not collect the details", "未能收集到所需信息"],
     llm_no_answer: ["no answer in the knowledge base", "知识库中没有答案"], out_of_scope: ["out of scope", "超出服务范围"],
     open: ["open", "待处理"], pending: ["pending", "等待回复"], solved: ["solved", "已解决"],
+    ticket_reply: ["reply by e-mail", "邮件回复"], ticket_note: ["internal note", "内部备注"], ticket_status: ["status", "状态"],
     sender_visitor: ["Visitor", "访客"], sender_bot: ["Bot", "机器人"], sender_system: ["System", "系统"], sender_agent: ["Agent", "客服"]
   };
   function code(c) { var x = CODES[c]; return x ? x[zh ? 1 : 0] : c; }
@@ -727,15 +728,28 @@
       box.appendChild(el("h2", null, tk.subject));
       var c = tk.contact || {};
       box.appendChild(el("div", "sub", t("from") + ": " + [c.name, c.email, c.phone].filter(Boolean).join(" · ") + " · " + code(tk.status)));
-      box.appendChild(el("div", "event", tk.body));
-      r.events.forEach(function (ev) { box.appendChild(el("div", "event " + ev.kind, ev.body)); });
+      // Each entry says who wrote it and when: the visitor's message, then replies, notes and status changes.
+      function entry(kind, who, at, body) {
+        var d = el("div", "event " + kind);
+        d.appendChild(el("div", "meta", who + " · " + new Date(at).toLocaleString()));
+        d.appendChild(el("div", null, body));
+        box.appendChild(d);
+      }
+      entry("message", c.name || code("sender_visitor"), tk.created_at, tk.body);
+      r.events.forEach(function (ev) {
+        var who = ev.author_id === state.me.id ? state.me.name : agentName(ev.author_id) || code("sender_agent");
+        entry(ev.kind, who + " · " + code("ticket_" + ev.kind), ev.created_at, ev.kind === "status" ? ev.body.replace(/\b(open|pending|solved)\b/g, code) : ev.body);
+      });
+      if (tk.conversation_id) box.appendChild(el("div", "sub", (zh ? "来自会话 " : "From conversation ") + tk.conversation_id));
       var text = el("textarea");
       box.appendChild(text);
       var acts = el("div", "dialog");
       acts.appendChild(btn(t("reply"), "primary", function () {
+        if (!text.value.trim()) { text.focus(); return; }
         api("POST", "/api/v1/agent/tickets/" + id + "/replies", { text: text.value }).then(function () { openTicket(id); loadTickets(); }).catch(function (e) { alert(e.message); });
       }));
       acts.appendChild(btn(t("add_note"), null, function () {
+        if (!text.value.trim()) { text.focus(); return; }
         api("POST", "/api/v1/agent/tickets/" + id + "/notes", { text: text.value }).then(function () { openTicket(id); }).catch(function (e) { alert(e.message); });
       }));
       var next = tk.status === "solved" ? "open" : "solved";
