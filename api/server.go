@@ -36,8 +36,6 @@ type Chat interface {
 type Records interface {
 	Ping(ctx context.Context) error
 	ListAgents(ctx context.Context) ([]data.Agent, error)
-	GetAgent(ctx context.Context, id string) (data.Agent, error)
-	UpdateAgent(ctx context.Context, a data.Agent) (data.Agent, error)
 	ListGroups(ctx context.Context) ([]data.SkillGroup, error)
 	UpsertGroup(ctx context.Context, g data.SkillGroup) (data.SkillGroup, error)
 	AgentConversations(ctx context.Context, agentID string) ([]data.Conversation, error)
@@ -168,7 +166,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		chat: d.Chat, files: d.Chat, records: d.Records, reports: d.Reports, privacy: d.Privacy, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
 		hub: d.Hub, cfg: cfg, log: d.Log,
 		visitor:         realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
-		agentWS:         realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, chat.CanView, cfg.Limits, d.Log),
+		agentWS:         realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, data.Agent.CanView, cfg.Limits, d.Log),
 		tokens:          tokens{key: cfg.SessionKey, ttl: cfg.SessionTTL, now: time.Now},
 		loginLimit:      newKeyLimiter(d.Limiters, "login", 5*time.Minute, cfg.LoginAttempts),
 		loginEmailLimit: newKeyLimiter(d.Limiters, "login-email", 5*time.Minute, 10*cfg.LoginAttempts),

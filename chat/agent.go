@@ -13,9 +13,6 @@ import (
 // ErrForbidden means the caller may not act on this conversation.
 var ErrForbidden = errors.New("chat: forbidden")
 
-// CanView reports whether an agent may read a conversation (data.Agent.CanView).
-func CanView(a data.Agent, c data.Conversation) bool { return a.CanView(c) }
-
 // Rich is optional rich content of an agent message.
 type Rich struct {
 	Coupon *data.Coupon     `json:"coupon,omitempty"`
@@ -69,7 +66,7 @@ func (s *Service) PostAgentMessage(ctx context.Context, a data.Agent, conversati
 		if err != nil {
 			return data.Message{}, false, fmt.Errorf("chat: agent message: %w", err)
 		}
-		if !CanView(a, conv) {
+		if !a.CanView(conv) {
 			return data.Message{}, false, fmt.Errorf("chat: agent note: %w", ErrForbidden)
 		}
 		msg.Kind = data.KindNote
@@ -196,7 +193,7 @@ func (s *Service) Details(ctx context.Context, a data.Agent, conversationID stri
 	if err != nil {
 		return Details{}, fmt.Errorf("chat: details: %w", err)
 	}
-	if !CanView(a, conv) {
+	if !a.CanView(conv) {
 		return Details{}, fmt.Errorf("chat: details: %w", ErrForbidden)
 	}
 	v, err := s.store.GetVisitor(ctx, conv.VisitorID)

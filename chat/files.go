@@ -167,7 +167,7 @@ func (s *Service) AgentFile(ctx context.Context, a data.Agent, id string) (data.
 		return data.File{}, fmt.Errorf("chat: file: %w", err)
 	}
 	conv, err := s.store.GetConversation(ctx, f.ConversationID)
-	if err != nil || !CanView(a, conv) {
+	if err != nil || !a.CanView(conv) {
 		return data.File{}, fmt.Errorf("chat: file: %w", data.ErrNotFound)
 	}
 	return f, nil

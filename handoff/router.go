@@ -262,8 +262,10 @@ type avoidance struct {
 // from the agent who transferred it.
 const avoidFor = 15 * time.Minute
 
-// avoidAgent keeps conversationID away from agentID for avoidFor (assignMu held).
+// avoidAgent keeps conversationID away from agentID for avoidFor.
 func (r *Router) avoidAgent(conversationID, agentID string) {
+	r.assignMu.Lock()
+	defer r.assignMu.Unlock()
 	now := r.now()
 	if r.avoid == nil {
 		r.avoid = map[string]avoidance{}
@@ -425,9 +427,7 @@ func (r *Router) Transfer(ctx context.Context, agentID, conversationID, toGroup,
 		if err != nil {
 			return data.Conversation{}, fmt.Errorf("handoff: transfer to group %s: %w", toGroup, err)
 		}
-		r.assignMu.Lock()
 		r.avoidAgent(conv.ID, agentID)
-		r.assignMu.Unlock()
 	default:
 		return data.Conversation{}, fmt.Errorf("handoff: transfer needs a group or an agent: %w", data.ErrInvalid)
 	}
@@ -693,9 +693,7 @@ func (r *Router) AgentGone(ctx context.Context, agentID string) {
 			}
 			continue
 		}
-		r.assignMu.Lock()
 		r.avoidAgent(conv.ID, agentID)
-		r.assignMu.Unlock()
 		r.pub.Message(ctx, msg)
 		r.pub.Conversation(ctx, out)
 		r.pub.Event(ctx, data.AgentTopic(agentID), data.Event{Type: data.EventConversation, Conversation: &out})

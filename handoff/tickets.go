@@ -159,28 +159,23 @@ func (t *Tickets) List(ctx context.Context, agent data.Agent, f data.TicketFilte
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
+	if agent.Disabled || (agent.Role != data.RoleAdmin && agent.Role != data.RoleAgent) {
+		return nil, fmt.Errorf("handoff: tickets: %w", ErrNotAllowed)
+	}
+	mine := f
+	mine.Assignee = agent.ID
 	var filters []data.TicketFilter
 	switch {
-	case agent.Disabled || (agent.Role != data.RoleAdmin && agent.Role != data.RoleAgent):
-		return nil, fmt.Errorf("handoff: tickets: %w", ErrNotAllowed)
-	case agent.Role == data.RoleAdmin:
+	case agent.Role == data.RoleAdmin, slices.Contains(agent.Groups, f.GroupID):
 		filters = []data.TicketFilter{f}
-	case f.GroupID != "":
-		if !slices.Contains(agent.Groups, f.GroupID) {
-			mine := f
-			mine.Assignee = agent.ID
-			filters = append(filters, mine)
-			break
-		}
-		filters = []data.TicketFilter{f}
-	default:
+	case f.GroupID != "": // another group: only what is assigned to the agent
+		filters = []data.TicketFilter{mine}
+	default: // each of the agent's groups, and what is assigned to them elsewhere
 		for _, g := range agent.Groups {
 			ff := f
 			ff.GroupID = g
 			filters = append(filters, ff)
 		}
-		mine := f
-		mine.Assignee = agent.ID
 		filters = append(filters, mine)
 	}
 	seen := map[string]bool{}

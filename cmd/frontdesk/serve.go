@@ -299,12 +299,9 @@ func ensureDemoSite(ctx context.Context, store siteStore, cfg *serverConfig, log
 	return nil
 }
 
-// openStore opens the store for `serve`, creating the data directory, the
-// SQLite database and the master key file on first use.
+// openStore opens the store for `serve` (which has created the data
+// directory), creating the SQLite database and the master key file on first use.
 func openStore(ctx context.Context, cfg *serverConfig) (*sqlstore.Store, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
 	return openBackend(ctx, cfg, true)
 }
 
