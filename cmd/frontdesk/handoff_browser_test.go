@@ -139,7 +139,8 @@ func TestHandoffInBrowser(t *testing.T) {
 	}
 	shot(agent, "console-queue.png")
 
-	const reply = "Hello, this is Admin. How can I help? 您好，请问有什么可以帮您？"
+	// Markdown in a reply is drawn the same way in the console as in the widget.
+	const reply = "Hello, this is **Admin**. How can I help? 您好，请问有什么可以帮您？"
 	if err := chromedp.Run(agent,
 		chromedp.Click(`.queue-entry button.accept`, chromedp.ByQuery),
 		chromedp.WaitVisible(`.why .handoff-reason`, chromedp.ByQuery),
@@ -149,6 +150,7 @@ func TestHandoffInBrowser(t *testing.T) {
 		chromedp.SendKeys(`textarea.reply`, reply, chromedp.ByQuery),
 		chromedp.KeyEvent("\r"),
 		chromedp.Poll(`Array.from(document.querySelectorAll('.transcript .msg.agent')).some(m => m.textContent.includes('How can I help'))`, nil, wait),
+		chromedp.Poll(`Array.from(document.querySelectorAll('.transcript .msg.agent strong')).some(s => s.textContent === 'Admin')`, nil, wait),
 	); err != nil {
 		t.Fatalf("agent accept and reply: %v", err)
 	}
@@ -157,6 +159,7 @@ func TestHandoffInBrowser(t *testing.T) {
 	// The visitor sees the agent's reply.
 	if err := chromedp.Run(visitor,
 		chromedp.Poll(`Array.from(`+shadow+`.querySelectorAll('.msg.agent')).some(m => m.textContent.includes('How can I help'))`, nil, wait),
+		chromedp.Poll(`Array.from(`+shadow+`.querySelectorAll('.msg.agent strong')).some(s => s.textContent === 'Admin')`, nil, wait),
 	); err != nil {
 		t.Fatalf("visitor did not see the agent's reply: %v", err)
 	}

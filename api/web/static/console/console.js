@@ -43,6 +43,52 @@
     if (text != null) e.textContent = text;
     return e;
   }
+  // renderMarkdown draws the same safe Markdown subset as the widget
+  // (paragraphs, lists, **bold**, *italic*, `code`, [links](https://...)),
+  // so the agent sees a bot or agent message as the visitor sees it. It
+  // never parses HTML: every piece of text becomes a text node.
+  function renderInline(parent, text) {
+    var re = /(\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|`([^`]+)`|\[([^\]]+)\]\((https?:\/\/[^\s)]+)\))/g;
+    var last = 0, m;
+    while ((m = re.exec(text)) !== null) {
+      if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
+      if (m[2] !== undefined) parent.appendChild(el("strong", null, m[2]));
+      else if (m[3] !== undefined) parent.appendChild(el("em", null, m[3]));
+      else if (m[4] !== undefined) parent.appendChild(el("code", null, m[4]));
+      else {
+        var a = el("a", null, m[5]);
+        a.href = m[6];
+        a.target = "_blank";
+        a.rel = "noopener noreferrer nofollow";
+        parent.appendChild(a);
+      }
+      last = re.lastIndex;
+    }
+    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+  function renderMarkdown(node, text) {
+    String(text).replace(/\r\n/g, "\n").split(/\n{2,}/).forEach(function (block) {
+      var lines = block.split("\n");
+      var isList = lines.every(function (l) { return /^\s*([-*]|\d+\.)\s+/.test(l) || !l.trim(); });
+      if (isList) {
+        var list = el(/^\s*\d+\./.test(lines[0]) ? "ol" : "ul");
+        lines.forEach(function (l) {
+          if (!l.trim()) return;
+          var li = el("li");
+          renderInline(li, l.replace(/^\s*([-*]|\d+\.)\s+/, ""));
+          list.appendChild(li);
+        });
+        node.appendChild(list);
+        return;
+      }
+      var p = el("p");
+      lines.forEach(function (l, i) {
+        if (i > 0) p.appendChild(el("br"));
+        renderInline(p, l);
+      });
+      node.appendChild(p);
+    });
+  }
   function btn(text, cls, onclick) {
     var b = el("button", cls, text);
     b.type = "button";
@@ -575,6 +621,10 @@
       } else {
         var a = el("a", null, "📄 " + f.file.name + " (" + Math.ceil(f.file.size / 1024) + " KB)"); a.href = url; a.setAttribute("download", f.file.name); node.appendChild(a);
       }
+    } else if ((f.sender === "bot" || f.sender === "agent") && f.kind !== "note" && f.kind !== "event") {
+      var body = el("div", "text md");
+      renderMarkdown(body, f.text || "");
+      node.appendChild(body);
     } else {
       node.appendChild(el("div", "text", f.text));
     }
