@@ -242,6 +242,13 @@ func TestHandoffInBrowser(t *testing.T) {
 		t.Fatalf("ticket in the console: %v\npane: %.2000s", err, html)
 	}
 	shot(agent, "console-ticket.png")
+	// The ticket links to its conversation, whose transcript opens.
+	if err := chromedp.Run(agent,
+		chromedp.Click(`.ticket a.source-conv`, chromedp.ByQuery),
+		chromedp.Poll(`Array.from(document.querySelectorAll('.transcript .msg.agent')).some(m => m.textContent.includes('How can I help'))`, nil, wait),
+	); err != nil {
+		t.Fatalf("conversation from the ticket: %v", err)
+	}
 
 	// The admin changes the generated password in the console; the API
 	// client's session (another one) ends, the new password signs in.

@@ -790,7 +790,15 @@
         var who = ev.author_id === state.me.id ? state.me.name : agentName(ev.author_id) || code("sender_agent");
         entry(ev.kind, who + " · " + code("ticket_" + ev.kind), ev.created_at, ev.kind === "status" ? ev.body.replace(/\b(open|pending|solved)\b/g, code) : ev.body);
       });
-      if (tk.conversation_id) box.appendChild(el("div", "sub", (zh ? "来自会话 " : "From conversation ") + tk.conversation_id));
+      if (tk.conversation_id) {
+        // The conversation the message was left in opens in the pane.
+        var src = el("div", "sub", (zh ? "来自会话 " : "From conversation ") + " ");
+        var link = el("a", "source-conv", tk.conversation_id);
+        link.href = "#";
+        link.addEventListener("click", function (e) { e.preventDefault(); openConversation(tk.conversation_id); });
+        src.appendChild(link);
+        box.appendChild(src);
+      }
       var text = el("textarea");
       box.appendChild(text);
       var acts = el("div", "dialog");
