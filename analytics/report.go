@@ -168,17 +168,24 @@ func Compute(ctx context.Context, s Store, r Range) (Report, error) {
 		}
 		g.HandedOff++
 		pg := perGroup[c.SkillGroup]
-		q := *c.QueuedAt
-		if c.FirstResponseAt != nil && !c.FirstResponseAt.Before(q) {
-			d := c.FirstResponseAt.Sub(q).Seconds()
+		// First response and resolution count from the first hand-off: a
+		// transfer to another group re-queues the conversation, but the
+		// visitor has been waiting for a person since the first. The queue
+		// wait is that of the last queue, the group the report files it under.
+		q, first := *c.QueuedAt, *c.QueuedAt
+		if c.FirstQueuedAt != nil && c.FirstQueuedAt.Before(first) {
+			first = *c.FirstQueuedAt
+		}
+		if c.FirstResponseAt != nil && !c.FirstResponseAt.Before(first) {
+			d := c.FirstResponseAt.Sub(first).Seconds()
 			all.frt, pg.frt = append(all.frt, d), append(pg.frt, d)
 		}
 		if c.AssignedAt != nil && !c.AssignedAt.Before(q) {
 			d := c.AssignedAt.Sub(q).Seconds()
 			all.wait, pg.wait = append(all.wait, d), append(pg.wait, d)
 		}
-		if c.ClosedAt != nil && c.AssignedAt != nil && !c.ClosedAt.Before(q) {
-			d := c.ClosedAt.Sub(q).Seconds()
+		if c.ClosedAt != nil && c.AssignedAt != nil && !c.ClosedAt.Before(first) {
+			d := c.ClosedAt.Sub(first).Seconds()
 			all.res, pg.res = append(all.res, d), append(pg.res, d)
 		}
 		if c.Rating > 0 {

@@ -159,6 +159,53 @@ func TestReportOnSeededStore(t *testing.T) {
 	}
 }
 
+// A conversation transferred to another group is queued twice: its first
+// response and resolution count from the first hand-off, its queue wait is
+// the last queue's.
+func TestReportAfterTransfer(t *testing.T) {
+	s := seed(t)
+	ctx := context.Background()
+	c := s.conv(t, day.Add(9*time.Hour), "转人工", map[string]any{"kind": "handoff", "reason": "explicit_request"})
+	q := c.CreatedAt.Add(10 * time.Second)
+	tr := func(from, to data.Status, group string, at time.Time, agent string) {
+		t.Helper()
+		if _, _, err := s.store.Transition(ctx, data.Transition{ConversationID: c.ID, From: from, To: to, SkillGroup: group, HandoffReason: "explicit_request", AssignedAgent: agent, At: at, Note: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr(data.StatusBot, data.StatusQueued, "order_support", q, "")
+	tr(data.StatusQueued, data.StatusAssigned, "order_support", q.Add(20*time.Second), s.agent.ID)
+	s.msg(t, c.ID, data.SenderAgent, "let me transfer you", nil, q.Add(30*time.Second))
+	tr(data.StatusAssigned, data.StatusQueued, "tech_support", q.Add(60*time.Second), "")
+	tr(data.StatusQueued, data.StatusAssigned, "tech_support", q.Add(100*time.Second), s.agent.ID)
+	s.msg(t, c.ID, data.SenderAgent, "hello from tech", nil, q.Add(110*time.Second))
+	tr(data.StatusAssigned, data.StatusClosed, "", q.Add(300*time.Second), "")
+
+	got, err := s.store.GetConversation(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.FirstQueuedAt == nil || !got.FirstQueuedAt.Equal(q) || got.QueuedAt == nil || !got.QueuedAt.Equal(q.Add(60*time.Second)) {
+		t.Fatalf("first queued %v, queued %v; want %v and %v", got.FirstQueuedAt, got.QueuedAt, q, q.Add(60*time.Second))
+	}
+	rep, err := Compute(ctx, s.store, Range{From: day, To: day.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Stat{Count: 1, Median: 30, P90: 30}); rep.FirstResponse != want {
+		t.Errorf("first response = %+v, want %+v", rep.FirstResponse, want)
+	}
+	if want := (Stat{Count: 1, Median: 300, P90: 300}); rep.Resolution != want {
+		t.Errorf("resolution = %+v, want %+v", rep.Resolution, want)
+	}
+	if want := (Stat{Count: 1, Median: 40, P90: 40}); rep.QueueWait != want {
+		t.Errorf("queue wait = %+v, want %+v", rep.QueueWait, want)
+	}
+	if len(rep.Groups) != 1 || rep.Groups[0].Group != "tech_support" {
+		t.Errorf("groups = %+v, want the conversation under tech_support", rep.Groups)
+	}
+}
+
 func TestStatNearestRank(t *testing.T) {
 	tests := []struct {
 		in   []float64

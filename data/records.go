@@ -199,6 +199,9 @@ type Conversation struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// QueuedAt is when the conversation last entered a queue.
 	QueuedAt *time.Time `json:"queued_at,omitempty"`
+	// FirstQueuedAt is when it first entered one (a transfer or a
+	// requeue moves QueuedAt, not this).
+	FirstQueuedAt *time.Time `json:"first_queued_at,omitempty"`
 	// AssignedAt is when an agent last took the conversation from a queue (a
 	// transfer straight to another agent keeps it, so the wait stays the wait).
 	AssignedAt *time.Time `json:"assigned_at,omitempty"`

@@ -371,7 +371,7 @@ func (s *Store) LatestEvent(ctx context.Context, visitorID, name string) (data.V
 // dialect's expression of the last seq (dialect.convColumns).
 func conversationColumns(lastSeq string) string {
 	return `id, site_id, visitor_id, channel, status, skill_group, assigned_agent, priority, ` + lastSeq +
-		`, handoff_reason, created_at, updated_at, closed_at, queued_at, assigned_at, first_response_at, rating`
+		`, handoff_reason, created_at, updated_at, closed_at, queued_at, assigned_at, first_response_at, rating, first_queued_at`
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -392,9 +392,10 @@ func scanConversation(row scanner) (data.Conversation, error) {
 		closed           sql.NullInt64
 		queued, assigned sql.NullInt64
 		firstResponse    sql.NullInt64
+		firstQueued      sql.NullInt64
 	)
 	err := row.Scan(&c.ID, &c.SiteID, &c.VisitorID, &c.Channel, &status, &c.SkillGroup, &c.AssignedAgent,
-		&c.Priority, &c.LastSeq, &c.HandoffReason, &created, &updated, &closed, &queued, &assigned, &firstResponse, &c.Rating)
+		&c.Priority, &c.LastSeq, &c.HandoffReason, &created, &updated, &closed, &queued, &assigned, &firstResponse, &c.Rating, &firstQueued)
 	if errors.Is(err, sql.ErrNoRows) {
 		return data.Conversation{}, data.ErrNotFound
 	}
@@ -404,6 +405,7 @@ func scanConversation(row scanner) (data.Conversation, error) {
 	c.Status = data.Status(status)
 	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
 	c.ClosedAt, c.QueuedAt, c.AssignedAt, c.FirstResponseAt = optTime(closed), optTime(queued), optTime(assigned), optTime(firstResponse)
+	c.FirstQueuedAt = optTime(firstQueued)
 	return c, nil
 }
 
@@ -520,11 +522,12 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 			assigned_agent = ?, updated_at = ?,
 			closed_at = CASE WHEN ? = 'closed' THEN CAST(? AS BIGINT) ELSE NULL END,
 			queued_at = CASE WHEN ? = 'queued' AND status <> 'queued' THEN ? ELSE queued_at END,
+			first_queued_at = CASE WHEN ? = 'queued' AND first_queued_at IS NULL THEN ? ELSE first_queued_at END,
 			assigned_at = CASE WHEN ? = 'assigned' AND status <> 'assigned' THEN ? ELSE assigned_at END,
 			rating = CASE WHEN ? = 'closed' THEN rating ELSE 0 END
 			WHERE id = ? AND status = ? AND (? = '' OR skill_group = ?) AND (? = '' OR assigned_agent = ?)`,
 			string(t.To), t.SkillGroup, t.SkillGroup, t.HandoffReason, t.HandoffReason, t.Priority, t.Priority,
-			agent, at, string(t.To), closedAt, string(t.To), queuedAt, string(t.To), assignedAt, string(t.To),
+			agent, at, string(t.To), closedAt, string(t.To), queuedAt, string(t.To), queuedAt, string(t.To), assignedAt, string(t.To),
 			t.ConversationID, string(t.From), t.FromGroup, t.FromGroup, t.FromAgent, t.FromAgent)
 		if err != nil {
 			return err
