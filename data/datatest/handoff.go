@@ -347,6 +347,13 @@ func testFirstResponseAndRating(t *testing.T, s data.Store) {
 	if got, _ := s.GetConversation(c, conv.ID); got.FirstResponseAt != nil {
 		t.Error("a visitor message set first_response_at")
 	}
+	// An internal note is not an answer the visitor sees.
+	if _, _, err := s.AppendMessage(c, data.Message{ConversationID: conv.ID, SenderKind: data.SenderAgent, SenderID: a.ID, Kind: data.KindNote, Text: "checking the order"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetConversation(c, conv.ID); got.FirstResponseAt != nil {
+		t.Error("an internal note set first_response_at")
+	}
 	if _, _, err := s.AppendMessage(c, data.Message{ConversationID: conv.ID, SenderKind: data.SenderAgent, SenderID: a.ID, Kind: data.KindText, Text: "hello, how can I help?"}); err != nil {
 		t.Fatal(err)
 	}

@@ -604,7 +604,11 @@ func (s *Store) appendTx(ctx context.Context, tx *txn, m data.Message) (data.Mes
 	// different (window filled, check dropped), so four are enough.
 	for attempt := 0; attempt < 4 && !bumped; attempt++ {
 		args := make([]any, 0, 12)
-		args = append(args, ms(m.CreatedAt), string(m.SenderKind), ms(m.CreatedAt))
+		responder := "" // the SQL sets first_response_at when this is 'agent'
+		if isResponse(m) {
+			responder = string(data.SenderAgent)
+		}
+		args = append(args, ms(m.CreatedAt), responder, ms(m.CreatedAt))
 		if hash != "" {
 			args = append(args, hash)
 		}
@@ -777,4 +781,10 @@ func (s *Store) ListMessages(ctx context.Context, conversationID string, afterSe
 		}
 	}
 	return out, nil
+}
+
+// isResponse reports whether m answers the visitor: an agent's message the
+// visitor sees (an internal note or an event does not count).
+func isResponse(m data.Message) bool {
+	return m.SenderKind == data.SenderAgent && m.Kind != data.KindNote && m.Kind != data.KindEvent
 }

@@ -211,7 +211,7 @@ func (s *Store) appendCachedOnce(ctx context.Context, tx *txn, m data.Message) (
 			st.window = st.window[len(st.window)-idChars:]
 		}
 	}
-	firstAnswer := m.SenderKind == data.SenderAgent && !st.responded
+	firstAnswer := isResponse(m) && !st.responded
 	if firstAnswer || at-st.rowAt >= bumpEvery {
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_seq = ?, updated_at = ?,
 			first_response_at = CASE WHEN ? AND first_response_at IS NULL THEN ? ELSE first_response_at END WHERE id = ?`,
