@@ -150,6 +150,41 @@ func (s *Server) webhookDeliveries(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"deliveries": out})
 }
 
+// emailDeliveries says whether this node sends e-mail and lists the
+// latest e-mails (ticket notifications and replies) with their state.
+func (s *Server) emailDeliveries(c *gin.Context) {
+	items, err := s.records.ListOutbox(c.Request.Context(), "email", 200)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	type row struct {
+		ID        string     `json:"id"`
+		To        []string   `json:"to"`
+		Subject   string     `json:"subject"`
+		Attempts  int        `json:"attempts"`
+		LastError string     `json:"last_error,omitempty"`
+		NextTry   time.Time  `json:"next_attempt_at"`
+		CreatedAt time.Time  `json:"created_at"`
+		DoneAt    *time.Time `json:"sent_at,omitempty"`
+	}
+	out := make([]row, 0, len(items))
+	waiting := 0
+	for _, it := range items {
+		var p struct {
+			To      []string `json:"to"`
+			Subject string   `json:"subject"`
+		}
+		_ = json.Unmarshal(it.Payload, &p)
+		if it.DoneAt == nil {
+			waiting++
+		}
+		out = append(out, row{ID: it.ID, To: p.To, Subject: p.Subject, Attempts: it.Attempts, LastError: it.LastError,
+			NextTry: it.NextAttemptAt, CreatedAt: it.CreatedAt, DoneAt: it.DoneAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"smtp_configured": s.cfg.SendsEmail, "waiting": waiting, "emails": out})
+}
+
 func (s *Server) putSiteSettings(c *gin.Context) {
 	var st data.SiteSettings
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)

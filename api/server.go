@@ -94,6 +94,8 @@ type Config struct {
 	// UploadsPerIP caps the visitor uploads one client address may send per
 	// minute (burst the same); 0: 20, negative: no limit (load tests only).
 	UploadsPerIP int
+	// SendsEmail says whether this node has an SMTP server (--smtp-addr).
+	SendsEmail bool
 }
 
 // Server holds the HTTP layer's dependencies.
@@ -249,6 +251,7 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.GET("/reports", s.report)
 	admin.GET("/reports.csv", s.reportCSV)
 	admin.GET("/webhooks/deliveries", s.webhookDeliveries)
+	admin.GET("/email", s.emailDeliveries)
 	admin.POST("/tokens", s.createToken)
 	admin.GET("/sites/:key/settings", s.getSiteSettings)
 	admin.PUT("/sites/:key/settings", s.putSiteSettings)

@@ -253,8 +253,10 @@ type CannedStore interface {
 // OutboxStore hands out outbox work to workers on any node.
 type OutboxStore interface {
 	EnqueueOutbox(ctx context.Context, items ...OutboxItem) error
-	// ClaimOutbox leases up to limit due items so no other worker takes them until the lease ends.
-	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
+	// ClaimOutbox leases up to limit due items so no other worker takes them
+	// until the lease ends. With kinds, only items of those kinds are
+	// claimed (a node claims only what it can deliver); without, any kind.
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int, kinds ...string) ([]OutboxItem, error)
 	CompleteOutbox(ctx context.Context, id string, at time.Time) error
 	RetryOutbox(ctx context.Context, id, lastError string, next time.Time) error
 	// ListOutbox returns the newest items of a kind, delivered or not (a delivery log).

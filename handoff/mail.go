@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/smtp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ type SMTPConfig struct {
 
 // OutboxStore is what the outbox worker needs.
 type OutboxStore interface {
-	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]data.OutboxItem, error)
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int, kinds ...string) ([]data.OutboxItem, error)
 	CompleteOutbox(ctx context.Context, id string, at time.Time) error
 	RetryOutbox(ctx context.Context, id, lastError string, next time.Time) error
 }
@@ -72,7 +73,17 @@ func (o *Outbox) Run(ctx context.Context) error {
 
 // RunOnce delivers the items due now and returns how many were delivered.
 func (o *Outbox) RunOnce(ctx context.Context) int {
-	items, err := o.store.ClaimOutbox(ctx, o.now(), 2*time.Minute, 20)
+	// Only the kinds this node can deliver: an e-mail waits, without
+	// using up its attempts, until a node with an SMTP server takes it.
+	kinds := make([]string, 0, len(o.senders))
+	for k := range o.senders {
+		kinds = append(kinds, k)
+	}
+	if len(kinds) == 0 {
+		return 0
+	}
+	sort.Strings(kinds)
+	items, err := o.store.ClaimOutbox(ctx, o.now(), 2*time.Minute, 20, kinds...)
 	if err != nil {
 		if ctx.Err() == nil {
 			o.log.Warn("outbox claim", slog.Any("err", err))

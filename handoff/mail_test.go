@@ -3,6 +3,7 @@ package handoff
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +145,33 @@ func TestTicketEmailReachesSMTPServer(t *testing.T) {
 	}
 }
 
+// TestOutboxWaitsForASender: a node without an SMTP server leaves e-mails
+// alone (their attempts are not used up), and one with a server sends them.
+func TestOutboxWaitsForASender(t *testing.T) {
+	e := newEnv(t)
+	item, _ := emailItem(Email{To: []string{"x@example.com"}, Subject: "hi", Text: "hello"})
+	if err := e.store.EnqueueOutbox(context.Background(), item); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	now := time.Now().UTC()
+	webhookOnly := NewOutbox(e.store, map[string]Sender{"webhook": func(context.Context, data.OutboxItem) error { return nil }}, log, time.Second)
+	for i := 0; i < 20; i++ { // more rounds than the attempts an item gets
+		webhookOnly.now = func() time.Time { return now.Add(time.Duration(i) * 24 * time.Hour) }
+		webhookOnly.RunOnce(context.Background())
+	}
+	items, err := e.store.ListOutbox(context.Background(), OutboxEmail, 10)
+	if err != nil || len(items) != 1 || items[0].Attempts != 0 || items[0].LastError != "" {
+		t.Fatalf("e-mail after 20 rounds of a node without SMTP = %+v, %v; want untouched", items, err)
+	}
+	var sent []string
+	withSMTP := NewOutbox(e.store, map[string]Sender{OutboxEmail: func(_ context.Context, it data.OutboxItem) error { sent = append(sent, it.ID); return nil }}, log, time.Second)
+	withSMTP.now = func() time.Time { return now.Add(30 * 24 * time.Hour) }
+	if n := withSMTP.RunOnce(context.Background()); n != 1 || len(sent) != 1 {
+		t.Errorf("a node with SMTP delivered %d (%v), want the waiting e-mail", n, sent)
+	}
+}
+
 // TestOutboxRetriesWhenSMTPIsDown: a failed delivery is retried later, not lost.
 func TestOutboxRetriesWhenSMTPIsDown(t *testing.T) {
 	e := newEnv(t)
@@ -164,5 +193,85 @@ func TestOutboxRetriesWhenSMTPIsDown(t *testing.T) {
 	items, _ := e.store.ClaimOutbox(context.Background(), now.Add(time.Hour), time.Minute, 10)
 	if len(items) != 1 || !strings.Contains(items[0].LastError, "dial") {
 		t.Errorf("after back-off the item is %+v; want it due with the dial error", items)
+	}
+}
+
+// TestTicketNotificationRecipients: with no address configured, a new
+// ticket is e-mailed to the group's agents, else to the admins; never to
+// nobody while someone could be told, and never to editors.
+func TestTicketNotificationRecipients(t *testing.T) {
+	ctx := context.Background()
+	recipients := func(e *env) []string {
+		t.Helper()
+		items, err := e.store.ListOutbox(ctx, OutboxEmail, 10)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("outbox = %+v, %v; want one e-mail", items, err)
+		}
+		var m Email
+		if err := json.Unmarshal(items[0].Payload, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.ReplyTo != "" || !strings.Contains(m.Subject, "t_") {
+			t.Errorf("notification %+v: want the ticket id in the subject and no Reply-To (answers go through the ticket)", m)
+		}
+		return m.To
+	}
+	newDesk := func(t *testing.T) *env {
+		e := newEnv(t)
+		e.router.cfg.NotifyEmail = ""
+		if _, err := e.store.CreateAgent(ctx, data.Agent{Email: "boss@acme.example", Name: "Boss", Role: data.RoleAdmin, PasswordHash: "x", Capacity: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.CreateAgent(ctx, data.Agent{Email: "ed@acme.example", Name: "Ed", Role: data.RoleEditor, PasswordHash: "x", Groups: []string{"tech_support"}}); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	contact := data.Contact{Name: "Wang", Email: "wang@example.com"}
+
+	e := newDesk(t)
+	e.agent("amy@acme.example", 2, "tech_support")
+	e.agent("bob@acme.example", 2, "order_support")
+	if _, err := e.router.LeaveMessage(ctx, e.enqueue("tech_support", 0), contact, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if got := recipients(e); !reflect.DeepEqual(got, []string{"amy@acme.example"}) {
+		t.Errorf("group with an agent: notified %v, want the group's agent", got)
+	}
+
+	e = newDesk(t)
+	if _, err := e.router.LeaveMessage(ctx, e.enqueue("tech_support", 0), contact, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if got := recipients(e); !reflect.DeepEqual(got, []string{"boss@acme.example"}) {
+		t.Errorf("group without agents: notified %v, want the admins", got)
+	}
+}
+
+// TestPhoneOnlyTicket: a visitor who left only a phone number is told we
+// will call, and an e-mail reply is refused rather than silently dropped.
+func TestPhoneOnlyTicket(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.agent("amy@acme.example", 2, "tech_support")
+	c := e.enqueue("tech_support", 0)
+	tk, err := e.router.LeaveMessage(ctx, c, data.Contact{Name: "Wang", Phone: "+86 138 1234 5678"}, "please call me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := e.store.ListMessages(ctx, c.ID, 0, 0)
+	last := msgs[len(msgs)-1].Text
+	if strings.Contains(last, "e-mail") || !strings.Contains(last, "+86 138 1234 5678") {
+		t.Errorf("confirmation = %q; want the phone number, no promise of an e-mail", last)
+	}
+	before, _ := e.store.ListOutbox(ctx, OutboxEmail, 10)
+	if _, err := NewTickets(e.store).Reply(ctx, a, tk.ID, "We will call you."); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("e-mail reply to a phone-only ticket = %v, want ErrConflict", err)
+	}
+	if after, _ := e.store.ListOutbox(ctx, OutboxEmail, 10); len(after) != len(before) {
+		t.Errorf("the refused reply queued an e-mail: %d -> %d", len(before), len(after))
+	}
+	if got, _ := e.store.GetTicket(ctx, tk.ID); got.Status != data.TicketOpen {
+		t.Errorf("ticket after a refused reply is %s, want open", got.Status)
 	}
 }

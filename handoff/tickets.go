@@ -73,34 +73,48 @@ func (r *Router) LeaveMessage(ctx context.Context, conv data.Conversation, conta
 	subject := firstLine(text, 80)
 	t := data.Ticket{SiteID: conv.SiteID, ConversationID: conv.ID, VisitorID: conv.VisitorID, GroupID: group,
 		Subject: subject, Body: text, Contact: contact}
-	var outbox []data.OutboxItem
-	if to := r.notifyAddress(ctx, group); to != "" {
-		item, err := emailItem(Email{To: []string{to}, ReplyTo: contact.Email,
-			Subject: "[Frontdesk] New message: " + subject,
-			Text: fmt.Sprintf("A visitor left a message for %s.\n\nFrom: %s <%s> %s\n\n%s\n\nConversation: %s\n",
-				group, contact.Name, contact.Email, contact.Phone, text, conv.ID)})
-		if err != nil {
-			return data.Ticket{}, fmt.Errorf("handoff: leave message: %w", err)
+	to := r.notifyAddresses(ctx, group)
+	if len(to) == 0 {
+		r.log.Warn("a new ticket notifies nobody: set --notify-email or the group's notify_email, or add agents with e-mail addresses to the group", slog.String("group", group))
+	}
+	notify := func(ticketID string) []data.OutboxItem {
+		if len(to) == 0 {
+			return nil
 		}
-		outbox = append(outbox, item)
+		var from []string
+		for _, v := range []string{contact.Name, contact.Email, contact.Phone} {
+			if v != "" {
+				from = append(from, v)
+			}
+		}
+		// Replies go to the ticket in the console (which e-mails the
+		// visitor and keeps the history), so there is no Reply-To.
+		item, err := emailItem(Email{To: to,
+			Subject: fmt.Sprintf("[Frontdesk %s] New message: %s", ticketID, subject),
+			Text: fmt.Sprintf("A visitor left a message for %s (ticket %s).\n\nFrom: %s\n\n%s\n\nConversation: %s\nAnswer it in the console, under Tickets.\n",
+				group, ticketID, strings.Join(from, " · "), text, conv.ID)})
+		if err != nil {
+			return nil // a marshalled string cannot fail
+		}
+		return []data.OutboxItem{item}
 	}
 	// The first message left in a conversation gets an id made from the
 	// conversation's, so the same message sent from two tabs at once makes
 	// one ticket and one e-mail (the second insert conflicts).
 	t.ID = "t_" + strings.TrimPrefix(conv.ID, "c_")
-	ticket, err := r.store.CreateTicket(ctx, t, outbox...)
+	ticket, err := r.store.CreateTicket(ctx, t, notify(t.ID)...)
 	if errors.Is(err, data.ErrConflict) {
 		if first, gerr := r.store.GetTicket(ctx, t.ID); gerr == nil && first.Body == t.Body && first.Contact == t.Contact {
 			return first, nil // the same message again
 		}
-		t.ID = "" // another message in the same conversation: a ticket of its own
-		ticket, err = r.store.CreateTicket(ctx, t, outbox...)
+		t.ID = data.NewID("t_") // another message in the same conversation: a ticket of its own
+		ticket, err = r.store.CreateTicket(ctx, t, notify(t.ID)...)
 	}
 	if err != nil {
 		return data.Ticket{}, fmt.Errorf("handoff: leave message: %w", err)
 	}
 	closed, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: conv.ID, From: conv.Status, To: data.StatusClosed, At: r.now(),
-		Note: fmt.Sprintf("Thanks, we received your message (ticket %s) and will reply by e-mail. 已收到您的留言（工单 %s），我们会尽快邮件回复。", ticket.ID, ticket.ID)})
+		Note: receivedNote(ticket.ID, contact)})
 	switch {
 	case err == nil:
 		r.pub.Message(ctx, msg)
@@ -114,11 +128,49 @@ func (r *Router) LeaveMessage(ctx context.Context, conv data.Conversation, conta
 	return ticket, nil
 }
 
-func (r *Router) notifyAddress(ctx context.Context, group string) string {
-	if g, err := r.store.GetGroup(ctx, group); err == nil && g.Settings.NotifyEmail != "" {
-		return g.Settings.NotifyEmail
+// receivedNote is what the visitor reads after leaving a message: how we
+// will answer depends on the contact given.
+func receivedNote(ticketID string, c data.Contact) string {
+	if c.Email == "" {
+		return fmt.Sprintf("Thanks, we received your message (ticket %s) and will contact you at %s. 已收到您的留言（工单 %s），我们会尽快通过 %s 联系您。", ticketID, c.Phone, ticketID, c.Phone)
 	}
-	return r.cfg.NotifyEmail
+	return fmt.Sprintf("Thanks, we received your message (ticket %s) and will reply by e-mail. 已收到您的留言（工单 %s），我们会尽快邮件回复。", ticketID, ticketID)
+}
+
+// maxNotify caps the recipients of a new-ticket e-mail.
+const maxNotify = 20
+
+// notifyAddresses says who hears of a new ticket in a group: the group's
+// notify_email, else --notify-email, else the group's enabled agents (as
+// Zendesk and Chatwoot notify a team), else the enabled admins.
+func (r *Router) notifyAddresses(ctx context.Context, group string) []string {
+	if g, err := r.store.GetGroup(ctx, group); err == nil && g.Settings.NotifyEmail != "" {
+		return []string{g.Settings.NotifyEmail}
+	}
+	if r.cfg.NotifyEmail != "" {
+		return []string{r.cfg.NotifyEmail}
+	}
+	agents, err := r.store.ListAgents(ctx)
+	if err != nil {
+		r.log.Warn("ticket notification: list agents", slog.Any("err", err))
+		return nil
+	}
+	var members, admins []string
+	for _, a := range agents {
+		if a.Disabled || a.Email == "" || a.Role == data.RoleEditor {
+			continue
+		}
+		if a.Role == data.RoleAdmin && len(admins) < maxNotify {
+			admins = append(admins, a.Email)
+		}
+		if slices.Contains(a.Groups, group) && len(members) < maxNotify {
+			members = append(members, a.Email)
+		}
+	}
+	if len(members) > 0 {
+		return members
+	}
+	return admins
 }
 
 func firstLine(s string, max int) string {
@@ -313,16 +365,17 @@ func (t *Tickets) Reply(ctx context.Context, agent data.Agent, ticketID, text st
 	if err != nil {
 		return data.TicketEvent{}, fmt.Errorf("handoff: reply: %w", err)
 	}
-	var outbox []data.OutboxItem
-	if tk.Contact.Email != "" {
-		item, err := emailItem(Email{To: []string{tk.Contact.Email},
-			Subject: "Re: " + tk.Subject,
-			Text:    fmt.Sprintf("%s\n\n-- %s\n(ticket %s)\n", text, agent.Name, tk.ID)})
-		if err != nil {
-			return data.TicketEvent{}, err
-		}
-		outbox = append(outbox, item)
+	if tk.Contact.Email == "" {
+		// Nothing would reach the visitor: say so instead of pretending.
+		return data.TicketEvent{}, fmt.Errorf("handoff: reply: the visitor left a phone number, no e-mail address: call them and add a note: %w", data.ErrConflict)
 	}
+	item, err := emailItem(Email{To: []string{tk.Contact.Email},
+		Subject: fmt.Sprintf("Re: %s [%s]", tk.Subject, tk.ID),
+		Text:    fmt.Sprintf("%s\n\n-- %s\n(ticket %s)\n", text, agent.Name, tk.ID)})
+	if err != nil {
+		return data.TicketEvent{}, err
+	}
+	outbox := []data.OutboxItem{item}
 	ev, err := t.store.AddTicketEvent(ctx, data.TicketEvent{TicketID: ticketID, Kind: "reply", AuthorID: agent.ID, Body: text}, outbox...)
 	if err != nil {
 		return data.TicketEvent{}, fmt.Errorf("handoff: reply: %w", err)

@@ -187,7 +187,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	}
 	m.Gauge("frontdesk_connections", "Open WebSocket connections on this node.", func() float64 { return float64(hub.Connections()) })
 	m.QueueLengths(store.ListGroups, store.QueuedConversations)
-	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg), KBDir: cfg.KBDir, TrustedProxies: cfg.TrustedProxies, NewSessionsPerIP: cfg.SessionsPerIP, UploadsPerIP: cfg.UploadsPerIP}, api.Deps{
+	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg), KBDir: cfg.KBDir, TrustedProxies: cfg.TrustedProxies, NewSessionsPerIP: cfg.SessionsPerIP, UploadsPerIP: cfg.UploadsPerIP, SendsEmail: cfg.SMTPAddr != ""}, api.Deps{
 		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
 		Tickets: handoff.NewTickets(store), Hub: hub, Log: log, Limiters: limiters,
 	})

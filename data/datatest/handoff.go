@@ -521,6 +521,16 @@ func testOutbox(t *testing.T, s data.Store) {
 	if err != nil || len(log) != 2 || log[0].ID != "o2" || log[1].DoneAt == nil || log[1].Attempts != 2 || log[0].DoneAt != nil {
 		t.Errorf("ListOutbox = %+v, %v; want o2 pending then o1 done after 2 attempts", log, err)
 	}
+	// A claim for some kinds leaves the others alone, attempts untouched.
+	if err := s.EnqueueOutbox(c, data.OutboxItem{ID: "o3", Kind: "sms", Payload: json.RawMessage(`{"n":3}`), NextAttemptAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ClaimOutbox(c, t0.Add(3*time.Hour), time.Minute, 10, "webhook", "push"); len(got) != 0 {
+		t.Errorf("claim of webhook and push items = %+v; want none", got)
+	}
+	if got, _ := s.ClaimOutbox(c, t0.Add(3*time.Hour), time.Minute, 10, "webhook", "sms"); len(got) != 1 || got[0].ID != "o3" || got[0].Attempts != 1 {
+		t.Errorf("claim of webhook and sms items = %+v; want o3 at its first attempt", got)
+	}
 	if none, _ := s.ListOutbox(c, "webhook", 10); len(none) != 0 {
 		t.Errorf("ListOutbox(webhook) = %+v", none)
 	}

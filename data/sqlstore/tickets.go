@@ -377,12 +377,20 @@ func (s *Store) EnqueueOutbox(ctx context.Context, items ...data.OutboxItem) err
 }
 
 // ClaimOutbox leases due items to the caller.
-func (s *Store) ClaimOutbox(ctx context.Context, at time.Time, lease time.Duration, limit int) ([]data.OutboxItem, error) {
+func (s *Store) ClaimOutbox(ctx context.Context, at time.Time, lease time.Duration, limit int, kinds ...string) ([]data.OutboxItem, error) {
 	var out []data.OutboxItem
+	where, args := "", []any{ms(at), ms(at)}
+	if len(kinds) > 0 {
+		where = " AND kind IN (?" + strings.Repeat(", ?", len(kinds)-1) + ")"
+		for _, k := range kinds {
+			args = append(args, k)
+		}
+	}
+	args = append(args, limit)
 	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `SELECT id, kind, payload, attempts, next_attempt_at, last_error, created_at FROM outbox
-			WHERE done_at IS NULL AND next_attempt_at <= ? AND claimed_until <= ? ORDER BY next_attempt_at LIMIT ?`+tx.d.skipLocked, ms(at), ms(at), limit)
+			WHERE done_at IS NULL AND next_attempt_at <= ? AND claimed_until <= ?`+where+` ORDER BY next_attempt_at LIMIT ?`+tx.d.skipLocked, args...)
 		if err != nil {
 			return err
 		}
