@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/handoff"
 	"github.com/frontdesk/frontdesk/ratelimit"
@@ -219,7 +220,14 @@ func (s *Server) agentSocket(c *gin.Context) {
 		writeError(c, &Error{Status: http.StatusForbidden, Code: "origin_not_allowed", Message: "the console socket is same-origin only"})
 		return
 	}
-	s.agentWS.Serve(c.Writer, c.Request, currentAgent(c))
+	token := currentSession(c).Token
+	s.agentWS.Serve(c.Writer, c.Request, currentAgent(c), func(ctx context.Context) (data.Agent, error) {
+		sess, err := s.accounts.Authenticate(ctx, token)
+		if errors.Is(err, handoff.ErrNoSession) {
+			return data.Agent{}, realtime.ErrSignedOut
+		}
+		return sess.Agent, err
+	})
 }
 
 type tokenRequest struct {

@@ -645,3 +645,62 @@ func TestChangeOwnPassword(t *testing.T) {
 		t.Errorf("a change with the new CSRF token = %d", code)
 	}
 }
+
+// TestAgentSocketRechecksSession: a change no event announces (a password
+// set with the CLI on another process, a plain expiry) still ends an open
+// console socket, at the next session check.
+func TestAgentSocketRechecksSession(t *testing.T) {
+	limits := realtime.DefaultLimits()
+	limits.SessionRecheck = 50 * time.Millisecond
+	tests := []struct {
+		name   string
+		change func(h *harness, a data.Agent)
+	}{
+		{"password set behind the API's back", func(h *harness, a data.Agent) {
+			if err := h.accounts.SetPassword(context.Background(), a.ID, "a brand new password 1"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"groups changed in the store", func(h *harness, a data.Agent) {
+			a.Groups = []string{"default_support", "vip"}
+			if _, err := h.store.UpsertGroup(context.Background(), data.SkillGroup{ID: "vip", Name: "VIP"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.store.UpdateAgent(context.Background(), a); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, limits)
+			mei := h.newAgent("mei@acme.example", data.RoleAgent, "default_support")
+			ac := h.login("mei@acme.example").socket()
+			defer ac.conn.Close()
+			ac.next()
+			// Unchanged, the socket stays open over several checks.
+			_ = ac.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if _, _, err := ac.conn.ReadMessage(); err == nil || !strings.Contains(err.Error(), "timeout") {
+				t.Fatalf("socket of an unchanged session: %v, want it open (read timeout)", err)
+			}
+			// A timed-out gorilla connection cannot be read again: a new one.
+			ac.conn.Close()
+			ac = h.login("mei@acme.example").socket()
+			defer ac.conn.Close()
+			ac.next()
+			tc.change(h, mei)
+			_ = ac.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for {
+				_, _, err := ac.conn.ReadMessage()
+				if err == nil {
+					continue
+				}
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+					t.Fatalf("socket after the change: %v, want close 1008", err)
+				}
+				break
+			}
+		})
+	}
+}

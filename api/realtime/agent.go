@@ -3,9 +3,11 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,14 +64,29 @@ func SameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-// Serve upgrades the request and runs the agent's connection.
-func (e *AgentEndpoint) Serve(w http.ResponseWriter, r *http.Request, a data.Agent) {
+// Recheck answers, for an open console connection, the agent's account as
+// it is now, or ErrSignedOut when its session has ended (expired, signed
+// out, password changed, account disabled or deleted); any other error is
+// transient and the connection stays.
+type Recheck func(ctx context.Context) (data.Agent, error)
+
+// ErrSignedOut is what a Recheck returns when the session has ended.
+var ErrSignedOut = errors.New("realtime: the session has ended")
+
+// RecheckEvery is how often an open console connection checks its session:
+// a change made where no event reaches this node (the CLI, another
+// installation's tools, plain expiry) ends the connection within it.
+const RecheckEvery = time.Minute
+
+// Serve upgrades the request and runs the agent's connection; recheck (may
+// be nil) is called every RecheckEvery.
+func (e *AgentEndpoint) Serve(w http.ResponseWriter, r *http.Request, a data.Agent, recheck Recheck) {
 	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 4096, WriteBufferPool: e.hub.writeBuffers, CheckOrigin: SameOrigin}
 	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
-	c := &agentConn{socket: newSocket(ws, e.limits), ep: e, agent: a, cursors: map[string]int64{}, states: map[string]int64{}, topics: map[string]bool{}, own: ownMessages{},
+	c := &agentConn{socket: newSocket(ws, e.limits), ep: e, agent: a, recheck: recheck, cursors: map[string]int64{}, states: map[string]int64{}, topics: map[string]bool{}, own: ownMessages{},
 		bucket: newBucket(e.limits.MessagesPerSecond*5, e.limits.Burst*3)}
 	if !e.hub.register(c) {
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
@@ -109,9 +126,10 @@ type AgentMessageFrame struct {
 
 type agentConn struct {
 	*socket
-	ep     *AgentEndpoint
-	agent  data.Agent
-	bucket *bucket
+	ep      *AgentEndpoint
+	agent   data.Agent
+	recheck Recheck
+	bucket  *bucket
 	// typed is when the agent's last typing frame per conversation was
 	// passed on, at most one a second (read pump only).
 	typed map[string]time.Time
@@ -168,10 +186,44 @@ func (c *agentConn) run() {
 		c.readLoop(func(f ClientFrame) { c.handleFrame(log, f) })
 		c.lanes.close()
 	}()
+	if c.recheck != nil {
+		every := c.ep.limits.SessionRecheck
+		if every <= 0 {
+			every = RecheckEvery
+		}
+		go c.recheckLoop(ctx, every)
+	}
 	c.writeLoop(c.handle)
 	<-readDone // writeLoop closed the socket, so the read loop ends too
 	for t := range c.topics {
 		c.ep.hub.leave(t, c)
+	}
+}
+
+// recheckLoop ends the connection once the agent's session has ended or
+// the account's rights changed (role, groups), until the socket closes.
+func (c *agentConn) recheckLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		now, err := c.recheck(rctx)
+		cancel()
+		switch {
+		case errors.Is(err, ErrSignedOut):
+			c.close(websocket.ClosePolicyViolation, "your session has ended; sign in again")
+			return
+		case err != nil:
+			c.ep.log.Warn("agent session recheck", slog.String("agent", c.agent.ID), slog.Any("err", err))
+		case now.Role != c.agent.Role || !slices.Equal(slices.Sorted(slices.Values(now.Groups)), slices.Sorted(slices.Values(c.agent.Groups))):
+			c.close(websocket.ClosePolicyViolation, "your account was changed; sign in again")
+			return
+		}
 	}
 }
 

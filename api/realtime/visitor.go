@@ -44,6 +44,9 @@ type Limits struct {
 	PongWait time.Duration
 	// WriteWait bounds one write.
 	WriteWait time.Duration
+	// SessionRecheck is how often an agent connection checks its session
+	// (0: RecheckEvery).
+	SessionRecheck time.Duration
 }
 
 // DefaultLimits returns the limits used when none are configured.
