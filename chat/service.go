@@ -233,6 +233,14 @@ func (s *Service) currentConversation(ctx context.Context, v data.Visitor) (data
 		return data.Conversation{}, false, fmt.Errorf("chat: current conversation: %w", err)
 	}
 	conv, err = s.store.CreateConversation(ctx, data.Conversation{SiteID: v.SiteID, VisitorID: v.ID, Channel: "web"})
+	if errors.Is(err, data.ErrConflict) {
+		// Another tab (maybe on another node) started it a moment ago: a
+		// visitor has one open conversation, so join that one.
+		if conv, err = s.store.LatestConversation(ctx, v.ID); err == nil && conv.Status != data.StatusClosed {
+			return conv, false, nil
+		}
+		return data.Conversation{}, false, fmt.Errorf("chat: start conversation: %w", data.ErrConflict)
+	}
 	if err != nil {
 		return data.Conversation{}, false, fmt.Errorf("chat: start conversation: %w", err)
 	}

@@ -528,3 +528,41 @@ func TestNoBotReplyAfterAPersonTookOver(t *testing.T) {
 		t.Errorf("bot turns %d, messages %d (%+v); want 1 turn, the visitor's message and the queued event", f.bot.count(), len(msgs), msgs)
 	}
 }
+
+// TestTwoTabsStartOneConversation: two tabs of a visitor (on two nodes)
+// sending their first message at the same moment share one conversation.
+func TestTwoTabsStartOneConversation(t *testing.T) {
+	f := newFixture(t, 0)
+	other := New(f.store, f.broker, f.bot, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{Workers: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = other.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for i := 0; i < 10; i++ {
+		_, v, err := f.svc.StartSession(context.Background(), "demo", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		convs := make([]string, 2)
+		for j, svc := range []*Service{f.svc, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				m, _, err := svc.PostVisitorMessage(context.Background(), v, fmt.Sprintf("tab-%d", j), "hello from a tab")
+				if err != nil {
+					t.Errorf("tab %d: %v", j, err)
+					return
+				}
+				convs[j] = m.ConversationID
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if convs[0] != convs[1] {
+			t.Fatalf("visitor %d: the two tabs' first messages went to %s and %s, want one conversation", i, convs[0], convs[1])
+		}
+	}
+}

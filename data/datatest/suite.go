@@ -167,6 +167,14 @@ func testConversations(t *testing.T, s data.Store) {
 	if err != nil || got.VisitorID != v.ID || got.Status != data.StatusBot {
 		t.Errorf("GetConversation = %+v, %v", got, err)
 	}
+	// One open conversation per visitor: two tabs starting one at once
+	// must end up in the same conversation.
+	if _, err := s.CreateConversation(c, data.Conversation{SiteID: site.ID, VisitorID: v.ID}); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("a second open conversation for the visitor: %v, want ErrConflict", err)
+	}
+	if _, _, err := s.Transition(c, data.Transition{ConversationID: first.ID, From: data.StatusBot, To: data.StatusClosed, Note: "closed"}); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(2 * time.Millisecond)
 	second, err := s.CreateConversation(c, data.Conversation{SiteID: site.ID, VisitorID: v.ID})
 	if err != nil {
