@@ -247,6 +247,47 @@ func (s *Service) currentConversation(ctx context.Context, v data.Visitor) (data
 	return conv, true, nil
 }
 
+// AnswerPending makes sure the last message of conv, when it is a
+// visitor's text the bot holds and has not answered, gets a bot turn once
+// the turn that should have answered it has certainly ended (TurnTimeout
+// after the message): the node that acknowledged it may have crashed with
+// the turn in its memory queue. It is called when a visitor connects, which
+// a visitor does again, on any node, after their node went away. A turn that
+// runs twice stores one reply (its client id comes from the message).
+func (s *Service) AnswerPending(ctx context.Context, conv data.Conversation) {
+	if conv.Status != data.StatusBot || conv.LastSeq == 0 {
+		return
+	}
+	lastVisitorText := func(c data.Conversation) (data.Message, bool) {
+		last, err := s.store.ListMessages(ctx, c.ID, c.LastSeq-1, 1)
+		if err != nil || len(last) != 1 || last[0].SenderKind != data.SenderVisitor || last[0].Kind != data.KindText {
+			return data.Message{}, false
+		}
+		return last[0], true
+	}
+	m, ok := lastVisitorText(conv)
+	if !ok {
+		return
+	}
+	answer := func() {
+		c2, err := s.store.GetConversation(ctx, conv.ID)
+		if err != nil || c2.Status != data.StatusBot {
+			return
+		}
+		if m2, ok := lastVisitorText(c2); ok && m2.Seq == m.Seq {
+			s.log.Info("answering a message whose bot turn was lost", slog.String("conversation", c2.ID), slog.Int64("seq", m2.Seq))
+			if err := s.enqueue(ctx, turnJob{conv: c2, msg: m2}); err != nil && !errors.Is(err, ErrStopped) {
+				s.log.Warn("bot turn not queued", slog.String("conversation", c2.ID), slog.Any("err", err))
+			}
+		}
+	}
+	if wait := time.Until(m.CreatedAt.Add(s.cfg.TurnTimeout + time.Second)); wait > 0 {
+		time.AfterFunc(wait, answer)
+		return
+	}
+	answer()
+}
+
 // CurrentConversation returns the visitor's latest conversation, or
 // data.ErrNotFound when they have none.
 func (s *Service) CurrentConversation(ctx context.Context, visitorID string) (data.Conversation, error) {

@@ -566,3 +566,50 @@ func TestTwoTabsStartOneConversation(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerPending: a visitor message whose bot turn was lost (its node
+// crashed after the ack) is answered when the visitor connects again, once
+// the lost turn's time is up; an answered conversation runs no turn.
+func TestAnswerPending(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	other := New(f.store, f.broker, f.bot, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{Workers: 1, TurnTimeout: 300 * time.Millisecond})
+	rctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = other.Run(rctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// Answered: nothing to do.
+	m, _, err := f.svc.PostVisitorMessage(ctx, f.visitor, "a1", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.waitMessages(t, m.ConversationID, 2)
+	turns := f.bot.count()
+	conv, _ := f.store.GetConversation(ctx, m.ConversationID)
+	other.AnswerPending(ctx, conv)
+	time.Sleep(500 * time.Millisecond)
+	if f.bot.count() != turns {
+		t.Errorf("an answered conversation ran %d more turns", f.bot.count()-turns)
+	}
+
+	// Acknowledged on a node that then died: stored, never answered.
+	lost, _, err := f.store.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, SenderID: f.visitor.ID, Kind: data.KindText, Text: "where is my parcel", ClientMsgID: "lost-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, _ = f.store.GetConversation(ctx, conv.ID)
+	other.AnswerPending(ctx, conv)
+	if msgs, _ := f.store.ListMessages(ctx, conv.ID, lost.Seq, 0); len(msgs) != 0 {
+		t.Errorf("answered before the lost turn's time was up: %+v", msgs)
+	}
+	msgs := f.waitMessages(t, conv.ID, 4)
+	if msgs[3].SenderKind != data.SenderBot || msgs[3].Text != "re: where is my parcel" {
+		t.Errorf("reply to the lost message = %+v", msgs[3])
+	}
+	// Reconnecting again does not answer twice.
+	conv, _ = f.store.GetConversation(ctx, conv.ID)
+	other.AnswerPending(ctx, conv)
+	time.Sleep(500 * time.Millisecond)
+	f.waitMessages(t, conv.ID, 4)
+}

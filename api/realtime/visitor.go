@@ -29,6 +29,9 @@ type Chat interface {
 	Track(ctx context.Context, v data.Visitor, name string, props json.RawMessage) error
 	Identify(ctx context.Context, v data.Visitor, p data.Personal, token string) (data.Visitor, error)
 	Feedback(ctx context.Context, v data.Visitor, conversationID string, seq int64, helpful bool) (bot.Decision, error)
+	// AnswerPending makes sure the last visitor message of a conversation
+	// the bot holds gets its answer (a node that crashed took its turn along).
+	AnswerPending(ctx context.Context, conv data.Conversation)
 }
 
 // Limits bound what one connection may do.
@@ -136,6 +139,9 @@ func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site dat
 	// write pump's goroutine would keep it for as long as the socket lives
 	// (most of an idle connection's memory).
 	conv, convErr := e.chat.CurrentConversation(e.hub.ctx, v.ID)
+	if convErr == nil && conv.Status == data.StatusBot {
+		e.chat.AnswerPending(e.hub.ctx, conv)
+	}
 	// The connection lives on its own goroutine so the HTTP handler's
 	// goroutine (with its deep stack and request buffers) can end; the hub
 	// tracks the connection for shutdown.
