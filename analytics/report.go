@@ -17,7 +17,7 @@ type Store interface {
 	ListMessages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]data.Message, error)
 	ListTickets(ctx context.Context, f data.TicketFilter) ([]data.Ticket, error)
 	SiteByKey(ctx context.Context, key string) (data.Site, error)
-	CountEvents(ctx context.Context, siteID string, since time.Time) (map[string]int, error)
+	CountEvents(ctx context.Context, siteID string, since, until time.Time) (map[string]int, error)
 }
 
 // Range selects what a report covers.
@@ -71,26 +71,31 @@ type GroupReport struct {
 
 // Report is the support report for a range.
 type Report struct {
-	From            time.Time      `json:"from"`
-	To              time.Time      `json:"to"`
-	Group           string         `json:"group,omitempty"`
-	Conversations   int            `json:"conversations"`
-	Messages        int            `json:"messages"`
-	Volume          []Bucket       `json:"volume"`
-	BotOnly         int            `json:"bot_only"`
-	HandedOff       int            `json:"handed_off"`
-	ContainmentRate float64        `json:"containment_rate"`
-	HandoffRate     float64        `json:"handoff_rate"`
-	HandoffReasons  map[string]int `json:"handoff_reasons"`
-	BotDecisions    map[string]int `json:"bot_decisions"`
-	FirstResponse   Stat           `json:"first_response"`
-	QueueWait       Stat           `json:"queue_wait"`
-	Resolution      Stat           `json:"resolution"`
-	CSAT            CSAT           `json:"csat"`
-	TicketsOpened   int            `json:"tickets_opened"`
-	TicketsSolved   int            `json:"tickets_solved"`
-	Invitations     Invitations    `json:"invitations"`
-	Groups          []GroupReport  `json:"groups"`
+	From          time.Time `json:"from"`
+	To            time.Time `json:"to"`
+	Group         string    `json:"group,omitempty"`
+	Conversations int       `json:"conversations"`
+	Messages      int       `json:"messages"`
+	Volume        []Bucket  `json:"volume"`
+	BotOnly       int       `json:"bot_only"`
+	// BotResolved counts bot-only conversations in which the bot answered
+	// (an FAQ entry, a flow or the LLM) and no answer was marked unhelpful:
+	// a conversation that ended on a fallback is contained, not resolved.
+	BotResolved       int            `json:"bot_resolved"`
+	BotResolutionRate float64        `json:"bot_resolution_rate"`
+	HandedOff         int            `json:"handed_off"`
+	ContainmentRate   float64        `json:"containment_rate"`
+	HandoffRate       float64        `json:"handoff_rate"`
+	HandoffReasons    map[string]int `json:"handoff_reasons"`
+	BotDecisions      map[string]int `json:"bot_decisions"`
+	FirstResponse     Stat           `json:"first_response"`
+	QueueWait         Stat           `json:"queue_wait"`
+	Resolution        Stat           `json:"resolution"`
+	CSAT              CSAT           `json:"csat"`
+	TicketsOpened     int            `json:"tickets_opened"`
+	TicketsSolved     int            `json:"tickets_solved"`
+	Invitations       Invitations    `json:"invitations"`
+	Groups            []GroupReport  `json:"groups"`
 }
 
 // Compute builds the report for r.
@@ -122,6 +127,10 @@ func Compute(ctx context.Context, s Store, r Range) (Report, error) {
 	perGroup := map[string]*acc{}
 	groupRep := map[string]*GroupReport{}
 	var ratings []int
+	inRange := func(t time.Time) bool {
+		b := int(t.Sub(r.From) / r.Bucket)
+		return !t.Before(r.From) && t.Before(r.To) && b < nb
+	}
 	for _, c := range convs {
 		handed := c.QueuedAt != nil
 		if r.Group != "" && c.SkillGroup != r.Group {
@@ -136,22 +145,32 @@ func Compute(ctx context.Context, s Store, r Range) (Report, error) {
 		if err != nil {
 			return Report{}, fmt.Errorf("analytics: %w", err)
 		}
+		answered, unhelpful := false, false
 		for _, m := range msgs {
 			if m.SenderKind == data.SenderSystem || m.Kind == data.KindNote {
 				continue
 			}
-			rep.Messages++
-			if mb := int(m.CreatedAt.Sub(r.From) / r.Bucket); mb >= 0 && mb < nb {
-				rep.Volume[mb].Messages++
-			}
 			if m.SenderKind == data.SenderBot {
-				if kind := decisionKind(m.Metadata); kind != "" {
+				kind, reason := decisionOf(m.Metadata)
+				answered = answered || kind == "answer"
+				unhelpful = unhelpful || reason == "feedback_unhelpful"
+				if kind != "" && inRange(m.CreatedAt) {
 					rep.BotDecisions[kind]++
 				}
 			}
+			// Messages count in the range they were written in, like the
+			// volume chart's buckets (a conversation may run past midnight).
+			if !inRange(m.CreatedAt) {
+				continue
+			}
+			rep.Messages++
+			rep.Volume[int(m.CreatedAt.Sub(r.From)/r.Bucket)].Messages++
 		}
 		if !handed {
 			rep.BotOnly++
+			if answered && !unhelpful {
+				rep.BotResolved++
+			}
 			continue
 		}
 		rep.HandedOff++
@@ -202,6 +221,7 @@ func Compute(ctx context.Context, s Store, r Range) (Report, error) {
 	}
 	if rep.Conversations > 0 {
 		rep.ContainmentRate = float64(rep.BotOnly) / float64(rep.Conversations)
+		rep.BotResolutionRate = float64(rep.BotResolved) / float64(rep.Conversations)
 		rep.HandoffRate = float64(rep.HandedOff) / float64(rep.Conversations)
 	}
 	rep.FirstResponse, rep.QueueWait, rep.Resolution = stat(all.frt), stat(all.wait), stat(all.res)
@@ -226,7 +246,7 @@ func Compute(ctx context.Context, s Store, r Range) (Report, error) {
 	}
 	if r.SiteKey != "" {
 		if site, err := s.SiteByKey(ctx, r.SiteKey); err == nil {
-			counts, err := s.CountEvents(ctx, site.ID, r.From)
+			counts, err := s.CountEvents(ctx, site.ID, r.From, r.To)
 			if err != nil {
 				return Report{}, fmt.Errorf("analytics: %w", err)
 			}
@@ -264,14 +284,16 @@ func nearestRank(sorted []float64, q float64) float64 {
 	return sorted[i]
 }
 
-func decisionKind(meta json.RawMessage) string {
+// decisionOf reads the kind and reason of a bot message's decision record.
+func decisionOf(meta json.RawMessage) (kind, reason string) {
 	var m struct {
 		Decision struct {
-			Kind string `json:"kind"`
+			Kind   string `json:"kind"`
+			Reason string `json:"reason"`
 		} `json:"decision"`
 	}
 	if len(meta) == 0 || json.Unmarshal(meta, &m) != nil {
-		return ""
+		return "", ""
 	}
-	return m.Decision.Kind
+	return m.Decision.Kind, m.Decision.Reason
 }

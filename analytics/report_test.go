@@ -206,6 +206,60 @@ func TestReportAfterTransfer(t *testing.T) {
 	}
 }
 
+// TestReportBotResolutionAndBoundaries: a conversation the bot only
+// contained (fallback, or an answer marked unhelpful) is not resolved;
+// messages and invitations count in the range they happened in.
+func TestReportBotResolutionAndBoundaries(t *testing.T) {
+	s := seed(t)
+	ctx := context.Background()
+	answer := map[string]any{"kind": "answer", "reason": "faq_match"}
+	s.conv(t, day.Add(9*time.Hour), "how long is shipping", answer)
+	s.conv(t, day.Add(10*time.Hour), "blorp", map[string]any{"kind": "fallback", "reason": "out_of_scope"})
+	c := s.conv(t, day.Add(11*time.Hour), "refund?", answer)
+	s.msg(t, c.ID, data.SenderBot, "sorry", map[string]any{"decision": map[string]any{"kind": "acknowledge", "reason": "feedback_unhelpful"}}, day.Add(11*time.Hour+time.Minute))
+	// Started a minute before the end of the range, answered after it.
+	late := s.conv(t, day.Add(24*time.Hour-time.Minute), "still there?", answer)
+	s.msg(t, late.ID, data.SenderVisitor, "hello?", nil, day.Add(24*time.Hour+time.Minute))
+	s.msg(t, late.ID, data.SenderBot, "yes", map[string]any{"decision": answer}, day.Add(24*time.Hour+2*time.Minute))
+	for _, at := range []time.Time{day.Add(time.Hour), day.Add(48 * time.Hour)} {
+		v := data.Visitor{ID: data.NewID("v_"), SiteID: s.site.ID, CreatedAt: at}
+		if err := s.store.CreateVisitor(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.store.RecordEvent(ctx, data.VisitorEvent{SiteID: s.site.ID, VisitorID: v.ID, Name: "invitation_shown", CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rep, err := Compute(ctx, s.store, Range{From: day, To: day.Add(24 * time.Hour), SiteKey: "demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for _, b := range rep.Volume {
+		sum += b.Messages
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"conversations", rep.Conversations, 4},
+		{"bot only", rep.BotOnly, 4},
+		{"bot resolved", rep.BotResolved, 2},
+		{"bot resolution rate", rep.BotResolutionRate, 0.5},
+		{"containment", rep.ContainmentRate, 1.0},
+		{"messages in the range", rep.Messages, 9},
+		{"messages in the buckets", sum, 9},
+		{"answers in the range", rep.BotDecisions["answer"], 3},
+		{"invitations shown in the range", rep.Invitations.Shown, 1},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
 func TestStatNearestRank(t *testing.T) {
 	tests := []struct {
 		in   []float64

@@ -31,8 +31,8 @@ type VisitorStore interface {
 	UpdateVisitorPersonal(ctx context.Context, id string, p Personal) error
 	// RecordEvent stores a visitor event.
 	RecordEvent(ctx context.Context, e VisitorEvent) error
-	// CountEvents counts a site's events by name since a time.
-	CountEvents(ctx context.Context, siteID string, since time.Time) (map[string]int, error)
+	// CountEvents counts a site's events by name in [since, until).
+	CountEvents(ctx context.Context, siteID string, since, until time.Time) (map[string]int, error)
 	// LatestEvent returns the visitor's most recent event with this name.
 	LatestEvent(ctx context.Context, visitorID, name string) (VisitorEvent, error)
 }

@@ -586,7 +586,7 @@ func testSiteSettingsAndEvents(t *testing.T, s data.Store) {
 	if err := s.RecordEvent(c, data.VisitorEvent{SiteID: site.ID, VisitorID: "v_none", Name: "x"}); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("event of an unknown visitor = %v", err)
 	}
-	counts, err := s.CountEvents(c, site.ID, since)
+	counts, err := s.CountEvents(c, site.ID, since, time.Now().Add(time.Hour))
 	if err != nil || counts["invitation_shown"] != 2 || counts["invitation_clicked"] != 1 {
 		t.Errorf("CountEvents = %v, %v", counts, err)
 	}
@@ -604,8 +604,11 @@ func testSiteSettingsAndEvents(t *testing.T, s data.Store) {
 	if _, err := s.LatestEvent(c, v.ID, "never"); !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("LatestEvent(never) = %v", err)
 	}
-	if later, _ := s.CountEvents(c, site.ID, time.Now().Add(time.Minute)); len(later) != 0 {
+	if later, _ := s.CountEvents(c, site.ID, time.Now().Add(time.Minute), time.Now().Add(time.Hour)); len(later) != 0 {
 		t.Errorf("CountEvents in the future = %v", later)
+	}
+	if before, _ := s.CountEvents(c, site.ID, since.Add(-time.Hour), since); len(before) != 0 {
+		t.Errorf("CountEvents before the events = %v; the end of the range must bound it", before)
 	}
 }
 

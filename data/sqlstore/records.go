@@ -319,9 +319,9 @@ func (s *Store) RecordEvent(ctx context.Context, e data.VisitorEvent) error {
 	return nil
 }
 
-// CountEvents counts a site's events by name since a time.
-func (s *Store) CountEvents(ctx context.Context, siteID string, since time.Time) (map[string]int, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, COUNT(*) FROM visitor_events WHERE site_id = ? AND created_at >= ? GROUP BY name`, siteID, ms(since))
+// CountEvents counts a site's events by name in [since, until).
+func (s *Store) CountEvents(ctx context.Context, siteID string, since, until time.Time) (map[string]int, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name, COUNT(*) FROM visitor_events WHERE site_id = ? AND created_at >= ? AND created_at < ? GROUP BY name`, siteID, ms(since), ms(until))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: count events: %w", err)
 	}
