@@ -255,6 +255,11 @@ func (c *serverConfig) validate() error {
 			errs = append(errs, errors.New("--database-url: want postgres://user:password@host:5432/database"))
 		}
 	}
+	if c.RedisURL != "" && c.SessionKey == "" {
+		// Each node would sign visitor tokens with its own generated key,
+		// and a visitor sent to another node would lose the conversation.
+		errs = append(errs, errors.New("--redis-url runs several nodes, which must share --session-key (FRONTDESK_SESSION_KEY): give every node the same key, e.g. from: openssl rand -base64 32"))
+	}
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			errs = append(errs, errors.New("--redis-url: want redis://[:password@]host:6379/0 or rediss://..."))

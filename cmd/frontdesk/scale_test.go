@@ -24,7 +24,9 @@ func TestConfigScaleOutFlags(t *testing.T) {
 			want: []string{`password=********`}, notWant: []string{"hunter2"},
 		},
 		{args: []string{"--database-url", "mysql://db/x"}, fail: true},
-		{args: []string{"--redis-url", "http://cache:6379"}, fail: true},
+		{args: []string{"--redis-url", "http://cache:6379", "--session-key", "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk="}, fail: true},
+		// Nodes sharing Redis must share the visitor-token key.
+		{args: []string{"--database-url", "postgres://db.internal/frontdesk", "--redis-url", "redis://cache:6379/0"}, fail: true},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer

@@ -263,7 +263,7 @@ func eventCounts(t *testing.T, ts *testServer) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts, err := store.CountEvents(context.Background(), site.ID, time.Now().Add(-time.Hour))
+	counts, err := store.CountEvents(context.Background(), site.ID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func reads(t *testing.T, s data.Store, ids map[string]string) string {
 	add("ticket events", evs, err)
 	canned, err := s.ListCanned(c)
 	add("canned", canned, err)
-	counts, err := s.CountEvents(c, ids["site"], time.Time{})
+	counts, err := s.CountEvents(c, ids["site"], time.Time{}, time.Now().Add(time.Hour))
 	add("events", counts, err)
 	f, err := s.GetFile(c, ids["file"])
 	add("file", fmt.Sprintf("%+v %q", f, f.Content), err)
