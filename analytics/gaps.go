@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/mask"
 )
 
 // Gap is a cluster of similar visitor questions the bot could not answer.
@@ -69,9 +70,30 @@ func unhelpful(meta json.RawMessage) bool {
 	return json.Unmarshal(meta, &m) == nil && strings.Contains(m.Decision.Reason, "unhelpful")
 }
 
+// GapOptions selects which gaps FindGapsWith lists and how it shows them.
+type GapOptions struct {
+	// Limit is the most gaps listed (0: all).
+	Limit int
+	// Answered, when set, reports whether the knowledge base now answers a
+	// visitor's phrasing confidently; such phrasings are left out (a gap an
+	// editor has since filled disappears).
+	Answered func(ctx context.Context, phrasing string) (bool, error)
+	// Site, when set, returns a conversation's site: the phrasings of sites
+	// whose privacy settings mask the agent view (or that cannot be read) are
+	// shown with personal data replaced by placeholders (mask.Redact), before
+	// they are clustered. Without it phrasings are shown as written.
+	Site func(ctx context.Context, id string) (data.Site, error)
+}
+
 // FindGaps clusters the visitor questions that preceded a bot fallback (or a
 // low-confidence handoff) in [from, to), most frequent first.
 func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (GapsReport, error) {
+	return FindGapsWith(ctx, s, from, to, GapOptions{Limit: limit})
+}
+
+// FindGapsWith is FindGaps with options: phrasings the knowledge base now
+// answers left out, personal data masked.
+func FindGapsWith(ctx context.Context, s Store, from, to time.Time, o GapOptions) (GapsReport, error) {
 	convs, err := s.ConversationsBetween(ctx, from, to)
 	if err != nil {
 		return GapsReport{}, fmt.Errorf("analytics: gaps: %w", err)
@@ -79,13 +101,25 @@ func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (Gaps
 	type q struct {
 		text string
 		at   time.Time
+		mask bool
 	}
 	var questions []q
 	intents := map[string]*LowIntent{}
+	masks := map[string]bool{} // site id -> masks the agent view
 	for _, c := range convs {
 		msgs, err := s.ListMessages(ctx, c.ID, 0, 0)
 		if err != nil {
 			return GapsReport{}, fmt.Errorf("analytics: gaps: %w", err)
+		}
+		masked := false
+		if o.Site != nil {
+			m, ok := masks[c.SiteID]
+			if !ok {
+				site, err := o.Site(ctx, c.SiteID)
+				m = err != nil || site.Settings.Privacy.MaskAgentView // unreadable: masking is the safe side
+				masks[c.SiteID] = m
+			}
+			masked = m
 		}
 		last, answered := "", "" // the open question; the one the last bot reply answered
 		for _, m := range msgs {
@@ -111,7 +145,7 @@ func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (Gaps
 					}
 				}
 				if miss && strings.TrimSpace(last) != "" {
-					questions = append(questions, q{last, m.CreatedAt})
+					questions = append(questions, q{last, m.CreatedAt, masked})
 				}
 				if last != "" {
 					answered = last
@@ -126,8 +160,25 @@ func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (Gaps
 		gap    Gap
 	}
 	var clusters []*cluster
+	answered := map[string]bool{}
 	for _, qq := range questions {
-		g := bigrams(qq.text)
+		text := strings.TrimSpace(qq.text)
+		if o.Answered != nil {
+			yes, ok := answered[text]
+			if !ok {
+				if yes, err = o.Answered(ctx, text); err != nil {
+					return GapsReport{}, fmt.Errorf("analytics: gaps: %w", err)
+				}
+				answered[text] = yes
+			}
+			if yes {
+				continue
+			}
+		}
+		if qq.mask {
+			text = mask.Redact(text)
+		}
+		g := bigrams(text)
 		var best *cluster
 		bestSim := 0.0
 		for _, c := range clusters {
@@ -139,7 +190,7 @@ func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (Gaps
 			best = &cluster{grams: g, counts: map[string]int{}}
 			clusters = append(clusters, best)
 		}
-		best.counts[strings.TrimSpace(qq.text)]++
+		best.counts[text]++
 		best.gap.Count++
 		if qq.at.After(best.gap.LastSeen) {
 			best.gap.LastSeen = qq.at
@@ -167,8 +218,8 @@ func FindGaps(ctx context.Context, s Store, from, to time.Time, limit int) (Gaps
 		}
 		return out.Gaps[i].Question < out.Gaps[j].Question
 	})
-	if limit > 0 && len(out.Gaps) > limit {
-		out.Gaps = out.Gaps[:limit]
+	if o.Limit > 0 && len(out.Gaps) > o.Limit {
+		out.Gaps = out.Gaps[:o.Limit]
 	}
 	for _, li := range intents {
 		li.Share = float64(li.LowConfidence) / float64(li.Count)

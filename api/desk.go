@@ -117,7 +117,7 @@ func (s *Server) postAgentMessage(c *gin.Context) {
 
 func (s *Server) queues(c *gin.Context) {
 	a := currentAgent(c)
-	groups := a.Groups
+	groups := a.QueueGroups() // none for editors
 	if a.Role == data.RoleAdmin {
 		all, err := s.records.ListGroups(c.Request.Context())
 		if err != nil {
@@ -179,10 +179,14 @@ func (s *Server) listGroups(c *gin.Context) {
 }
 
 func (s *Server) myConversations(c *gin.Context) {
-	convs, err := s.records.AgentConversations(c.Request.Context(), currentAgent(c).ID)
-	if err != nil {
-		writeError(c, err)
-		return
+	a := currentAgent(c)
+	var convs []data.Conversation
+	if a.WorksConversations() {
+		var err error
+		if convs, err = s.records.AgentConversations(c.Request.Context(), a.ID); err != nil {
+			writeError(c, err)
+			return
+		}
 	}
 	if convs == nil {
 		convs = []data.Conversation{}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/handoff"
+	"github.com/frontdesk/frontdesk/knowledge"
 )
 
 // Error is an API error with an HTTP status and a stable code.
@@ -29,6 +31,7 @@ func badRequest(msg string) *Error {
 // that maps domain errors to HTTP statuses.
 func writeError(c *gin.Context, err error) {
 	var apiErr *Error
+	var kbConflict *knowledge.ConflictError
 	switch {
 	case errors.As(err, &apiErr):
 	case errors.Is(err, chat.ErrForbidden), errors.Is(err, handoff.ErrNotAllowed):
@@ -37,6 +40,13 @@ func writeError(c *gin.Context, err error) {
 		apiErr = &Error{Status: http.StatusConflict, Code: "at_capacity", Message: "the agent already has as many conversations as their capacity"}
 	case errors.Is(err, chat.ErrNoHandoff):
 		apiErr = &Error{Status: http.StatusServiceUnavailable, Code: "no_handoff", Message: "human handoff is not configured"}
+	case errors.Is(err, knowledge.ErrReadOnly):
+		apiErr = &Error{Status: http.StatusConflict, Code: "read_only_knowledge", Message: "the server's knowledge is the built-in demo set or a single file; start it with --kb DIR to add FAQ entries"}
+	case errors.As(err, &kbConflict):
+		apiErr = &Error{Status: http.StatusConflict, Code: "duplicate_id", Message: kbConflictMessage(kbConflict)}
+		if kbConflict.Question != "" {
+			apiErr.Code = "duplicate_question"
+		}
 	case errors.Is(err, data.ErrNotFound):
 		apiErr = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 	case errors.Is(err, data.ErrConflict):
@@ -48,6 +58,17 @@ func writeError(c *gin.Context, err error) {
 		_ = c.Error(err)
 	}
 	c.AbortWithStatusJSON(apiErr.Status, gin.H{"error": gin.H{"code": apiErr.Code, "message": apiErr.Message}})
+}
+
+// kbConflictMessage says what a new FAQ entry clashes with.
+func kbConflictMessage(e *knowledge.ConflictError) string {
+	switch {
+	case e.Question != "":
+		return fmt.Sprintf("the question %q is already a question of FAQ entry %s (%s)", e.Question, e.ID, e.File)
+	case e.ID == "":
+		return fmt.Sprintf("the knowledge directory has a file %s already (one that does not parse); choose another id", e.File)
+	}
+	return fmt.Sprintf("an FAQ entry with the id %s exists (%s); choose another id", e.ID, e.File)
 }
 
 // conflictMessage explains a conflict without leaking internals.

@@ -1,12 +1,12 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/frontdesk/frontdesk/knowledge"
+	"github.com/frontdesk/frontdesk/mask"
 )
 
 type newEntryRequest struct {
@@ -24,13 +25,13 @@ type newEntryRequest struct {
 	Tags      []string `json:"tags"`
 }
 
-// createFAQEntry writes a new FAQ file into the knowledge directory; the
-// index picks it up within a second (hot reload). Editors and admins only.
+// defaultEntrySkill is the skill group of a new FAQ entry that names none.
+const defaultEntrySkill = "default_support"
+
+// createFAQEntry writes a new FAQ file into the knowledge directory. Editors
+// and admins only. The questions are visitors' phrasings, so personal data in
+// them is replaced by placeholders before anything is written.
 func (s *Server) createFAQEntry(c *gin.Context) {
-	if s.cfg.KBDir == "" {
-		writeError(c, &Error{Status: http.StatusConflict, Code: "read_only_knowledge", Message: "the server runs on the built-in demo knowledge; start it with --kb DIR to edit FAQ entries"})
-		return
-	}
 	var req newEntryRequest
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
 	if err := c.ShouldBindJSON(&req); err != nil {
@@ -39,7 +40,7 @@ func (s *Server) createFAQEntry(c *gin.Context) {
 	}
 	var qs []string
 	for _, q := range req.Questions {
-		if q = strings.TrimSpace(q); q != "" && utf8.RuneCountInString(q) <= 300 {
+		if q = strings.TrimSpace(mask.Redact(q)); q != "" && utf8.RuneCountInString(q) <= 300 {
 			qs = append(qs, q)
 		}
 	}
@@ -47,31 +48,51 @@ func (s *Server) createFAQEntry(c *gin.Context) {
 		writeError(c, badRequest("1-30 questions (at most 300 characters each) and an answer of at most 16 KB are required"))
 		return
 	}
-	if req.Skill == "" {
-		req.Skill = "default_support"
-	}
-	id := req.ID
-	if id == "" {
-		id = slug(qs[0])
-	}
+	id := cmp.Or(req.ID, slug(qs[0]))
 	if !validEntryID(id) {
 		writeError(c, badRequest("id may contain a-z, 0-9 and - only (at most 64 characters)"))
 		return
 	}
-	if _, err := os.Stat(filepath.Join(s.cfg.KBDir, id+".md")); err == nil {
-		writeError(c, &Error{Status: http.StatusConflict, Code: "conflict", Message: "an FAQ entry with this id exists"})
-		return
-	} else if !errors.Is(err, os.ErrNotExist) {
+	skill := cmp.Or(req.Skill, defaultEntrySkill)
+	if err := s.checkGroup(c.Request.Context(), skill); err != nil {
 		writeError(c, err)
 		return
 	}
-	e := knowledge.Entry{ID: id, Questions: qs, Answer: strings.TrimSpace(req.Answer), Skill: req.Skill, Tags: req.Tags, Lang: "both"}
-	if _, err := knowledge.WriteEntryFile(s.cfg.KBDir, e); err != nil {
+	e := knowledge.Entry{ID: id, Questions: qs, Answer: strings.TrimSpace(req.Answer), Skill: skill, Tags: req.Tags, Lang: "both"}
+	e, err := s.addEntry(c.Request.Context(), e)
+	if err != nil {
 		writeError(c, err)
 		return
 	}
 	s.log.Info("faq entry created", "id", id, "by", currentAgent(c).ID)
 	c.JSON(http.StatusCreated, e)
+}
+
+// checkGroup answers 400 unknown_skill unless group is a skill group.
+func (s *Server) checkGroup(ctx context.Context, group string) error {
+	groups, err := s.records.ListGroups(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, g := range groups {
+		if g.ID == group {
+			return nil
+		}
+		ids = append(ids, g.ID)
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "unknown_skill", Message: fmt.Sprintf("no skill group %q (the groups are %s)", group, strings.Join(ids, ", "))}
+}
+
+// addEntry adds an entry to the live index, or without one to the files of
+// the knowledge directory, one at a time.
+func (s *Server) addEntry(ctx context.Context, e knowledge.Entry) (knowledge.Entry, error) {
+	s.kbMu.Lock()
+	defer s.kbMu.Unlock()
+	if s.kb != nil {
+		return s.kb.Add(ctx, e)
+	}
+	return knowledge.AddToDir(s.cfg.KBDir, e)
 }
 
 func validEntryID(id string) bool {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/frontdesk/frontdesk/analytics"
+	"github.com/frontdesk/frontdesk/bot"
 )
 
 // reportRange parses ?from=YYYY-MM-DD&to=YYYY-MM-DD (to inclusive; default:
@@ -106,6 +108,9 @@ func (s *Server) reportCSV(c *gin.Context) {
 	w.Flush()
 }
 
+// knowledgeGaps lists what the bot could not answer, leaving out what the
+// knowledge base answers now and masking personal data where the site masks
+// the agent view.
 func (s *Server) knowledgeGaps(c *gin.Context) {
 	r, err := reportRange(c)
 	if err != nil {
@@ -113,10 +118,28 @@ func (s *Server) knowledgeGaps(c *gin.Context) {
 		return
 	}
 	limit, _ := strconv.Atoi(c.DefaultQuery("limit", "50"))
-	gaps, err := analytics.FindGaps(c.Request.Context(), s.reports, r.From, r.To, limit)
+	opts := analytics.GapOptions{Limit: limit, Site: s.records.GetSite}
+	if s.kb != nil {
+		opts.Answered = s.answersNow
+	}
+	gaps, err := analytics.FindGapsWith(c.Request.Context(), s.reports, r.From, r.To, opts)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gaps)
+}
+
+// answersNow reports whether the bot's FAQ rule answers a question from the
+// live knowledge base.
+func (s *Server) answersNow(ctx context.Context, q string) (bool, error) {
+	policy := bot.DefaultConfig()
+	if s.cfg.BotPolicy != nil {
+		policy = *s.cfg.BotPolicy
+	}
+	res, err := s.kb.Search(ctx, q, max(policy.TopK, 2))
+	if err != nil {
+		return false, err
+	}
+	return policy.Confident(res), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -13,8 +14,10 @@ import (
 	"github.com/frontdesk/frontdesk/analytics"
 	"github.com/frontdesk/frontdesk/api/realtime"
 	"github.com/frontdesk/frontdesk/api/web"
+	"github.com/frontdesk/frontdesk/bot"
 	"github.com/frontdesk/frontdesk/chat"
 	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/knowledge"
 	"github.com/frontdesk/frontdesk/privacy"
 	"github.com/frontdesk/frontdesk/ratelimit"
 )
@@ -37,6 +40,7 @@ type Records interface {
 	Ping(ctx context.Context) error
 	ListAgents(ctx context.Context) ([]data.Agent, error)
 	ListGroups(ctx context.Context) ([]data.SkillGroup, error)
+	GetSite(ctx context.Context, id string) (data.Site, error)
 	UpsertGroup(ctx context.Context, g data.SkillGroup) (data.SkillGroup, error)
 	AgentConversations(ctx context.Context, agentID string) ([]data.Conversation, error)
 	ListCanned(ctx context.Context) ([]data.CannedResponse, error)
@@ -65,6 +69,17 @@ type Deps struct {
 	Privacy *privacy.Service
 	Hub     *realtime.Hub
 	Log     *slog.Logger
+	// Knowledge, when set, is the live FAQ index: editors' new entries are
+	// checked against it and live when the API answers, and the knowledge
+	// gaps it now answers are left out. Without it new entries are checked
+	// against the files in Config.KBDir and every gap is listed.
+	Knowledge Knowledge
+}
+
+// Knowledge is the live FAQ index (a *knowledge.Index).
+type Knowledge interface {
+	Add(ctx context.Context, e knowledge.Entry) (knowledge.Entry, error)
+	Search(ctx context.Context, q string, k int) (knowledge.Result, error)
 }
 
 // Config configures the HTTP layer.
@@ -83,6 +98,10 @@ type Config struct {
 	LoginAttempts int
 	// KBDir is the knowledge directory editors write FAQ entries into ("" = read-only built-in set).
 	KBDir string
+	// BotPolicy is the bot's policy: its FAQ rule (bot.Config.Confident)
+	// decides which knowledge gaps Deps.Knowledge now answers; nil means
+	// bot.DefaultConfig().
+	BotPolicy *bot.Config
 	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For
 	// header is believed; empty: the client is the TCP peer. Rate limits are
 	// keyed on the client address, so only list your own load balancers.
@@ -118,8 +137,11 @@ type Server struct {
 	sessionLimit, socketLimit ratelimit.Limiter
 	// uploadLimit caps visitor uploads per client address (nil: off).
 	uploadLimit ratelimit.Limiter
-	cfg         Config
-	log         *slog.Logger
+	// kb is the live FAQ index (nil: none); kbMu serialises new entries.
+	kb   Knowledge
+	kbMu sync.Mutex
+	cfg  Config
+	log  *slog.Logger
 }
 
 // deskAdapter gives realtime's agent endpoint what it needs.
@@ -166,7 +188,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	return &Server{
 		chat: d.Chat, files: d.Chat, records: d.Records, reports: d.Reports, privacy: d.Privacy, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
-		hub: d.Hub, cfg: cfg, log: d.Log,
+		hub: d.Hub, kb: d.Knowledge, cfg: cfg, log: d.Log,
 		visitor:         realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
 		agentWS:         realtime.NewAgentEndpoint(d.Hub, d.Chat, deskAdapter{d.Desk, d.Records, d.Presence}, data.Agent.CanView, cfg.Limits, d.Log),
 		tokens:          tokens{key: cfg.SessionKey, ttl: cfg.SessionTTL, now: time.Now},

@@ -94,18 +94,52 @@ func TestNewValidates(t *testing.T) {
 
 func TestLocalise(t *testing.T) {
 	bilingual := "Orders ship in **2 days**.\n\nSee [tracking](https://x.example).\n\n订单 **2 天**内发货。"
+	pay := "Yes: choose Alipay (支付宝) at checkout.\n\n可以，结账时选择支付宝即可。\n\nMore: https://acme.example/pay"
 	tests := []struct {
-		answer, lang, want string
+		name, answer, lang, want string
 	}{
-		{bilingual, "en", "Orders ship in **2 days**.\n\nSee [tracking](https://x.example)."},
-		{bilingual, "zh", "订单 **2 天**内发货。"},
-		{"English only.", "zh", "English only."},
-		{"只有中文。", "en", "只有中文。"},
-		{"", "en", ""},
+		{"english paragraphs and a shared link", bilingual, "en", "Orders ship in **2 days**.\n\nSee [tracking](https://x.example)."},
+		{"chinese paragraph and a shared link", bilingual, "zh", "See [tracking](https://x.example).\n\n订单 **2 天**内发货。"},
+		{"english with a chinese name stays english", pay, "en", "Yes: choose Alipay (支付宝) at checkout.\n\nMore: https://acme.example/pay"},
+		{"chinese reply keeps the link", pay, "zh", "可以，结账时选择支付宝即可。\n\nMore: https://acme.example/pay"},
+		{"phone number belongs to both", "Call us.\n\n400-820-0000\n\n请致电。", "zh", "400-820-0000\n\n请致电。"},
+		{"english only", "English only.", "zh", "English only."},
+		{"chinese only", "只有中文。", "en", "只有中文。"},
+		{"one language and a link is whole", "English.\n\nhttps://x.example", "zh", "English.\n\nhttps://x.example"},
+		{"empty", "", "en", ""},
 	}
 	for _, tt := range tests {
-		if got := Localise(tt.answer, tt.lang); got != tt.want {
-			t.Errorf("Localise(%q, %s) = %q, want %q", tt.answer, tt.lang, got, tt.want)
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Localise(tt.answer, tt.lang); got != tt.want {
+				t.Errorf("Localise(%q, %s) = %q, want %q", tt.answer, tt.lang, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParagraphLanguage(t *testing.T) {
+	tests := []struct {
+		para, want string
+	}{
+		{"Yes: choose Alipay (支付宝) at checkout.", "en"},
+		{"Pay with WeChat Pay (微信支付) or Alipay (支付宝).", "en"},
+		{"支持 Visa、Mastercard 和银联卡。", "zh"},
+		{"请在 Acme Shop App 的“我的订单”中申请退货。", "zh"},
+		{"退货商品到达仓库后 2 个工作日内办理退款。", "zh"},
+		{"Refunds are issued within 2 working days.", "en"},
+		{"More: https://acme.example/pay", ""},
+		{"详情：https://acme.example/pay", ""},
+		{"[Returns](https://acme.example/returns)", ""},
+		{"https://acme.example/pay", ""},
+		{"support@acme.example", ""},
+		{"400-820-0000 (9:00-21:00)", ""},
+		{"**¥2000**", ""},
+		{"Read the full returns policy before you send anything back: https://acme.example/returns", "en"},
+		{"退货前请先阅读完整的退货政策：https://acme.example/returns", "zh"},
+	}
+	for _, tt := range tests {
+		if got := paragraphLanguage(tt.para); got != tt.want {
+			t.Errorf("paragraphLanguage(%q) = %q, want %q", tt.para, got, tt.want)
 		}
 	}
 }

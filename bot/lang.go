@@ -1,38 +1,88 @@
 package bot
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 )
 
-// Localise keeps the paragraphs of a bilingual answer that are in lang. An
-// answer written in one language only is returned whole.
+// Localise keeps the paragraphs of a bilingual answer that are in lang, and
+// those in no language (a link, a phone number, a short label with a URL),
+// which belong to both. An answer without paragraphs in both languages is
+// returned whole.
 func Localise(answer, lang string) string {
 	paras := strings.Split(strings.ReplaceAll(answer, "\r\n", "\n"), "\n\n")
-	var match []string
-	other := false
+	var keep []string
+	mine, other := false, false
 	for _, p := range paras {
 		if strings.TrimSpace(p) == "" {
 			continue
 		}
-		if Language(p) == lang {
-			match = append(match, p)
-		} else {
+		switch paragraphLanguage(p) {
+		case "":
+			keep = append(keep, p)
+		case lang:
+			keep = append(keep, p)
+			mine = true
+		default:
 			other = true
 		}
 	}
-	if len(match) == 0 || !other {
+	if !mine || !other {
 		return strings.TrimSpace(answer)
 	}
-	return strings.TrimSpace(strings.Join(match, "\n\n"))
+	return strings.TrimSpace(strings.Join(keep, "\n\n"))
 }
 
-// Language guesses the reply language: zh when the text has Han characters.
+// Language guesses the reply language of a visitor's message: zh when the
+// text has Han characters (a Chinese message with an English word, "能开
+// fapiao 吗", is Chinese).
 func Language(text string) string {
 	for _, r := range text {
 		if unicode.Is(unicode.Han, r) {
 			return "zh"
 		}
+	}
+	return "en"
+}
+
+// hanWeight is how many Latin letters say as much as one Han character: the
+// starter set's English paragraphs have 3.0 letters for each Han character
+// of their Chinese translations.
+const hanWeight = 3
+
+// labelLetters is the most letters (a Han character counting hanWeight) that
+// a paragraph with a link may have and still be a label ("More:", "详情：").
+const labelLetters = 16
+
+// linkRE finds URLs and e-mail addresses, which are in no language.
+var linkRE = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s)\]>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+`)
+
+// paragraphLanguage is the main script of an answer's paragraph: zh when Han
+// characters carry at least as much of its text as other letters (Han
+// characters are at least a quarter of its letters), else en; "" when it has
+// no language content: only links, numbers and punctuation, or a short label
+// and a link. "Yes: choose Alipay (支付宝) at checkout." is English, "支持
+// Visa、Mastercard 和银联卡。" Chinese.
+func paragraphLanguage(p string) string {
+	text := linkRE.ReplaceAllString(p, " ")
+	han, letters := 0, 0
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+		case unicode.IsLetter(r):
+			letters++
+		}
+	}
+	weight := hanWeight*han + letters
+	switch {
+	case weight == 0:
+		return ""
+	case weight <= labelLetters && linkRE.MatchString(p):
+		return ""
+	case hanWeight*han >= letters:
+		return "zh"
 	}
 	return "en"
 }

@@ -185,6 +185,21 @@ func (c Config) skillOf(intent, trained string) string {
 	return trained
 }
 
+// ambiguous reports whether the two best entries of a search are too close
+// to pick one: the bot asks which is meant.
+func (c Config) ambiguous(r knowledge.Result) bool {
+	return len(r.Hits) >= 2 && c.ClarifyThreshold > 0 && r.Confidence >= c.ClarifyThreshold && r.Margin < c.ClarifyMargin
+}
+
+// Confident reports whether the FAQ rule answers with the best entry of a
+// search outright: confidence at or above AnswerThreshold and not ambiguous
+// (with the defaults: confidence >= 0.5, unless a second hit is within a
+// margin of 0.1). Per-intent thresholds and the intent's agreement are not
+// considered.
+func (c Config) Confident(r knowledge.Result) bool {
+	return len(r.Hits) > 0 && r.Confidence >= c.AnswerThreshold && !c.ambiguous(r)
+}
+
 // decide is the policy over the classifier's and the knowledge base's
 // scores; it is pure so that it can be tested over tables of scores.
 func decide(s signals, c Config) verdict {
@@ -201,8 +216,8 @@ func decide(s signals, c Config) verdict {
 	}
 	hits := s.faq.Hits
 	if len(hits) > 0 {
-		conf, margin := s.faq.Confidence, s.faq.Margin
-		ambiguous := len(hits) >= 2 && c.ClarifyThreshold > 0 && conf >= c.ClarifyThreshold && margin < c.ClarifyMargin
+		conf := s.faq.Confidence
+		ambiguous := c.ambiguous(s.faq)
 		agrees := inScope && s.intentConf >= c.IntentConfident && hits[0].Skill != "" && hits[0].Skill == s.intentSkl
 		switch {
 		case conf >= v.answerT && !ambiguous:

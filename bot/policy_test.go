@@ -258,3 +258,31 @@ func TestLanguageFollowsTheConversation(t *testing.T) {
 		t.Errorf("a bare number with Input.Lang zh: lang %s, want zh", d.Lang)
 	}
 }
+
+func TestConfident(t *testing.T) {
+	cfg := DefaultConfig()
+	tests := []struct {
+		name string
+		res  knowledge.Result
+		want bool
+	}{
+		{"confident and clear", knowledge.Result{Confidence: 0.9, Margin: 0.5, Hits: hits("x", 10, 3)}, true},
+		{"at the threshold", knowledge.Result{Confidence: 0.5, Margin: 0.5, Hits: hits("x", 10)}, true},
+		{"below the threshold", knowledge.Result{Confidence: 0.49, Margin: 0.49, Hits: hits("x", 10)}, false},
+		{"close runner-up", knowledge.Result{Confidence: 0.9, Margin: 0.09, Hits: hits("x", 10, 9)}, false},
+		{"margin at the limit", knowledge.Result{Confidence: 0.9, Margin: 0.1, Hits: hits("x", 10, 9)}, true},
+		{"single hit never ambiguous", knowledge.Result{Confidence: 0.9, Margin: 0, Hits: hits("x", 10)}, true},
+		{"no hits", knowledge.Result{Confidence: 0.9}, false},
+	}
+	for _, tt := range tests {
+		got := cfg.Confident(tt.res)
+		if got != tt.want {
+			t.Errorf("%s: Confident(%+v) = %v, want %v", tt.name, tt.res, got, tt.want)
+		}
+		// The same verdict as the policy's FAQ rule.
+		v := decide(signals{faq: tt.res}, cfg)
+		if answered := v.kind == KindAnswer && v.reason == ReasonFAQMatch; answered != tt.want {
+			t.Errorf("%s: decide answers = %v, Confident = %v", tt.name, answered, got)
+		}
+	}
+}

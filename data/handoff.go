@@ -34,11 +34,28 @@ type Agent struct {
 	CreatedAt    time.Time `json:"created_at"`
 }
 
+// WorksConversations reports whether the account answers visitors and so
+// sees queues and conversations: enabled admins and agents. Editors only
+// curate knowledge, whatever groups they belong to.
+func (a Agent) WorksConversations() bool {
+	return !a.Disabled && (a.Role == RoleAdmin || a.Role == RoleAgent)
+}
+
+// QueueGroups returns the groups whose queues the agent sees: their own
+// groups for agents, none for editors and disabled accounts (admins see every
+// group; callers list them).
+func (a Agent) QueueGroups() []string {
+	if !a.WorksConversations() {
+		return nil
+	}
+	return a.Groups
+}
+
 // CanView reports whether the agent may read a conversation: admins always;
-// other enabled accounts when it is assigned to them or waits in (or was
-// handled by) one of their groups.
+// agents when it is assigned to them or waits in (or was handled by) one of
+// their groups; editors and disabled accounts never.
 func (a Agent) CanView(c Conversation) bool {
-	if a.Disabled {
+	if !a.WorksConversations() {
 		return false
 	}
 	return a.Role == RoleAdmin || c.AssignedAgent == a.ID || slices.Contains(a.Groups, c.SkillGroup)

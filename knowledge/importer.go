@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -152,4 +154,96 @@ func idPrefixFor(name string) string {
 		return "csv"
 	}
 	return p
+}
+
+// Import is what `kb import` writes: entries whose ids are unique across the
+// imported files, since each becomes the file <id>.md.
+type Import struct {
+	// Entries in file order.
+	Entries []Entry
+	// Notes say which CSV files got other ids than <name>-<row>, and why.
+	Notes []string
+}
+
+// ReadImport reads CSV and JSONL files for `kb import`, in order, so that no
+// two entries share an id (ignoring case, as file names on some systems do):
+// an id given by two JSONL lines is an error; a CSV file whose generated ids
+// <name>-<row> are taken (by an earlier CSV file of the same name, or by a
+// JSONL id) gets the prefix <folder>-<name> (its parent folder), else
+// <name>-2, <name>-3, ..., and a note says so. A file given twice is an error.
+func ReadImport(paths []string) (Import, error) {
+	type file struct {
+		path    string
+		entries []Entry
+		csv     bool
+	}
+	var files []file
+	seenPath := map[string]bool{}
+	taken := map[string]string{} // lower-case id -> the file that has it
+	for _, p := range paths {
+		ext := strings.ToLower(filepath.Ext(p))
+		if ext != ".csv" && ext != ".jsonl" {
+			return Import{}, fmt.Errorf("knowledge: %s: want a .csv or .jsonl file", p)
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return Import{}, fmt.Errorf("knowledge: %w", err)
+		}
+		if seenPath[abs] {
+			return Import{}, fmt.Errorf("knowledge: %s is given twice", p)
+		}
+		seenPath[abs] = true
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return Import{}, fmt.Errorf("knowledge: %w", err)
+		}
+		es, err := parseFile(p, data)
+		if err != nil {
+			return Import{}, err
+		}
+		f := file{path: p, entries: es, csv: ext == ".csv"}
+		if !f.csv {
+			for _, e := range es {
+				key := strings.ToLower(e.ID)
+				if prev, ok := taken[key]; ok {
+					return Import{}, fmt.Errorf("knowledge: %s:%d: id %q is also in %s; ids name the files written, so they must be unique", p, e.Line, e.ID, prev)
+				}
+				taken[key] = fmt.Sprintf("%s:%d", p, e.Line)
+			}
+		}
+		files = append(files, f)
+	}
+	var out Import
+	for _, f := range files {
+		if f.csv {
+			base := idPrefixFor(f.path)
+			prefix, by := base, ""
+			free := func(prefix string) bool {
+				for _, e := range f.entries {
+					if prev, ok := taken[strings.ToLower(prefix+strings.TrimPrefix(e.ID, base))]; ok {
+						if by == "" {
+							by = prev
+						}
+						return false
+					}
+				}
+				return true
+			}
+			if !free(prefix) {
+				abs, _ := filepath.Abs(f.path)
+				folder := idPrefixFor(filepath.Base(filepath.Dir(abs)) + "-" + base + ".csv")
+				prefix = folder
+				for n := 2; !free(prefix); n++ {
+					prefix = fmt.Sprintf("%s-%d", base, n)
+				}
+				out.Notes = append(out.Notes, fmt.Sprintf("%s: ids %s-N are taken (%s), so its entries are %s-N", f.path, base, by, prefix))
+			}
+			for i := range f.entries {
+				f.entries[i].ID = prefix + strings.TrimPrefix(f.entries[i].ID, base)
+				taken[strings.ToLower(f.entries[i].ID)] = f.path
+			}
+		}
+		out.Entries = append(out.Entries, f.entries...)
+	}
+	return out, nil
 }

@@ -134,6 +134,7 @@ type Index struct {
 	lintOK   bool
 	closed   bool
 	runMu    sync.Mutex // one sync at a time
+	addMu    sync.Mutex // one Add at a time
 	buildDur time.Duration
 	indexed  int // documents sent to Bleve since Open (for tests)
 }

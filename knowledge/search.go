@@ -580,12 +580,12 @@ func (x *Index) markFragment(text string, qset map[string]float64, maxRunes int)
 // candidate's: a visitor who asks an FAQ question word for word (or clicks
 // it) means that entry, however close the runner-up scores.
 func exactQuestion(q string, cands []scored) bool {
-	fq := string(foldRunes(q))
+	fq := QuestionKey(q)
 	if fq == "" || len(cands) == 0 {
 		return false
 	}
 	asks := func(e *liveEntry) bool {
-		return slices.ContainsFunc(e.Questions, func(x string) bool { return string(foldRunes(x)) == fq })
+		return slices.ContainsFunc(e.Questions, func(x string) bool { return QuestionKey(x) == fq })
 	}
 	if !asks(cands[0].e) {
 		return false

@@ -154,7 +154,7 @@ func Lint(entries []Entry, skills []string) []Problem {
 		}
 		seen := map[string]bool{}
 		for i, q := range e.Questions {
-			key := questionKey(q)
+			key := QuestionKey(q)
 			if key == "" || seen[key] {
 				continue
 			}
@@ -175,9 +175,12 @@ func Lint(entries []Entry, skills []string) []Problem {
 	return ps
 }
 
-// questionKey normalises a question for duplicate detection: folded width and
-// case, punctuation and spaces dropped.
-func questionKey(q string) string {
+// QuestionKey normalises a question for comparison: width and case folded,
+// everything but letters and digits dropped. Two questions with the same key
+// are the same question: Lint reports them in two entries, Index.Add refuses
+// a new entry with one, and a query with the key of a question of the best
+// entry (and of no other candidate) is never ambiguous.
+func QuestionKey(q string) string {
 	var b strings.Builder
 	for _, r := range q {
 		r = foldRune(r)

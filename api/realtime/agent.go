@@ -152,7 +152,7 @@ func (c *agentConn) run() {
 	defer release()
 	ctx := c.ep.hub.ctx
 	c.joinTopic(data.AgentTopic(c.agent.ID))
-	groups := c.agent.Groups
+	groups := c.agent.QueueGroups() // none for editors
 	if c.agent.Role == data.RoleAdmin {
 		groups = nil
 		if all, err := c.ep.desk.ListGroups(ctx); err == nil {

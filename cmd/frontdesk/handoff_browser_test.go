@@ -225,7 +225,7 @@ func TestHandoffInBrowser(t *testing.T) {
 		t.Fatalf("conversation id from the widget: %q %v", convID, err)
 	}
 	if code, out := apiCall(t, client, csrf, "POST", ts.url+"/api/v1/agent/conversations/"+convID+"/tickets",
-		map[string]any{"subject": "Call back", "body": "Call the customer back about the parcel"}); code != http.StatusCreated {
+		map[string]any{"subject": "Call back", "body": "Call the customer back about the parcel", "contact": map[string]any{"name": "Wang", "email": "wang@example.com"}}); code != http.StatusCreated {
 		t.Fatalf("ticket from the conversation = %d %v", code, out)
 	}
 	if err := chromedp.Run(agent,
@@ -248,6 +248,21 @@ func TestHandoffInBrowser(t *testing.T) {
 		chromedp.Poll(`Array.from(document.querySelectorAll('.transcript .msg.agent')).some(m => m.textContent.includes('How can I help'))`, nil, wait),
 	); err != nil {
 		t.Fatalf("conversation from the ticket: %v", err)
+	}
+	// A ticket with only a phone number offers no e-mail reply, and says why.
+	if code, out := apiCall(t, client, csrf, "POST", ts.url+"/api/v1/agent/conversations/"+convID+"/tickets",
+		map[string]any{"subject": "Phone only", "body": "Call 138", "contact": map[string]any{"name": "Li", "phone": "+86 138 0000 0000"}}); code != http.StatusCreated {
+		t.Fatalf("phone-only ticket = %d %v", code, out)
+	}
+	var replyButtons int
+	if err := chromedp.Run(agent,
+		chromedp.Click(`.tabs button:nth-child(3)`, chromedp.ByQuery),
+		chromedp.Poll(`Array.from(document.querySelectorAll('.ticket-entry')).some(e => e.textContent.includes('Phone only'))`, nil, wait),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('.ticket-entry')).find(e => e.textContent.includes('Phone only')).click()`, nil),
+		chromedp.WaitVisible(`.ticket .no-email`, chromedp.ByQuery),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('.ticket .dialog button')).filter(b => b.textContent === 'Reply by e-mail' || b.textContent === 'Reply').length`, &replyButtons),
+	); err != nil || replyButtons != 0 {
+		t.Errorf("phone-only ticket in the console: %v, %d reply buttons", err, replyButtons)
 	}
 
 	// The admin changes the generated password in the console; the API

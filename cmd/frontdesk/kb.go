@@ -156,30 +156,30 @@ func kbImport(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	n := 0
-	for _, p := range files {
-		ext := strings.ToLower(filepath.Ext(p))
-		if ext != ".csv" && ext != ".jsonl" {
-			return fmt.Errorf("%s: want a .csv or .jsonl file", p)
+	imp, err := knowledge.ReadImport(files)
+	if err != nil {
+		return err
+	}
+	for _, note := range imp.Notes {
+		fmt.Fprintln(stdout, note)
+	}
+	replaced := 0
+	for _, e := range imp.Entries {
+		if e.Skill == "" {
+			e.Skill = *skill
 		}
-		es, ps, err := knowledge.Load(p)
-		if err != nil {
+		if _, err := os.Stat(filepath.Join(*out, e.ID+".md")); err == nil {
+			replaced++
+		}
+		if _, err := knowledge.WriteEntryFile(*out, e); err != nil {
 			return err
 		}
-		if len(ps) > 0 {
-			return errors.New(ps[0].String())
-		}
-		for _, e := range es {
-			if e.Skill == "" {
-				e.Skill = *skill
-			}
-			if _, err := knowledge.WriteEntryFile(*out, e); err != nil {
-				return err
-			}
-			n++
-		}
 	}
-	fmt.Fprintf(stdout, "wrote %d entries to %s\n", n, *out)
+	fmt.Fprintf(stdout, "wrote %d entries to %s", len(imp.Entries), *out)
+	if replaced > 0 {
+		fmt.Fprintf(stdout, " (%d replaced files of the same name)", replaced)
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
 

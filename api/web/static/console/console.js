@@ -28,9 +28,12 @@
     volume: ["Conversations per day", "每日会话数"], reasons: ["Handoff reasons", "转人工原因"], ratings: ["Ratings", "评分分布"],
     gaps: ["Questions the bot could not answer", "机器人未能回答的问题"], create_faq: ["Create FAQ entry", "创建问答"], csv: ["Download CSV", "下载 CSV"],
     faq_answer: ["Answer for the new FAQ entry", "新问答的答案"], faq_created: ["FAQ entry created: ", "已创建问答："],
+    faq_questions: ["Questions (one per line)", "问题（每行一个）"], faq_skill: ["Team for handoffs on this topic", "此话题转人工的客服组"],
+    faq_skill_default: ["default (default_support)", "默认（default_support）"], faq_save: ["Create", "创建"],
     st_bot: ["with the bot", "机器人接待中"], st_queued: ["waiting", "排队中"], st_assigned: ["with an agent", "人工接待中"], st_closed: ["closed", "已结束"],
     notes_only: ["Not your conversation: internal notes only", "非您接待的会话：仅可写内部备注"],
     confirm_close: ["Click again to close", "再次点击以结束会话"],
+    no_email: ["No e-mail address was left: call the visitor and record the call as a note.", "访客未留邮箱：请致电访客，并将通话记录为备注。"],
     pw: ["Password", "修改密码"], pw_current: ["Current password", "当前密码"], pw_new: ["New password (at least 10 characters)", "新密码（至少 10 个字符）"],
     pw_again: ["New password again", "再次输入新密码"], pw_mismatch: ["The new passwords differ.", "两次输入的新密码不一致。"],
     pw_done: ["Password changed. Your other sessions were signed out.", "密码已修改，您在其他设备上的登录已退出。"], pw_save: ["Change password", "修改密码"]
@@ -802,11 +805,16 @@
       var text = el("textarea");
       box.appendChild(text);
       var acts = el("div", "dialog");
-      acts.appendChild(btn(t("reply"), "primary", function () {
-        if (!text.value.trim()) { text.focus(); return; }
-        api("POST", "/api/v1/agent/tickets/" + id + "/replies", { text: text.value }).then(function () { openTicket(id); loadTickets(); }).catch(function (e) { alert(e.message); });
-      }));
-      acts.appendChild(btn(t("add_note"), null, function () {
+      if (c.email) {
+        acts.appendChild(btn(t("reply"), "primary", function () {
+          if (!text.value.trim()) { text.focus(); return; }
+          api("POST", "/api/v1/agent/tickets/" + id + "/replies", { text: text.value }).then(function () { openTicket(id); loadTickets(); }).catch(function (e) { alert(e.message); });
+        }));
+      } else {
+        // Nothing an agent writes here could reach the visitor: say how to answer.
+        box.insertBefore(el("div", "sub no-email", t("no_email")), text);
+      }
+      acts.appendChild(btn(t("add_note"), c.email ? null : "primary", function () {
         if (!text.value.trim()) { text.focus(); return; }
         api("POST", "/api/v1/agent/tickets/" + id + "/notes", { text: text.value }).then(function () { openTicket(id); }).catch(function (e) { alert(e.message); });
       }));
@@ -907,17 +915,59 @@
         row.appendChild(el("span", "gap-count", String(gap.count)));
         row.appendChild(el("span", "gap-q", gap.question));
         if (gap.examples.length) row.appendChild(el("span", "sub", " · " + gap.examples.join(" · ")));
-        row.appendChild(btn(t("create_faq"), null, function () {
-          var answer = prompt(t("faq_answer") + ":\n" + gap.question);
-          if (!answer) return;
-          api("POST", "/api/v1/agent/knowledge/entries", { questions: [gap.question].concat(gap.examples), answer: answer })
-            .then(function (e) { alert(t("faq_created") + e.id); })
-            .catch(function (e) { alert(e.message); });
-        }));
+        var open = btn(t("create_faq"), "create-faq", function () {
+          if (row.nextSibling && row.nextSibling.className === "faq-form") { row.parentNode.removeChild(row.nextSibling); return; }
+          row.parentNode.insertBefore(faqForm(gap, row), row.nextSibling);
+        });
+        row.appendChild(open);
         g.appendChild(row);
       });
       page.appendChild(g);
     }).catch(function (e) { page.appendChild(el("div", "error", e.message)); });
+  }
+
+  // faqForm is the "Create FAQ entry" form for a knowledge gap: the
+  // phrasings as questions (one per line, editable), a multi-line answer and
+  // the skill group. On success the gap's row says so and the form goes.
+  function faqForm(gap, row) {
+    var f = el("form", "faq-form");
+    var ql = el("label", null, t("faq_questions"));
+    var questions = el("textarea"); questions.name = "questions"; questions.rows = Math.min(6, 1 + gap.examples.length);
+    questions.value = [gap.question].concat(gap.examples).join("\n");
+    ql.appendChild(questions);
+    var al = el("label", null, t("faq_answer"));
+    var answer = el("textarea"); answer.name = "answer"; answer.rows = 6; answer.required = true; answer.maxLength = 16000;
+    al.appendChild(answer);
+    var sl = el("label", null, t("faq_skill"));
+    var skill = el("select"); skill.name = "skill";
+    var def = el("option", null, t("faq_skill_default")); def.value = ""; skill.appendChild(def);
+    state.groups.forEach(function (gr) { var op = el("option", null, gr.name); op.value = gr.id; skill.appendChild(op); });
+    sl.appendChild(skill);
+    var msg = el("div", "error");
+    var acts = el("div", "dialog");
+    var save = el("button", "primary", t("faq_save")); save.type = "submit";
+    acts.appendChild(save);
+    acts.appendChild(btn(t("cancel"), null, function () { f.parentNode.removeChild(f); }));
+    [ql, al, sl, msg, acts].forEach(function (n) { f.appendChild(n); });
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var qs = questions.value.split("\n").map(function (q) { return q.trim(); }).filter(Boolean);
+      if (!qs.length) { questions.focus(); return; }
+      if (!answer.value.trim()) { answer.focus(); return; }
+      save.disabled = true;
+      msg.textContent = "";
+      api("POST", "/api/v1/agent/knowledge/entries", { questions: qs, answer: answer.value, skill: skill.value })
+        .then(function (e) {
+          f.parentNode.removeChild(f);
+          row.classList.add("gap-done");
+          var open = row.querySelector(".create-faq");
+          if (open) row.removeChild(open);
+          row.appendChild(el("span", "faq-created", t("faq_created") + e.id));
+        })
+        .catch(function (e) { save.disabled = false; msg.textContent = e.message; });
+    });
+    setTimeout(function () { answer.focus(); }, 0);
+    return f;
   }
 
   // ---------- boot ----------
