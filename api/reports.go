@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -59,7 +61,7 @@ func (s *Server) report(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	rep, err := analytics.Compute(c.Request.Context(), s.reports, r)
+	rep, err := s.computeReport(c, r)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -74,7 +76,7 @@ func (s *Server) reportCSV(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	rep, err := analytics.Compute(c.Request.Context(), s.reports, r)
+	rep, err := s.computeReport(c, r)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -91,10 +93,11 @@ func (s *Server) reportCSV(c *gin.Context) {
 	_ = w.Write([]string{"metric", "value"})
 	for _, row := range [][2]string{
 		{"conversations", strconv.Itoa(rep.Conversations)}, {"messages", strconv.Itoa(rep.Messages)},
-		{"containment_rate", f(rep.ContainmentRate)}, {"handoff_rate", f(rep.HandoffRate)},
-		{"first_response_median_s", f(rep.FirstResponse.Median)}, {"first_response_p90_s", f(rep.FirstResponse.P90)},
-		{"queue_wait_median_s", f(rep.QueueWait.Median)}, {"queue_wait_p90_s", f(rep.QueueWait.P90)},
-		{"resolution_median_s", f(rep.Resolution.Median)}, {"resolution_p90_s", f(rep.Resolution.P90)},
+		{"bot_only", strconv.Itoa(rep.BotOnly)}, {"bot_resolved", strconv.Itoa(rep.BotResolved)}, {"handed_off", strconv.Itoa(rep.HandedOff)},
+		{"containment_rate", f(rep.ContainmentRate)}, {"bot_resolution_rate", f(rep.BotResolutionRate)}, {"handoff_rate", f(rep.HandoffRate)},
+		{"first_response_count", strconv.Itoa(rep.FirstResponse.Count)}, {"first_response_median_s", f(rep.FirstResponse.Median)}, {"first_response_p90_s", f(rep.FirstResponse.P90)},
+		{"queue_wait_count", strconv.Itoa(rep.QueueWait.Count)}, {"queue_wait_median_s", f(rep.QueueWait.Median)}, {"queue_wait_p90_s", f(rep.QueueWait.P90)},
+		{"resolution_count", strconv.Itoa(rep.Resolution.Count)}, {"resolution_median_s", f(rep.Resolution.Median)}, {"resolution_p90_s", f(rep.Resolution.P90)},
 		{"csat_average", f(rep.CSAT.Average)}, {"csat_count", strconv.Itoa(rep.CSAT.Count)},
 		{"tickets_opened", strconv.Itoa(rep.TicketsOpened)}, {"tickets_solved", strconv.Itoa(rep.TicketsSolved)},
 		{"invitations_shown", strconv.Itoa(rep.Invitations.Shown)}, {"invitations_clicked", strconv.Itoa(rep.Invitations.Clicked)},
@@ -102,10 +105,34 @@ func (s *Server) reportCSV(c *gin.Context) {
 	} {
 		_ = w.Write(row[:])
 	}
-	for reason, n := range rep.HandoffReasons {
-		_ = w.Write([]string{"handoff_reason:" + reason, strconv.Itoa(n)})
+	for i, n := range rep.CSAT.Distribution {
+		_ = w.Write([]string{fmt.Sprintf("csat_%d", i+1), strconv.Itoa(n)})
+	}
+	for _, reason := range slices.Sorted(maps.Keys(rep.HandoffReasons)) {
+		_ = w.Write([]string{"handoff_reason:" + reason, strconv.Itoa(rep.HandoffReasons[reason])})
+	}
+	for _, kind := range slices.Sorted(maps.Keys(rep.BotDecisions)) {
+		_ = w.Write([]string{"bot_decision:" + kind, strconv.Itoa(rep.BotDecisions[kind])})
+	}
+	// Per skill group, one row each (groups are sorted by the report).
+	_ = w.Write(nil)
+	_ = w.Write([]string{"group", "handed_off", "first_response_median_s", "first_response_p90_s", "queue_wait_median_s", "queue_wait_p90_s", "resolution_median_s", "resolution_p90_s", "csat_average", "csat_count"})
+	for _, g := range rep.Groups {
+		_ = w.Write([]string{g.Group, strconv.Itoa(g.HandedOff), f(g.FirstResponse.Median), f(g.FirstResponse.P90), f(g.QueueWait.Median), f(g.QueueWait.P90),
+			f(g.Resolution.Median), f(g.Resolution.P90), f(g.CSAT.Average), strconv.Itoa(g.CSAT.Count)})
 	}
 	w.Flush()
+}
+
+// computeReport computes the report of r; a group that does not exist is
+// a 400 rather than a report of zeros.
+func (s *Server) computeReport(c *gin.Context, r analytics.Range) (analytics.Report, error) {
+	if r.Group != "" {
+		if err := s.checkGroup(c.Request.Context(), r.Group); err != nil {
+			return analytics.Report{}, err
+		}
+	}
+	return analytics.Compute(c.Request.Context(), s.reports, r)
 }
 
 // knowledgeGaps lists what the bot could not answer, leaving out what the

@@ -63,7 +63,7 @@ func TestReportsAPI(t *testing.T) {
 	if code, _ := mei.do("GET", "/api/v1/admin/reports", nil); code != 403 {
 		t.Errorf("agent reading reports = %d, want 403", code)
 	}
-	for _, bad := range []string{"?from=yesterday", "?from=2026-11-20&to=2026-11-10", "?bucket=minute", "?from=2020-01-01&to=2026-01-01", "?from=9999-12-31&to=9999-12-31", "?from=0001-01-01&to=0001-01-02"} {
+	for _, bad := range []string{"?group=no_such_group", "?from=yesterday", "?from=2026-11-20&to=2026-11-10", "?bucket=minute", "?from=2020-01-01&to=2026-01-01", "?from=9999-12-31&to=9999-12-31", "?from=0001-01-01&to=0001-01-02"} {
 		if code, _ := boss.do("GET", "/api/v1/admin/reports"+bad, nil); code != 400 {
 			t.Errorf("report%s = %d, want 400", bad, code)
 		}
@@ -77,6 +77,13 @@ func TestReportsAPI(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(body), "containment_rate,0.5000") {
 		t.Errorf("csv = %d %q", resp.StatusCode, body)
+	}
+	// The CSV carries what the dashboard shows: rating distribution, reasons,
+	// decisions and a row per group.
+	for _, want := range []string{"\ncsat_4,1\n", "\nhandoff_reason:explicit_request,1\n", "\nbot_decision:", "\ngroup,handed_off,", "\ndefault_support,1,", "\nfirst_response_count,"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("csv lacks %q:\n%s", want, body)
+		}
 	}
 	code, out = boss.do("GET", "/api/v1/agent/knowledge-gaps?from="+today+"&to="+today, nil)
 	if code != 200 {

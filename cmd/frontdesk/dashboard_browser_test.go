@@ -26,6 +26,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	wait := chromedp.WithPollingTimeout(20 * time.Second)
 	var conversations string
 	var bars, gaps int
+	var resolved, smtpWarning string
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(ts.url+"/console/"),
 		chromedp.WaitVisible(`input[name=email]`, chromedp.ByQuery),
@@ -38,6 +39,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Text(`.kpi .kpi-value`, &conversations, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll('.chart svg rect.bar').length`, &bars),
 		chromedp.Evaluate(`document.querySelectorAll('.gaps .gap').length`, &gaps),
+		chromedp.Evaluate(`(Array.from(document.querySelectorAll('.kpi')).find(k => k.textContent.startsWith('Bot resolution')) || {textContent: ''}).textContent`, &resolved),
+		chromedp.Evaluate(`(document.querySelector('.warn.no-smtp') || {textContent: ''}).textContent`, &smtpWarning),
 	); err != nil {
 		t.Fatalf("dashboard: %v", err)
 	}
@@ -46,6 +49,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if bars < 7+5 { // 7 days of volume + 5 rating rows at least
 		t.Errorf("%d bars drawn, want at least 12", bars)
+	}
+	// Two of the three questions were answered; the nonsense one was not.
+	if resolved != "Bot resolution67%" {
+		t.Errorf("bot resolution tile = %q, want 67%%", resolved)
+	}
+	// This server has no SMTP server: the admin is told, with the count.
+	if !strings.Contains(smtpWarning, "--smtp-addr") || !strings.HasSuffix(smtpWarning, ": 0") {
+		t.Errorf("SMTP warning = %q, want the flag and the waiting count", smtpWarning)
 	}
 	if gaps != 1 {
 		t.Errorf("%d knowledge gaps listed, want 1 (the nonsense question)", gaps)

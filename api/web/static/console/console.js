@@ -21,7 +21,7 @@
     decision: ["decision", "决策"], rated: ["Rating", "评分"], no_tickets: ["No tickets.", "暂无工单。"],
     from: ["From", "来自"], assigned_to_you: ["Assigned to you", "已分配给您"], bad_login: ["Wrong e-mail or password.", "邮箱或密码错误。"],
     dashboard: ["Dashboard", "数据看板"], last7: ["Last 7 days", "最近 7 天"], last30: ["Last 30 days", "最近 30 天"],
-    conversations: ["Conversations", "会话数"], containment: ["Bot containment", "机器人解决率"], handoffs: ["Handoffs", "转人工"],
+    conversations: ["Conversations", "会话数"], containment: ["Bot containment", "机器人承接率"], handoffs: ["Handoffs", "转人工"],
     frt: ["First response (median / p90)", "首次响应（中位数 / P90）"], wait: ["Queue wait (median / p90)", "排队时长（中位数 / P90）"],
     resolution: ["Resolution (median / p90)", "解决时长（中位数 / P90）"], csat: ["Satisfaction", "满意度"],
     tickets_kpi: ["Tickets opened / solved", "工单 新建 / 已解决"], invitations: ["Invitations shown / clicked / converted", "主动邀请 展示 / 点击 / 转化"],
@@ -33,6 +33,8 @@
     st_bot: ["with the bot", "机器人接待中"], st_queued: ["waiting", "排队中"], st_assigned: ["with an agent", "人工接待中"], st_closed: ["closed", "已结束"],
     notes_only: ["Not your conversation: internal notes only", "非您接待的会话：仅可写内部备注"],
     confirm_close: ["Click again to close", "再次点击以结束会话"],
+    bot_resolution: ["Bot resolution", "机器人解决率"],
+    no_smtp: ["E-mail is off: this server has no SMTP server (--smtp-addr), so ticket notifications and replies are not sent. Waiting e-mails: ", "邮件未开启：本服务器未配置 SMTP（--smtp-addr），工单通知与回复不会发出。待发送邮件："],
     no_email: ["No e-mail address was left: call the visitor and record the call as a note.", "访客未留邮箱：请致电访客，并将通话记录为备注。"],
     pw: ["Password", "修改密码"], pw_current: ["Current password", "当前密码"], pw_new: ["New password (at least 10 characters)", "新密码（至少 10 个字符）"],
     pw_again: ["New password again", "再次输入新密码"], pw_mismatch: ["The new passwords differ.", "两次输入的新密码不一致。"],
@@ -878,9 +880,14 @@
     clear(ui.pane);
     var page = el("div", "dashboard");
     ui.pane.appendChild(page);
-    var reportReq = state.me.role === "admin" ? api("GET", "/api/v1/admin/reports" + q) : Promise.resolve(null);
-    Promise.all([reportReq, api("GET", "/api/v1/agent/knowledge-gaps" + q)]).then(function (res) {
-      var r = res[0], gaps = res[1];
+    var admin = state.me.role === "admin";
+    var reportReq = admin ? api("GET", "/api/v1/admin/reports" + q) : Promise.resolve(null);
+    var emailReq = admin ? api("GET", "/api/v1/admin/email").catch(function () { return null; }) : Promise.resolve(null);
+    Promise.all([reportReq, api("GET", "/api/v1/agent/knowledge-gaps" + q), emailReq]).then(function (res) {
+      var r = res[0], gaps = res[1], email = res[2];
+      if (email && !email.smtp_configured) {
+        page.appendChild(el("div", "warn no-smtp", t("no_smtp") + email.waiting));
+      }
       if (r) {
         var head = el("div", "dash-head");
         head.appendChild(el("h2", null, t("dashboard") + " · " + q.slice(6, 16) + " – " + q.slice(-10)));
@@ -890,6 +897,7 @@
         var kpis = el("div", "kpis");
         [[t("conversations"), String(r.conversations)],
          [t("containment"), Math.round(r.containment_rate * 100) + "%"],
+         [t("bot_resolution"), Math.round(r.bot_resolution_rate * 100) + "%"],
          [t("handoffs"), r.handed_off + " (" + Math.round(r.handoff_rate * 100) + "%)"],
          [t("frt"), secs(r.first_response.median_seconds) + " / " + secs(r.first_response.p90_seconds)],
          [t("wait"), secs(r.queue_wait.median_seconds) + " / " + secs(r.queue_wait.p90_seconds)],
