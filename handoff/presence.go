@@ -31,6 +31,12 @@ type Presence interface {
 	Online() map[string]time.Time
 	// MarkAssigned records that the agent just took a conversation.
 	MarkAssigned(agentID string, at time.Time)
+	// Gone returns those of agentIDs who are certainly offline past the
+	// grace period, on every node: nobody while that cannot be told (the
+	// shared state is unreachable), and nobody not seen since this process
+	// started until a grace period has passed since then (their consoles
+	// may still be reconnecting after a restart).
+	Gone(agentIDs []string) []string
 }
 
 type agentPresence struct {
@@ -46,6 +52,7 @@ type MemoryPresence struct {
 	agents   map[string]*agentPresence
 	grace    time.Duration
 	now      func() time.Time
+	started  time.Time
 	onChange func(agentID string, s Status)
 }
 
@@ -57,7 +64,7 @@ func NewMemoryPresence(grace time.Duration, onChange func(agentID string, s Stat
 	if onChange == nil {
 		onChange = func(string, Status) {}
 	}
-	return &MemoryPresence{agents: map[string]*agentPresence{}, grace: grace, now: time.Now, onChange: onChange}
+	return &MemoryPresence{agents: map[string]*agentPresence{}, grace: grace, now: time.Now, started: time.Now(), onChange: onChange}
 }
 
 func (p *MemoryPresence) statusLocked(a *agentPresence) Status {
@@ -169,6 +176,23 @@ func (p *MemoryPresence) MarkAssigned(agentID string, at time.Time) {
 	if a := p.agents[agentID]; a != nil {
 		a.lastWork = at
 	}
+}
+
+// Gone returns the agents among agentIDs who went offline past the grace
+// period, and, once a grace period has passed since start-up, those not
+// seen at all since (this process restarted and they did not come back).
+func (p *MemoryPresence) Gone(agentIDs []string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	settled := p.now().Sub(p.started) >= p.grace
+	var out []string
+	for _, id := range agentIDs {
+		a := p.agents[id]
+		if p.statusLocked(a) == Offline && (a != nil || settled) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // candidate is an agent who could take a conversation.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -35,10 +36,14 @@ type RedisPresenceOptions struct {
 // (presence:grace:<agent>, a key with a TTL), unless they set themselves
 // away. onChange runs on the node whose action changed the status; a change
 // by expiry (a crashed node) is reported once, by whichever node's Run
-// notices it first. When Redis is unreachable, a node answers from its own
-// connections.
+// notices it first. When Redis is unreachable, a node answers Status from
+// its own connections and the statuses it saw last, but never decides that
+// an agent went offline: it looks again once Redis answers. Each node
+// restores its own agents' claims and away flags at its next refresh when
+// Redis lost them (a restart without persistence).
 type RedisPresence struct {
 	client   *redis.Client
+	base     string // the installation's prefix
 	prefix   string
 	node     string
 	ttl      time.Duration
@@ -46,15 +51,26 @@ type RedisPresence struct {
 	log      *slog.Logger
 	onChange func(agentID string, s Status)
 	now      func() time.Time
+	started  time.Time
 
 	mu    sync.Mutex
 	local map[string]*localAgent
 	seen  map[string]Status // statuses at the last sweep, to notice expiries
+	// offlineSince is when Gone first found each agent offline (and
+	// continuously since, as far as it looked).
+	offlineSince map[string]time.Time
+	// recheck holds agents whose going offline could not be decided or
+	// reported while Redis failed, with when a sweep first found them
+	// offline after that (zero: not yet).
+	recheck map[string]time.Time
 }
 
 type localAgent struct {
 	conns int
 	grace *time.Timer
+	// away mirrors the agent's away flag (this node's SetAway calls, and
+	// what each refresh reads), so that a refresh can restore it.
+	away bool
 }
 
 var _ Presence = (*RedisPresence)(nil)
@@ -87,9 +103,9 @@ func NewRedisPresence(ctx context.Context, url string, grace time.Duration, onCh
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	return &RedisPresence{
-		client: client, prefix: opts.Prefix + "presence:", node: opts.NodeID, ttl: opts.TTL, grace: grace,
-		log: opts.Log, onChange: onChange, now: time.Now,
-		local: map[string]*localAgent{}, seen: map[string]Status{},
+		client: client, base: opts.Prefix, prefix: opts.Prefix + "presence:", node: opts.NodeID, ttl: opts.TTL, grace: grace,
+		log: opts.Log, onChange: onChange, now: time.Now, started: time.Now(),
+		local: map[string]*localAgent{}, seen: map[string]Status{}, offlineSince: map[string]time.Time{}, recheck: map[string]time.Time{},
 	}, nil
 }
 
@@ -121,6 +137,7 @@ func (p *RedisPresence) Connect(agentID string) func() {
 		a.grace = nil
 	}
 	a.conns++
+	a.away = before == Away
 	p.mu.Unlock()
 	ctx, cancel := p.ctx()
 	_, err := p.client.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -191,10 +208,16 @@ func (p *RedisPresence) release(agentID string) {
 // afterGrace reports the agent offline if nobody holds them now. Redis
 // expires keys with millisecond resolution, so a grace key may outlive the
 // timer by a moment: wait for what is left of it (a connection elsewhere
-// deletes the key, and then that node reports).
+// deletes the key, and then that node reports). When Redis cannot answer,
+// the agent may well be connected to another node: a sweep looks again.
 func (p *RedisPresence) afterGrace(agentID string) {
 	for range 5 {
-		if p.Status(agentID) == Offline {
+		st, err := p.statuses([]string{agentID})
+		if err != nil {
+			p.recheckLater(agentID)
+			return
+		}
+		if st[agentID].status == Offline {
 			p.noteOffline(agentID)
 			return
 		}
@@ -202,6 +225,7 @@ func (p *RedisPresence) afterGrace(agentID string) {
 		left, err := p.client.PTTL(ctx, p.key("grace", agentID)).Result()
 		cancel()
 		if err != nil {
+			p.recheckLater(agentID)
 			return
 		}
 		// left < 0: the key expired just now, or another node holds the
@@ -218,18 +242,41 @@ func (p *RedisPresence) afterGrace(agentID string) {
 
 // noteOffline reports an agent's going offline once across nodes: the
 // first node to claim this connection epoch's offline note reports it.
+// Without an answer from Redis nothing is reported; a sweep looks again.
 func (p *RedisPresence) noteOffline(agentID string) {
 	ctx, cancel := p.ctx()
 	defer cancel()
-	epoch, _ := p.client.Get(ctx, p.key("epoch", agentID)).Result()
+	epoch, err := p.client.Get(ctx, p.key("epoch", agentID)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		p.log.Warn("presence: offline note", slog.String("agent", agentID), slog.Any("err", err))
+		p.recheckLater(agentID)
+		return
+	}
 	ok, err := p.client.SetNX(ctx, p.key("offline", agentID)+":"+epoch, p.node, 24*time.Hour).Result()
 	if err != nil {
 		p.log.Warn("presence: offline note", slog.String("agent", agentID), slog.Any("err", err))
+		p.recheckLater(agentID)
+		return
 	}
 	p.remember(agentID, Offline)
-	if ok || err != nil {
+	if ok {
 		p.onChange(agentID, Offline)
 	}
+}
+
+// recheckLater leaves an agent's going offline to the next sweeps, for
+// when Redis answers again.
+func (p *RedisPresence) recheckLater(agentID string) {
+	p.mu.Lock()
+	p.recheck[agentID] = time.Time{}
+	p.mu.Unlock()
+}
+
+// heldLocally reports whether this node holds a connection of the agent,
+// or is in the grace period after one (p.mu held).
+func (p *RedisPresence) heldLocally(agentID string) bool {
+	a := p.local[agentID]
+	return a != nil && (a.conns > 0 || a.grace != nil)
 }
 
 func (p *RedisPresence) remember(agentID string, s Status) {
@@ -244,6 +291,11 @@ func (p *RedisPresence) SetAway(agentID string, away bool) {
 	if before == Offline {
 		return
 	}
+	p.mu.Lock()
+	if a := p.local[agentID]; a != nil {
+		a.away = away
+	}
+	p.mu.Unlock()
 	ctx, cancel := p.ctx()
 	_, err := p.client.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		if away {
@@ -274,12 +326,20 @@ func (p *RedisPresence) Status(agentID string) Status {
 	return st[agentID].status
 }
 
-// localStatus answers from this node's connections when Redis cannot.
+// localStatus answers when Redis cannot: from this node's connections,
+// else the status the last sweep saw. It is an estimate for display and
+// routing, never a reason to declare an agent offline.
 func (p *RedisPresence) localStatus(agentID string) Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if a := p.local[agentID]; a != nil && (a.conns > 0 || a.grace != nil) {
+	if p.heldLocally(agentID) {
+		if p.local[agentID].away {
+			return Away
+		}
 		return Online
+	}
+	if s, ok := p.seen[agentID]; ok {
+		return s
 	}
 	return Offline
 }
@@ -351,7 +411,7 @@ func (p *RedisPresence) Online() map[string]time.Time {
 	if err != nil {
 		p.mu.Lock()
 		for id, a := range p.local {
-			if a.conns > 0 || a.grace != nil {
+			if (a.conns > 0 || a.grace != nil) && !a.away {
 				out[id] = time.Time{}
 			}
 		}
@@ -393,6 +453,11 @@ func (p *RedisPresence) Run(ctx context.Context) error {
 	}
 }
 
+// refresh renews this node's claims. When Redis has lost an agent's state
+// (it restarted without persistence, or was flushed: this node's claim is
+// gone), the agent's away flag is written back with the claim, in one
+// transaction, so they never look online meanwhile; otherwise it reads the
+// flag, which any node may have changed, into its mirror.
 func (p *RedisPresence) refresh() {
 	p.mu.Lock()
 	var ids []string
@@ -407,9 +472,40 @@ func (p *RedisPresence) refresh() {
 	}
 	ctx, cancel := p.ctx()
 	defer cancel()
-	if _, err := p.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+	claims := make([]*redis.FloatCmd, len(ids))
+	aways := make([]*redis.IntCmd, len(ids))
+	_, err := p.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, id := range ids {
+			claims[i] = pipe.ZScore(ctx, p.key("nodes", id), p.node)
+			aways[i] = pipe.Exists(ctx, p.key("away", id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		p.log.Warn("presence: refresh", slog.Any("err", err))
+		return
+	}
+	var restore []string
+	p.mu.Lock()
+	for i, id := range ids {
+		a := p.local[id]
+		switch {
+		case a == nil:
+		case errors.Is(claims[i].Err(), redis.Nil):
+			if a.away {
+				restore = append(restore, id)
+			}
+		case claims[i].Err() == nil && aways[i].Err() == nil:
+			a.away = aways[i].Val() > 0
+		}
+	}
+	p.mu.Unlock()
+	if _, err := p.client.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		for _, id := range ids {
 			p.claim(ctx, pipe, id)
+		}
+		for _, id := range restore {
+			pipe.SetNX(ctx, p.key("away", id), "1", 24*time.Hour)
 		}
 		return nil
 	}); err != nil {
@@ -418,7 +514,10 @@ func (p *RedisPresence) refresh() {
 }
 
 // sweep notices agents who went offline without a release on any live
-// node (their node crashed) and reports each once.
+// node (their node crashed) and reports each once; and it decides about
+// the agents whose going offline Redis could not confirm before: offline
+// for a TTL now (long enough for every node to have restored its claims
+// after Redis lost them), or online after all.
 func (p *RedisPresence) sweep() {
 	st, err := p.all()
 	if err != nil {
@@ -432,10 +531,72 @@ func (p *RedisPresence) sweep() {
 		}
 		p.seen[id] = s.status
 	}
+	pending := make([]string, 0, len(p.recheck))
+	for id := range p.recheck {
+		pending = append(pending, id)
+	}
 	p.mu.Unlock()
+	if len(pending) > 0 {
+		if rs, err := p.statuses(pending); err == nil {
+			now := p.now()
+			p.mu.Lock()
+			for _, id := range pending {
+				since, ok := p.recheck[id]
+				switch {
+				case !ok:
+				case rs[id].status != Offline || p.heldLocally(id):
+					delete(p.recheck, id)
+				case since.IsZero():
+					p.recheck[id] = now
+				case now.Sub(since) >= p.ttl:
+					delete(p.recheck, id)
+					if !slices.Contains(gone, id) {
+						gone = append(gone, id)
+					}
+				}
+			}
+			p.mu.Unlock()
+		}
+	}
 	for _, id := range gone {
 		p.noteOffline(id)
 	}
+}
+
+// Gone returns those of agentIDs who are offline on every node, and have
+// been for a TTL as far as this node looked (so that a Redis that lost its
+// data has had every node's refresh put their claims back), once a grace
+// period has passed since this node started. When Redis cannot answer it
+// returns nobody.
+func (p *RedisPresence) Gone(agentIDs []string) []string {
+	if len(agentIDs) == 0 {
+		return nil
+	}
+	st, err := p.statuses(agentIDs)
+	if err != nil {
+		return nil
+	}
+	now := p.now()
+	settled := now.Sub(p.started) >= p.grace
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	since := make(map[string]time.Time, len(agentIDs))
+	var out []string
+	for _, id := range agentIDs {
+		if st[id].status != Offline || p.heldLocally(id) {
+			continue
+		}
+		t, ok := p.offlineSince[id]
+		if !ok {
+			t = now
+		}
+		since[id] = t
+		if settled && now.Sub(t) >= p.ttl {
+			out = append(out, id)
+		}
+	}
+	p.offlineSince = since
+	return out
 }
 
 // withdraw removes this node's claims at shutdown; its agents' other

@@ -60,6 +60,11 @@ type Config struct {
 	// agent) after this long without activity; 0 means 30 minutes, a
 	// negative value never.
 	IdleClose time.Duration
+	// Avoidance keeps a conversation transferred to a group (or requeued
+	// when its agent went away) from being routed back to that agent for a
+	// while. Nodes sharing a store must share it (RedisPresence.Avoidance);
+	// nil keeps it in this process (one node).
+	Avoidance Avoidance
 }
 
 // Router owns queues and assignment.
@@ -73,14 +78,17 @@ type Router struct {
 
 	assignMu sync.Mutex
 	// avoid keeps a conversation transferred to a group away from the agent
-	// who transferred it, for avoidFor (guarded by assignMu; this node only).
-	avoid map[string]avoidance
+	// who transferred it, for avoidFor, on every node sharing it.
+	avoid Avoidance
 	// queueMu makes each queue snapshot's read and publish one step, so this
 	// node publishes its snapshots in the order it read them: otherwise a
 	// snapshot read before an assignment could be published after a newer
 	// one, and consoles would show the assigned conversation as waiting
 	// (and its visitor a place in line) until the next tick.
 	queueMu sync.Mutex
+	// published is, per group, what this node last published of its queue
+	// (guarded by queueMu), so that unchanged queues are not sent again.
+	published map[string]publishedQueue
 }
 
 // NewRouter returns a router; call Run for its timers.
@@ -94,7 +102,12 @@ func NewRouter(store Store, pub Publisher, presence Presence, log *slog.Logger, 
 	if cfg.IdleClose == 0 {
 		cfg.IdleClose = 30 * time.Minute
 	}
-	return &Router{store: store, pub: pub, presence: presence, log: log, cfg: cfg, now: func() time.Time { return time.Now().UTC() }}
+	avoid := cfg.Avoidance
+	if avoid == nil {
+		avoid = NewMemoryAvoidance()
+	}
+	return &Router{store: store, pub: pub, presence: presence, log: log, cfg: cfg, avoid: avoid, published: map[string]publishedQueue{},
+		now: func() time.Time { return time.Now().UTC() }}
 }
 
 // Reasons a visitor is offered to leave a message.
@@ -142,7 +155,9 @@ func (r *Router) availability(g data.SkillGroup) string {
 }
 
 // offerTicket tells the visitor they can leave a message. Its client id is
-// derived from the conversation and reason, so every node offers it once.
+// derived from the conversation and reason, so every node offers it once;
+// it is stored only while the conversation is still queued (conv may have
+// been read before an agent took it, here or on another node).
 func (r *Router) offerTicket(ctx context.Context, conv data.Conversation, reason string) {
 	texts := map[string]string{
 		OfferNoAgents:    "No agent is available right now. You can keep waiting, or leave a message and we will reply by e-mail. 当前暂无客服在线，您可以继续等待，或留言，我们会通过邮件回复您。",
@@ -153,7 +168,11 @@ func (r *Router) offerTicket(ctx context.Context, conv data.Conversation, reason
 	msg, dup, err := r.store.AppendMessage(ctx, data.Message{
 		ConversationID: conv.ID, SenderKind: data.SenderSystem, Kind: data.KindEvent, Text: texts[reason],
 		Metadata: meta, ClientMsgID: "offer-ticket-" + reason,
+		Expect: &data.Expectation{Status: data.StatusQueued},
 	})
+	if errors.Is(err, data.ErrStale) {
+		return // no longer waiting: an agent joined, or it was closed or moved back
+	}
 	if err != nil {
 		r.log.Warn("offer ticket", slog.String("conversation", conv.ID), slog.Any("err", err))
 		return
@@ -223,8 +242,13 @@ func (r *Router) Assign(ctx context.Context, group string) {
 			cands = append(cands, candidate{id: id, load: loads[id], capacity: a.Capacity, idle: online[id]})
 		}
 	}
+	ids := make([]string, len(queue))
+	for i, conv := range queue {
+		ids[i] = conv.ID
+	}
+	avoiding := r.avoid.Avoiding(ctx, ids)
 	for _, conv := range queue {
-		avoid := r.avoiding(conv.ID)
+		avoid := avoiding[conv.ID]
 		for {
 			rank(cands)
 			i := slices.IndexFunc(cands, func(c candidate) bool { return c.id != avoid })
@@ -252,39 +276,9 @@ func (r *Router) Assign(ctx context.Context, group string) {
 	}
 }
 
-// avoidance is an agent a queued conversation is not routed to, until a time.
-type avoidance struct {
-	agent string
-	until time.Time
-}
-
 // avoidFor is how long a conversation transferred to a group is kept away
 // from the agent who transferred it.
 const avoidFor = 15 * time.Minute
-
-// avoidAgent keeps conversationID away from agentID for avoidFor.
-func (r *Router) avoidAgent(conversationID, agentID string) {
-	r.assignMu.Lock()
-	defer r.assignMu.Unlock()
-	now := r.now()
-	if r.avoid == nil {
-		r.avoid = map[string]avoidance{}
-	}
-	for id, a := range r.avoid {
-		if now.After(a.until) {
-			delete(r.avoid, id)
-		}
-	}
-	r.avoid[conversationID] = avoidance{agent: agentID, until: now.Add(avoidFor)}
-}
-
-// avoiding is the agent conversationID is kept away from, or "" (assignMu held).
-func (r *Router) avoiding(conversationID string) string {
-	if a, ok := r.avoid[conversationID]; ok && r.now().Before(a.until) {
-		return a.agent
-	}
-	return ""
-}
 
 // assign moves a queued conversation to an agent and publishes everything.
 func (r *Router) assign(ctx context.Context, conversationID, agentID string, capacity int, how string) (data.Conversation, error) {
@@ -427,7 +421,7 @@ func (r *Router) Transfer(ctx context.Context, agentID, conversationID, toGroup,
 		if err != nil {
 			return data.Conversation{}, fmt.Errorf("handoff: transfer to group %s: %w", toGroup, err)
 		}
-		r.avoidAgent(conv.ID, agentID)
+		r.avoid.Avoid(ctx, conv.ID, agentID, avoidFor)
 	default:
 		return data.Conversation{}, fmt.Errorf("handoff: transfer needs a group or an agent: %w", data.ErrInvalid)
 	}
@@ -525,8 +519,29 @@ func estimate(waits []time.Duration, position, agents int) int {
 	return secs
 }
 
-// publishQueue sends the group's queue to consoles and each waiting
-// visitor's new position.
+// positionRefresh is how often this node sends a waiting visitor's
+// unchanged position again: positions are otherwise sent only when they
+// change, and a visitor whose socket reconnected (or joined its
+// conversation's topic just after a change) learns its place this way.
+const positionRefresh = 30 * time.Second
+
+// publishedQueue is what a node last published of one group's queue.
+type publishedQueue struct {
+	entries   []data.QueueEntry
+	positions map[string]publishedPosition // by conversation
+}
+
+type publishedPosition struct {
+	pos data.Position
+	at  time.Time
+}
+
+// publishQueue sends the group's queue to consoles when it differs from
+// what this node last sent of it, and each waiting visitor's position when
+// it changed (or was last sent positionRefresh ago). Consoles get the
+// current queue when they connect (Queue), so an unchanged queue is not
+// sent again; another node's change differs from this node's last
+// snapshot, so each node sends a change at most once.
 func (r *Router) publishQueue(ctx context.Context, group string) {
 	r.queueMu.Lock()
 	defer r.queueMu.Unlock()
@@ -538,6 +553,9 @@ func (r *Router) publishQueue(ctx context.Context, group string) {
 	snap := data.Queue{Group: group, Entries: make([]data.QueueEntry, 0, len(queue))}
 	waits, _ := r.store.RecentWaits(ctx, group, 20)
 	agents := len(r.onlineMembers(ctx, group))
+	prev, known := r.published[group]
+	next := publishedQueue{positions: make(map[string]publishedPosition, len(queue))}
+	now := r.now()
 	for i, c := range queue {
 		e := data.QueueEntry{ConversationID: c.ID, VisitorID: c.VisitorID, Group: group, Priority: c.Priority, Reason: c.HandoffReason, Position: i + 1}
 		if c.QueuedAt != nil {
@@ -545,9 +563,23 @@ func (r *Router) publishQueue(ctx context.Context, group string) {
 		}
 		snap.Entries = append(snap.Entries, e)
 		pos := data.Position{Position: i + 1, EstimatedWaitSeconds: estimate(waits, i+1, agents)}
+		if last, ok := prev.positions[c.ID]; ok && last.pos == pos && now.Sub(last.at) < positionRefresh {
+			next.positions[c.ID] = last
+			continue
+		}
 		r.pub.Event(ctx, data.ConversationTopic(c.ID), data.Event{Type: data.EventPosition, ConversationID: c.ID, Position: &pos})
+		next.positions[c.ID] = publishedPosition{pos: pos, at: now}
 	}
-	r.pub.Event(ctx, data.QueueTopic(group), data.Event{Type: data.EventQueue, Queue: &snap})
+	next.entries = snap.Entries
+	if !known || !slices.EqualFunc(prev.entries, snap.Entries, sameEntry) {
+		r.pub.Event(ctx, data.QueueTopic(group), data.Event{Type: data.EventQueue, Queue: &snap})
+	}
+	r.published[group] = next
+}
+
+func sameEntry(a, b data.QueueEntry) bool {
+	return a.ConversationID == b.ConversationID && a.VisitorID == b.VisitorID && a.Group == b.Group && a.Priority == b.Priority &&
+		a.Reason == b.Reason && a.Position == b.Position && a.QueuedAt.Equal(b.QueuedAt)
 }
 
 // Queue returns a group's queue snapshot.
@@ -567,8 +599,9 @@ func (r *Router) Queue(ctx context.Context, group string) (data.Queue, error) {
 	return snap, nil
 }
 
-// Tick runs the timers once: overflow to fallback groups, the wait limit
-// and business hours (offer to leave a message), then assignment.
+// Tick runs the timers once: idle conversations, conversations of agents
+// who are gone, overflow to fallback groups, the wait limit and business
+// hours (offer to leave a message), then assignment.
 func (r *Router) Tick(ctx context.Context) {
 	groups, err := r.store.ListGroups(ctx)
 	if err != nil {
@@ -577,6 +610,7 @@ func (r *Router) Tick(ctx context.Context) {
 	}
 	now := r.now()
 	r.closeIdle(ctx, now)
+	r.reclaim(ctx)
 	for _, g := range groups {
 		queue, err := r.store.QueuedConversations(ctx, g.ID)
 		if err != nil {
@@ -632,6 +666,34 @@ func (r *Router) closeIdle(ctx context.Context, now time.Time) {
 			r.pub.Event(ctx, data.AgentTopic(c.AssignedAgent), data.Event{Type: data.EventConversation, Conversation: &out})
 		}
 		r.log.Info("idle conversation closed", slog.String("conversation", c.ID), slog.String("was", string(c.Status)))
+	}
+}
+
+// reclaim requeues the conversations of agents who hold some but are gone
+// (offline past the grace period on every node) without anyone having
+// noticed them go: presence reports a departure to the node that saw it, and
+// nobody sees one across a restart of every node (or of this one, on its
+// own). Transitions that name the agent they expect make each conversation
+// move once, whichever nodes act.
+func (r *Router) reclaim(ctx context.Context) {
+	loads, err := r.store.AgentLoads(ctx)
+	if err != nil {
+		r.log.Warn("tick: agent loads", slog.Any("err", err))
+		return
+	}
+	ids := make([]string, 0, len(loads))
+	for id, n := range loads {
+		if id != "" && n > 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	slices.Sort(ids)
+	for _, id := range r.presence.Gone(ids) {
+		r.log.Info("agent gone: requeueing the conversations they still hold", slog.String("agent", id))
+		r.AgentGone(ctx, id)
 	}
 }
 
@@ -693,7 +755,7 @@ func (r *Router) AgentGone(ctx context.Context, agentID string) {
 			}
 			continue
 		}
-		r.avoidAgent(conv.ID, agentID)
+		r.avoid.Avoid(ctx, conv.ID, agentID, avoidFor)
 		r.pub.Message(ctx, msg)
 		r.pub.Conversation(ctx, out)
 		r.pub.Event(ctx, data.AgentTopic(agentID), data.Event{Type: data.EventConversation, Conversation: &out})

@@ -701,3 +701,223 @@ func (e *env) servedBy(a data.Agent, group string) data.Conversation {
 	}
 	return c
 }
+
+// TestRestartRequeuesAgentsWhoDidNotReturn: after a restart (a new
+// presence that has seen nobody), an agent who held conversations and does
+// not come back within a grace period loses them to the queue; one who
+// comes back keeps theirs.
+func TestRestartRequeuesAgentsWhoDidNotReturn(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	gone := e.agent("gone@x.io", 2, "order_support")
+	back := e.agent("back@x.io", 2, "tech_support")
+	other := e.agent("other@x.io", 2, "order_support")
+	lost := e.servedBy(gone, "order_support")
+	kept := e.servedBy(back, "tech_support")
+
+	// The process restarts: its presence has seen nobody yet.
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := NewMemoryPresence(time.Minute, nil)
+	r := NewRouter(e.store, pubsub.NewPublisher(e.broker, log), p, log, Config{})
+	r.now = func() time.Time { return e.clock }
+	p.Connect(back.ID)
+	r.Tick(ctx)
+	if got := e.status(lost.ID); got.Status != data.StatusAssigned || got.AssignedAgent != gone.ID {
+		t.Fatalf("right after the restart: %s/%s, want still with %s (consoles are reconnecting)", got.Status, got.AssignedAgent, gone.Email)
+	}
+	p.mu.Lock()
+	p.started = p.started.Add(-time.Minute) // the start-up grace has passed
+	p.mu.Unlock()
+	p.Connect(other.ID)
+	r.Tick(ctx)
+	if got := e.status(lost.ID); got.Status != data.StatusAssigned || got.AssignedAgent != other.ID {
+		t.Errorf("a grace period after the restart: %s/%s, want requeued and routed to %s", got.Status, got.AssignedAgent, other.Email)
+	}
+	if got := e.status(kept.ID); got.Status != data.StatusAssigned || got.AssignedAgent != back.ID {
+		t.Errorf("the conversation of the agent who came back: %s/%s, want still with them", got.Status, got.AssignedAgent)
+	}
+	r.Tick(ctx)
+	msgs, _ := e.store.ListMessages(ctx, lost.ID, 0, 100)
+	requeued := 0
+	for _, m := range msgs {
+		if strings.Contains(m.Text, "no longer available") {
+			requeued++
+		}
+	}
+	if requeued != 1 {
+		t.Errorf("the visitor was told %d times that their agent left, want once", requeued)
+	}
+}
+
+// TestTransferAvoidanceSharedByNodes: a conversation transferred to a group
+// on one node is not routed back to the transferring agent by another
+// node's tick, when the nodes share the avoidance.
+func TestTransferAvoidanceSharedByNodes(t *testing.T) {
+	shared := map[string]func(t *testing.T) (Avoidance, Avoidance){
+		"memory": func(t *testing.T) (Avoidance, Avoidance) { a := NewMemoryAvoidance(); return a, a },
+		"redis": func(t *testing.T) (Avoidance, Avoidance) {
+			prefix := "fdtest:" + data.NewID("") + ":"
+			return newTestPresence(t, prefix, "n1", 0, time.Minute, nil).Avoidance(), newTestPresence(t, prefix, "n2", 0, time.Minute, nil).Avoidance()
+		},
+	}
+	for name, avoidances := range shared {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			av1, av2 := avoidances(t)
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			pub := pubsub.NewPublisher(e.broker, log)
+			node1 := NewRouter(e.store, pub, e.presence, log, Config{Avoidance: av1})
+			node2 := NewRouter(e.store, pub, e.presence, log, Config{Avoidance: av2})
+			e.router = node1
+			a := e.agent("a@x.io", 2, "order_support")
+			b := e.agent("b@x.io", 2, "order_support")
+			c := e.servedBy(a, "order_support")
+			if _, err := node1.Transfer(ctx, a.ID, c.ID, "order_support", "", ""); err != nil {
+				t.Fatal(err)
+			}
+			node2.Tick(ctx)
+			if got := e.status(c.ID); got.Status != data.StatusQueued {
+				t.Fatalf("after the transfer on node 1 and a tick on node 2: %s/%s, want queued, not back with %s", got.Status, got.AssignedAgent, a.Email)
+			}
+			e.presence.Connect(b.ID)
+			node2.AgentAvailable(ctx, b.ID)
+			if got := e.status(c.ID); got.AssignedAgent != b.ID {
+				t.Errorf("with b online, node 2 routed it to %q, want %s", got.AssignedAgent, b.Email)
+			}
+		})
+	}
+}
+
+// takenDuringTick is a store on which another node's agent takes a queued
+// conversation just after the tick read its group's queue.
+type takenDuringTick struct {
+	*sqlstore.Store
+	group, conv, agent string
+	done               atomic.Bool
+}
+
+func (s *takenDuringTick) QueuedConversations(ctx context.Context, group string) ([]data.Conversation, error) {
+	q, err := s.Store.QueuedConversations(ctx, group)
+	if group == s.group && s.done.CompareAndSwap(false, true) {
+		if _, _, terr := s.Store.Transition(ctx, data.Transition{ConversationID: s.conv, From: data.StatusQueued, To: data.StatusAssigned, AssignedAgent: s.agent}); terr != nil {
+			return nil, terr
+		}
+	}
+	return q, err
+}
+
+// TestNoOfferOnceAnAgentJoined: the wait-limit offer to leave a message is
+// not stored when an agent took the conversation after the tick read the
+// queue.
+func TestNoOfferOnceAnAgentJoined(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.group(data.SkillGroup{ID: "tech_support", Name: "Tech", Settings: data.GroupSettings{Routing: "manual", MaxWaitSeconds: 60}})
+	x := e.agent("x@x.io", 2, "tech_support")
+	e.presence.Connect(x.ID)
+	c := e.enqueue("tech_support", 0)
+	st := &takenDuringTick{Store: e.store, group: "tech_support", conv: c.ID, agent: x.ID}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := NewRouter(st, pubsub.NewPublisher(e.broker, log), e.presence, log, Config{})
+	e.clock = e.clock.Add(2 * time.Minute)
+	r.now = func() time.Time { return e.clock }
+	r.Tick(ctx)
+	if !st.done.Load() {
+		t.Fatal("the tick did not read the queue")
+	}
+	msgs, _ := e.store.ListMessages(ctx, c.ID, 0, 100)
+	for _, m := range msgs {
+		if strings.HasPrefix(m.ClientMsgID, "offer-ticket-") {
+			t.Errorf("transcript has offer %q (seq %d) although the conversation was %s with an agent", m.ClientMsgID, m.Seq, e.status(c.ID).Status)
+		}
+	}
+}
+
+// frameCounter counts the queue and position events a group's consoles and
+// its visitors receive.
+type frameCounter struct {
+	mu        sync.Mutex
+	queues    int
+	positions map[string][]int
+}
+
+func (f *frameCounter) take() (queues int, positions map[string][]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	queues, positions = f.queues, f.positions
+	f.queues, f.positions = 0, map[string][]int{}
+	return queues, positions
+}
+
+// TestUnchangedQueueNotRepublished: ticks send a queue to consoles and
+// positions to visitors only when they changed (positions also every
+// positionRefresh, for visitors who reconnected); a console that connects
+// reads the queue.
+func TestUnchangedQueueNotRepublished(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.group(data.SkillGroup{ID: "order_support", Name: "Orders", Settings: data.GroupSettings{Routing: "manual"}})
+	fc := &frameCounter{positions: map[string][]int{}}
+	unsub, err := e.broker.SubscribeEvents(data.QueueTopic("order_support"), func(string, *data.Event) {
+		fc.mu.Lock()
+		fc.queues++
+		fc.mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsub()
+	enqueue := func() data.Conversation {
+		c := e.conversation()
+		unsub, err := e.broker.SubscribeEvents(data.ConversationTopic(c.ID), func(_ string, ev *data.Event) {
+			if ev.Type == data.EventPosition {
+				fc.mu.Lock()
+				fc.positions[c.ID] = append(fc.positions[c.ID], ev.Position.Position)
+				fc.mu.Unlock()
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(unsub)
+		if _, err := e.router.Enqueue(ctx, c.ID, "order_support", "asked", 0); err != nil {
+			t.Fatal(err)
+		}
+		e.clock = e.clock.Add(time.Second)
+		return c
+	}
+	c1 := enqueue()
+	if q, pos := fc.take(); q != 1 || fmt.Sprint(pos[c1.ID]) != "[1]" {
+		t.Fatalf("enqueue sent %d queue frames and positions %v, want 1 and [1]", q, pos)
+	}
+	for range 3 {
+		e.router.Tick(ctx)
+	}
+	if q, pos := fc.take(); q != 0 || len(pos) != 0 {
+		t.Errorf("3 ticks with no change sent %d queue frames and positions %v, want none", q, pos)
+	}
+	c2 := enqueue()
+	e.router.Tick(ctx)
+	if q, pos := fc.take(); q != 1 || fmt.Sprint(pos[c2.ID]) != "[2]" || len(pos[c1.ID]) != 0 {
+		t.Errorf("a second visitor and a tick sent %d queue frames and positions %v, want 1 and position 2 to the newcomer only", q, pos)
+	}
+	a := e.agent("a@x.io", 3, "order_support")
+	e.presence.Connect(a.ID)
+	if _, err := e.router.Accept(ctx, a.ID, c1.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.router.Tick(ctx)
+	if q, pos := fc.take(); q != 1 || fmt.Sprint(pos[c2.ID]) != "[1]" {
+		t.Errorf("an accept and a tick sent %d queue frames and positions %v, want 1 and position 1 to the one left", q, pos)
+	}
+	e.clock = e.clock.Add(positionRefresh)
+	e.router.Tick(ctx)
+	if q, pos := fc.take(); q != 0 || fmt.Sprint(pos[c2.ID]) != "[1]" {
+		t.Errorf("a tick %s later sent %d queue frames and positions %v, want none and the position again", positionRefresh, q, pos)
+	}
+	q, err := e.router.Queue(ctx, "order_support")
+	if err != nil || len(q.Entries) != 1 || q.Entries[0].ConversationID != c2.ID {
+		t.Errorf("Queue (a console connecting) = %+v, %v; want the waiting conversation", q, err)
+	}
+}

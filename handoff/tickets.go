@@ -380,7 +380,9 @@ func (t *Tickets) Reply(ctx context.Context, agent data.Agent, ticketID, text st
 	if err != nil {
 		return data.TicketEvent{}, fmt.Errorf("handoff: reply: %w", err)
 	}
-	if tk.Status == data.TicketOpen {
+	// A reply awaits the visitor's answer: open and solved tickets become
+	// pending (a reply on a solved ticket reopens it).
+	if tk.Status != data.TicketPending {
 		_, _ = t.store.UpdateTicket(ctx, data.TicketUpdate{ID: ticketID, Status: data.TicketPending, AuthorID: agent.ID})
 	}
 	return ev, nil

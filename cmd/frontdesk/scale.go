@@ -47,21 +47,22 @@ func loadSessionKey(cfg *serverConfig) ([]byte, error) {
 	return seal.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "keys", "session.key"))
 }
 
-// newPresence returns agents' presence shared through Redis when
-// --redis-url is set, else this node's own; run keeps it up to date
-// until its context ends.
-func newPresence(ctx context.Context, cfg *serverConfig, log *slog.Logger, onChange func(agentID string, st handoff.Status)) (handoff.Presence, func(context.Context) error, error) {
+// newPresence returns agents' presence, and where routing remembers whom a
+// transferred conversation avoids, shared through Redis when --redis-url
+// is set, else this node's own; run keeps presence up to date until its
+// context ends.
+func newPresence(ctx context.Context, cfg *serverConfig, log *slog.Logger, onChange func(agentID string, st handoff.Status)) (handoff.Presence, handoff.Avoidance, func(context.Context) error, error) {
 	if cfg.RedisURL == "" {
-		return handoff.NewMemoryPresence(cfg.PresenceGrace, onChange), func(ctx context.Context) error { <-ctx.Done(); return nil }, nil
+		return handoff.NewMemoryPresence(cfg.PresenceGrace, onChange), handoff.NewMemoryAvoidance(), func(ctx context.Context) error { <-ctx.Done(); return nil }, nil
 	}
 	host, _ := os.Hostname()
 	p, err := handoff.NewRedisPresence(ctx, cfg.RedisURL, cfg.PresenceGrace, onChange, handoff.RedisPresenceOptions{
 		NodeID: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), data.NewID("")), Log: log,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (redis %s)", err, maskURL(cfg.RedisURL))
+		return nil, nil, nil, fmt.Errorf("%w (redis %s)", err, maskURL(cfg.RedisURL))
 	}
-	return p, func(ctx context.Context) error {
+	return p, p.Avoidance(), func(ctx context.Context) error {
 		defer p.Close()
 		return p.Run(ctx)
 	}, nil

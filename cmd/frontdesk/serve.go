@@ -145,7 +145,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	// The router and presence refer to each other (an agent coming online
 	// triggers assignment), so presence reports through a late-bound func.
 	var router *handoff.Router
-	presence, runPresence, err := newPresence(ctx, cfg, log, func(agentID string, st handoff.Status) {
+	presence, avoidance, runPresence, err := newPresence(ctx, cfg, log, func(agentID string, st handoff.Status) {
 		pub.Event(context.Background(), data.AgentTopic(agentID), data.Event{Type: data.EventPresence, AgentID: agentID, Presence: string(st)})
 		switch {
 		case router == nil:
@@ -162,7 +162,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	if idleClose == 0 {
 		idleClose = -1 // --idle-close 0: never (the router's 0 is its default)
 	}
-	router = handoff.NewRouter(store, pub, presence, log, handoff.Config{NotifyEmail: cfg.NotifyEmail, IdleClose: idleClose})
+	router = handoff.NewRouter(store, pub, presence, log, handoff.Config{NotifyEmail: cfg.NotifyEmail, IdleClose: idleClose, Avoidance: avoidance})
 	verifier := identity.NewVerifier(nil)
 	var limiters api.LimiterFactory // per node unless scaled out
 	if cfg.RedisURL != "" {
@@ -187,9 +187,10 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	}
 	m.Gauge("frontdesk_connections", "Open WebSocket connections on this node.", func() float64 { return float64(hub.Connections()) })
 	m.QueueLengths(store.ListGroups, store.QueuedConversations)
-	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg), KBDir: cfg.KBDir, TrustedProxies: cfg.TrustedProxies, NewSessionsPerIP: cfg.SessionsPerIP, UploadsPerIP: cfg.UploadsPerIP, SendsEmail: cfg.SMTPAddr != ""}, api.Deps{
+	policy := engine.Config() // the knowledge gaps use the bot's own FAQ rule
+	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg), KBDir: cfg.KBDir, TrustedProxies: cfg.TrustedProxies, NewSessionsPerIP: cfg.SessionsPerIP, UploadsPerIP: cfg.UploadsPerIP, SendsEmail: cfg.SMTPAddr != "", BotPolicy: &policy}, api.Deps{
 		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
-		Tickets: handoff.NewTickets(store), Hub: hub, Log: log, Limiters: limiters,
+		Tickets: handoff.NewTickets(store), Hub: hub, Log: log, Limiters: limiters, Knowledge: kb,
 	})
 	if err != nil {
 		return err
