@@ -50,6 +50,7 @@ type serverConfig struct {
 	UploadsPerIP    int           `json:"uploads_per_ip"`
 	DatabaseURL     string        `json:"database_url"`
 	RedisURL        string        `json:"redis_url"`
+	RedisPrefix     string        `json:"redis_prefix"`
 	SessionKey      string        `json:"session_key"`
 
 	// originsGiven: --allowed-origins or its variable was set, so the
@@ -177,6 +178,7 @@ func serverFlags(fs *flag.FlagSet, getenv func(string) string) (*serverConfig, f
 	fs.IntVar(&c.UploadsPerIP, "uploads-per-ip", env.int("uploads-per-ip", 20), "visitor file uploads per client address per minute; 0: the default 20; -1 disables the limit (load tests only)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env.str("database-url", ""), "PostgreSQL URL postgres://user:pass@host:5432/db shared by several nodes (default: SQLite in the data dir)")
 	fs.StringVar(&c.RedisURL, "redis-url", env.str("redis-url", ""), "Redis URL redis://[:pass@]host:6379/0 linking several nodes: events, presence (default: in-process)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", env.str("redis-prefix", "frontdesk:"), "prefix of every Redis key and channel; installations sharing one Redis server need different prefixes (pub/sub ignores the database number)")
 	fs.StringVar(&c.SessionKey, "session-key", env.str("session-key", ""), "base64 key signing visitor tokens; the same on every node (default: generated in the data dir)")
 	return c, func() {
 		c.AllowedOrigins = splitList(origins)
@@ -254,6 +256,9 @@ func (c *serverConfig) validate() error {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 			errs = append(errs, errors.New("--database-url: want postgres://user:password@host:5432/database"))
 		}
+	}
+	if !validRedisPrefix(c.RedisPrefix) {
+		errs = append(errs, fmt.Errorf("--redis-prefix %q: want 1-64 letters, digits and any of : _ - .", c.RedisPrefix))
 	}
 	if c.RedisURL != "" && c.SessionKey == "" {
 		// Each node would sign visitor tokens with its own generated key,
@@ -385,4 +390,18 @@ func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) error
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(cfg.printable())
+}
+
+// validRedisPrefix accepts 1-64 letters, digits and ":_-." (no glob
+// characters: presence scans keys by prefix).
+func validRedisPrefix(p string) bool {
+	if p == "" || len(p) > 64 {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":_-.", r)) {
+			return false
+		}
+	}
+	return true
 }

@@ -57,7 +57,7 @@ func newPresence(ctx context.Context, cfg *serverConfig, log *slog.Logger, onCha
 	}
 	host, _ := os.Hostname()
 	p, err := handoff.NewRedisPresence(ctx, cfg.RedisURL, cfg.PresenceGrace, onChange, handoff.RedisPresenceOptions{
-		NodeID: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), data.NewID("")), Log: log,
+		NodeID: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), data.NewID("")), Log: log, Prefix: cfg.RedisPrefix,
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w (redis %s)", err, maskURL(cfg.RedisURL))
@@ -83,7 +83,7 @@ func openBroker(ctx context.Context, cfg *serverConfig, store recoveryStore, log
 	if cfg.RedisURL == "" {
 		return pubsub.NewMemory(), nil
 	}
-	b, err := pubsub.NewRedis(ctx, cfg.RedisURL, pubsub.WithLogger(log), pubsub.WithRecoverer(recoverer(store, log)))
+	b, err := pubsub.NewRedis(ctx, cfg.RedisURL, pubsub.WithPrefix(cfg.RedisPrefix), pubsub.WithLogger(log), pubsub.WithRecoverer(recoverer(store, log)))
 	if err != nil {
 		return nil, fmt.Errorf("%w (redis %s)", err, maskURL(cfg.RedisURL))
 	}

@@ -25,6 +25,9 @@ func TestConfigScaleOutFlags(t *testing.T) {
 		},
 		{args: []string{"--database-url", "mysql://db/x"}, fail: true},
 		{args: []string{"--redis-url", "http://cache:6379", "--session-key", "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk="}, fail: true},
+		{args: []string{"--redis-prefix", "acme-prod:"}, want: []string{`"redis_prefix": "acme-prod:"`}},
+		{args: []string{"--redis-prefix", "acme*"}, fail: true},
+		{args: []string{"--redis-prefix", ""}, fail: true},
 		// Nodes sharing Redis must share the visitor-token key.
 		{args: []string{"--database-url", "postgres://db.internal/frontdesk", "--redis-url", "redis://cache:6379/0"}, fail: true},
 	}

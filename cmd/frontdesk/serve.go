@@ -127,7 +127,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 
 	var contexts bot.ContextStore // in memory unless scaled out
 	if cfg.RedisURL != "" {
-		rc, err := redisctx.Open(ctx, cfg.RedisURL, "frontdesk:ctx:")
+		rc, err := redisctx.Open(ctx, cfg.RedisURL, cfg.RedisPrefix+"ctx:")
 		if err != nil {
 			return fmt.Errorf("bot context: %w (redis %s)", err, maskURL(cfg.RedisURL))
 		}
@@ -166,7 +166,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	verifier := identity.NewVerifier(nil)
 	var limiters api.LimiterFactory // per node unless scaled out
 	if cfg.RedisURL != "" {
-		rl, err := ratelimit.NewFactory(ctx, cfg.RedisURL, "frontdesk:rl:")
+		rl, err := ratelimit.NewFactory(ctx, cfg.RedisURL, cfg.RedisPrefix+"rl:")
 		if err != nil {
 			return fmt.Errorf("rate limits: %w (redis %s)", err, maskURL(cfg.RedisURL))
 		}
