@@ -59,6 +59,10 @@ type Transition struct {
 	// group and agent (ErrConflict otherwise): so two nodes acting on the
 	// same timer or event move a conversation once.
 	FromGroup, FromAgent string
+	// IdleBefore, when set, requires the conversation's last activity
+	// (updated_at) to be before it (ErrConflict otherwise): an idle close
+	// must not close a conversation a message just woke.
+	IdleBefore time.Time
 	// SkillGroup and HandoffReason are recorded when handing off.
 	SkillGroup    string
 	HandoffReason string

@@ -652,7 +652,7 @@ func (r *Router) closeIdle(ctx context.Context, now time.Time) {
 	}
 	for _, c := range idle {
 		out, msg, err := r.store.Transition(ctx, data.Transition{ConversationID: c.ID, From: c.Status, To: data.StatusClosed,
-			FromAgent: c.AssignedAgent, At: now,
+			FromAgent: c.AssignedAgent, IdleBefore: now.Add(-r.cfg.IdleClose), At: now,
 			Note: fmt.Sprintf("This conversation was closed after %s without activity; write again any time. 会话因长时间无操作已结束，欢迎随时再次咨询。", r.cfg.IdleClose)})
 		if err != nil {
 			if !errors.Is(err, data.ErrConflict) { // active again, or closed by another node

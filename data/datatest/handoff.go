@@ -272,6 +272,14 @@ func testQueue(t *testing.T, s data.Store) {
 	if none, err := s.IdleConversations(c, time.Now().Add(-time.Hour), 100); err != nil || len(none) != 0 {
 		t.Errorf("IdleConversations(an hour ago) = %d, %v; want none", len(none), err)
 	}
+	// An idle close does not close a conversation active since the cut-off.
+	woke := idle[0]
+	if _, _, err := s.Transition(c, data.Transition{ConversationID: woke.ID, From: woke.Status, To: data.StatusClosed, IdleBefore: time.Now().Add(-time.Hour), Note: "idle"}); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("idle close of a conversation active since = %v, want ErrConflict", err)
+	}
+	if _, _, err := s.Transition(c, data.Transition{ConversationID: woke.ID, From: woke.Status, To: data.StatusClosed, IdleBefore: time.Now().Add(time.Hour), Note: "idle"}); err != nil {
+		t.Errorf("idle close of a conversation idle since the cut-off = %v", err)
+	}
 }
 
 // testAssignExactlyOnce: 50 concurrent accepts of one conversation, one winner.

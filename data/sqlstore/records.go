@@ -502,6 +502,10 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 			}
 		}
 		var closedAt, queuedAt, assignedAt any
+		var idleBefore int64 // 0: no idleness required
+		if !t.IdleBefore.IsZero() {
+			idleBefore = ms(t.IdleBefore)
+		}
 		if t.To == data.StatusClosed {
 			closedAt = at
 		}
@@ -525,10 +529,10 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 			first_queued_at = CASE WHEN ? = 'queued' AND first_queued_at IS NULL THEN ? ELSE first_queued_at END,
 			assigned_at = CASE WHEN ? = 'assigned' AND status <> 'assigned' THEN ? ELSE assigned_at END,
 			rating = CASE WHEN ? = 'closed' THEN rating ELSE 0 END
-			WHERE id = ? AND status = ? AND (? = '' OR skill_group = ?) AND (? = '' OR assigned_agent = ?)`,
+			WHERE id = ? AND status = ? AND (? = '' OR skill_group = ?) AND (? = '' OR assigned_agent = ?) AND (CAST(? AS BIGINT) = 0 OR updated_at < CAST(? AS BIGINT))`,
 			string(t.To), t.SkillGroup, t.SkillGroup, t.HandoffReason, t.HandoffReason, t.Priority, t.Priority,
 			agent, at, string(t.To), closedAt, string(t.To), queuedAt, string(t.To), queuedAt, string(t.To), assignedAt, string(t.To),
-			t.ConversationID, string(t.From), t.FromGroup, t.FromGroup, t.FromAgent, t.FromAgent)
+			t.ConversationID, string(t.From), t.FromGroup, t.FromGroup, t.FromAgent, t.FromAgent, idleBefore, idleBefore)
 		if err != nil {
 			return err
 		}
