@@ -500,17 +500,15 @@ func (r *Router) Position(ctx context.Context, conv data.Conversation) (data.Pos
 }
 
 // estimate is the median recent wait, scaled by the position over the
-// number of agents serving in parallel; 0 means "no history to go by".
+// number of agents serving in parallel; 0 means "no estimate": no history to
+// go by, or no agent online (the wait is unknown, not the usual one).
 func estimate(waits []time.Duration, position, agents int) int {
-	if len(waits) == 0 {
+	if len(waits) == 0 || agents < 1 {
 		return 0
 	}
 	sorted := append([]time.Duration(nil), waits...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
 	median := sorted[len(sorted)/2]
-	if agents < 1 {
-		agents = 1
-	}
 	slots := (position + agents - 1) / agents
 	secs := int((median * time.Duration(slots)).Seconds())
 	if secs < 1 {

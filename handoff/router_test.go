@@ -323,7 +323,7 @@ func TestPositionAndEstimate(t *testing.T) {
 		{nil, 3, 1, 0},
 		{[]time.Duration{time.Minute}, 1, 1, 60},
 		{[]time.Duration{time.Minute}, 4, 2, 120},
-		{[]time.Duration{time.Minute}, 1, 0, 60},
+		{[]time.Duration{time.Minute}, 1, 0, 0}, // nobody online: no estimate
 		{[]time.Duration{10 * time.Millisecond}, 1, 1, 1},
 	}
 	for _, tt := range tests {
