@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/frontdesk/frontdesk/data"
 	"github.com/frontdesk/frontdesk/data/pubsub"
 	"github.com/frontdesk/frontdesk/data/seal"
@@ -83,6 +85,9 @@ func openBroker(ctx context.Context, cfg *serverConfig, store recoveryStore, log
 	if cfg.RedisURL == "" {
 		return pubsub.NewMemory(), nil
 	}
+	// The Redis client's own messages (connection losses, retries) go to
+	// the server's log, in its format and through its masking, not to stderr.
+	redis.SetLogger(redisLogger{log: log.With(slog.String("component", "redis"))})
 	b, err := pubsub.NewRedis(ctx, cfg.RedisURL, pubsub.WithPrefix(cfg.RedisPrefix), pubsub.WithLogger(log), pubsub.WithRecoverer(recoverer(store, log)))
 	if err != nil {
 		return nil, fmt.Errorf("%w (redis %s)", err, maskURL(cfg.RedisURL))
@@ -168,4 +173,11 @@ func recoveryEvents(ctx context.Context, store recoveryStore, topic string) ([]d
 		return []data.Event{{Type: data.EventQueue, Queue: &snap}}, nil
 	}
 	return nil, nil
+}
+
+// redisLogger hands the Redis client's messages to slog as warnings.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
 }
