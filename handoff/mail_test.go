@@ -286,3 +286,42 @@ func TestPhoneOnlyTicket(t *testing.T) {
 		t.Errorf("ticket after a refused reply is %s, want open", got.Status)
 	}
 }
+
+// TestTicketReplyGoesBackToAMailbox: the visitor's answer to an agent's
+// e-mail goes to the group's notify_email, else the installation's
+// address, not to the unread sender address.
+func TestTicketReplyGoesBackToAMailbox(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name, groupNotify, fallback, want string
+	}{
+		{"group mailbox", "orders@acme.example", "support@acme.example", "orders@acme.example"},
+		{"installation mailbox", "", "support@acme.example", "support@acme.example"},
+		{"none configured", "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.group(data.SkillGroup{ID: "order_support", Name: "Orders", Settings: data.GroupSettings{NotifyEmail: tc.groupNotify}})
+			a := e.agent("amy@acme.example", 2, "order_support")
+			tk, err := e.router.LeaveMessage(ctx, e.enqueue("order_support", 0), data.Contact{Name: "Wang", Email: "wang@example.com"}, "where is my parcel")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := NewTickets(e.store).WithReplyTo(tc.fallback).Reply(ctx, a, tk.ID, "It ships tomorrow."); err != nil {
+				t.Fatal(err)
+			}
+			items, _ := e.store.ListOutbox(ctx, OutboxEmail, 10)
+			var reply *Email
+			for _, it := range items {
+				var m Email
+				if json.Unmarshal(it.Payload, &m) == nil && len(m.To) == 1 && m.To[0] == "wang@example.com" {
+					reply = &m
+				}
+			}
+			if reply == nil || reply.ReplyTo != tc.want || !strings.Contains(reply.Subject, tk.ID) {
+				t.Errorf("reply e-mail = %+v; want Reply-To %q and the ticket id in the subject", reply, tc.want)
+			}
+		})
+	}
+}

@@ -199,10 +199,17 @@ type TicketStore interface {
 // when its site asks agents to see it masked.
 type Tickets struct {
 	store TicketStore
+	// replyTo is where visitors' answers to ticket replies go when the
+	// ticket's group has no notify_email (--notify-email); "" for none.
+	replyTo string
 }
 
 // NewTickets returns the ticket service.
 func NewTickets(store TicketStore) *Tickets { return &Tickets{store: store} }
+
+// WithReplyTo sets the support mailbox visitors' answers to ticket replies
+// go to when the ticket's group has no notify_email of its own.
+func (t *Tickets) WithReplyTo(addr string) *Tickets { t.replyTo = addr; return t }
 
 // List lists the tickets an agent may work on, most recently updated first:
 // for admins every ticket (of f.GroupID when set); for agents those of their
@@ -369,7 +376,13 @@ func (t *Tickets) Reply(ctx context.Context, agent data.Agent, ticketID, text st
 		// Nothing would reach the visitor: say so instead of pretending.
 		return data.TicketEvent{}, fmt.Errorf("handoff: reply: the visitor left a phone number, no e-mail address: call them and add a note: %w", data.ErrConflict)
 	}
-	item, err := emailItem(Email{To: []string{tk.Contact.Email},
+	// The visitor's answer by e-mail goes to a mailbox people read (the
+	// group's, else the installation's), not to the sender address.
+	replyTo := t.replyTo
+	if g, err := t.store.GetGroup(ctx, tk.GroupID); err == nil && g.Settings.NotifyEmail != "" {
+		replyTo = g.Settings.NotifyEmail
+	}
+	item, err := emailItem(Email{To: []string{tk.Contact.Email}, ReplyTo: replyTo,
 		Subject: fmt.Sprintf("Re: %s [%s]", tk.Subject, tk.ID),
 		Text:    fmt.Sprintf("%s\n\n-- %s\n(ticket %s)\n", text, agent.Name, tk.ID)})
 	if err != nil {

@@ -190,7 +190,7 @@ func serve(ctx context.Context, cfg *serverConfig, log *slog.Logger, ready func(
 	policy := engine.Config() // the knowledge gaps use the bot's own FAQ rule
 	apiSrv, err := api.New(api.Config{SessionKey: sessionKey, DemoSiteKey: demoSiteKey, Limits: connLimits(cfg), KBDir: cfg.KBDir, TrustedProxies: cfg.TrustedProxies, NewSessionsPerIP: cfg.SessionsPerIP, UploadsPerIP: cfg.UploadsPerIP, SendsEmail: cfg.SMTPAddr != "", BotPolicy: &policy}, api.Deps{
 		Chat: svc, Records: store, Accounts: accounts, Desk: router, Presence: presence,
-		Tickets: handoff.NewTickets(store), Hub: hub, Log: log, Limiters: limiters, Knowledge: kb,
+		Tickets: handoff.NewTickets(store).WithReplyTo(cfg.NotifyEmail), Hub: hub, Log: log, Limiters: limiters, Knowledge: kb,
 	})
 	if err != nil {
 		return err
