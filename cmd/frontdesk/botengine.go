@@ -91,6 +91,7 @@ func (b botConfig) masked() botConfig {
 	if b.LLMAPIKey != "" {
 		b.LLMAPIKey = "********"
 	}
+	b.WebhookURL, b.LLMBaseURL = maskURL(b.WebhookURL), maskURL(b.LLMBaseURL)
 	return b
 }
 

@@ -59,6 +59,8 @@ func TestConfigMasksBotSecrets(t *testing.T) {
 		secret   string
 	}{
 		{"webhook and LLM secrets", []string{"config", "--bot-webhook-url", "https://shop.example.com/hooks", "--bot-webhook-secret", "hush-hush", "--llm-base-url", "http://127.0.0.1:1/v1", "--llm-model", "m", "--llm-api-key", "sk-very-secret"}, 0, "hush-hush sk-very-secret"},
+		{"credentials in the URLs", []string{"config", "--bot-webhook-url", "https://user:bwpass@shop.example.com/hooks?apikey=querysecret", "--bot-webhook-secret", "hush-hush",
+			"--llm-base-url", "https://llmuser:llmpw@llm.example.com/v1?key=abc123&token=tok456", "--llm-model", "m", "--llm-api-key", "sk-x"}, 0, "hush-hush bwpass querysecret llmpw abc123 tok456"},
 		{"webhook without secret", []string{"config", "--bot-webhook-url", "https://shop.example.com/hooks"}, 1, ""},
 		{"model without base URL", []string{"config", "--llm-model", "m"}, 1, ""},
 		{"clarify threshold out of range", []string{"config", "--bot-clarify-threshold", "1.5"}, 1, ""},

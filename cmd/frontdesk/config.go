@@ -326,8 +326,11 @@ func maskURL(s string) string {
 	}
 	q := u.Query()
 	for k := range q {
-		if strings.Contains(strings.ToLower(k), "password") {
-			q.Set(k, "xxxxx")
+		lk := strings.ToLower(k)
+		for _, secret := range []string{"password", "passwd", "pwd", "key", "token", "secret", "signature", "sig", "auth", "credential"} {
+			if strings.Contains(lk, secret) {
+				q.Set(k, "xxxxx")
+			}
 		}
 	}
 	if len(q) > 0 {
