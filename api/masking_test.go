@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,6 +36,12 @@ func TestMaskedAgentView(t *testing.T) {
 	if code != http.StatusOK || strings.Contains(js, "13800138000") || strings.Contains(js, "lilei@example.com") || !strings.Contains(js, "138****8000") {
 		t.Errorf("details = %d %s; want phone and e-mail masked", code, js)
 	}
+	// A bot decision that echoes the visitor's words (stored before the
+	// decision's query was redacted at the source) is masked too.
+	if _, _, err := h.store.AppendMessage(ctx, data.Message{ConversationID: convID, SenderKind: data.SenderBot, Kind: data.KindText, Text: "noted",
+		Metadata: json.RawMessage(`{"decision":{"kind":"answer","query":"call 13800138000","confidence":0.9}}`)}); err != nil {
+		t.Fatal(err)
+	}
 	ac := mei.socket()
 	defer ac.conn.Close()
 	ac.next()
@@ -42,6 +49,10 @@ func TestMaskedAgentView(t *testing.T) {
 	got := ac.until(func(f map[string]any) bool { return f["type"] == "message" && f["sender"] == "visitor" })
 	if text := got[len(got)-1]["text"].(string); strings.Contains(text, "13800138000") || !strings.Contains(text, "138****8000") {
 		t.Errorf("agent socket message text = %q, want the phone masked", text)
+	}
+	got = ac.until(func(f map[string]any) bool { return f["type"] == "message" && f["text"] == "noted" })
+	if meta := mustJSON(got[len(got)-1]["metadata"]); strings.Contains(meta, "13800138000") || !strings.Contains(meta, "138****8000") || !strings.Contains(meta, `"confidence":0.9`) {
+		t.Errorf("agent socket bot metadata = %s, want the query masked and the rest kept", meta)
 	}
 	msgs, _ := h.store.ListMessages(ctx, convID, 0, 10)
 	if len(msgs) == 0 || !strings.Contains(msgs[0].Text, "13800138000") {
