@@ -120,6 +120,9 @@ func (s *Server) agentDownload(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	if !s.audited(c, data.AuditView, f.SiteID, "file:"+f.ID) {
+		return
+	}
 	serveFile(c, f)
 }
 

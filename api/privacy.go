@@ -11,8 +11,10 @@ import (
 )
 
 // actor names the signed-in agent or admin for the audit log.
-func actor(c *gin.Context) privacy.Actor {
-	a := currentAgent(c)
+func actor(c *gin.Context) privacy.Actor { return actorOf(currentAgent(c)) }
+
+// actorOf names an agent or admin for the audit log.
+func actorOf(a data.Agent) privacy.Actor {
 	kind := "agent"
 	if a.Role == data.RoleAdmin {
 		kind = "admin"
@@ -23,7 +25,12 @@ func actor(c *gin.Context) privacy.Actor {
 // audited records an access to personal data; when it cannot be recorded
 // the request fails (no unrecorded access).
 func (s *Server) audited(c *gin.Context, action, siteID, target string) bool {
-	if err := s.privacy.Audit(c.Request.Context(), actor(c), action, siteID, target, ""); err != nil {
+	return s.auditedDetail(c, action, siteID, target, "")
+}
+
+// auditedDetail is audited with a detail (e.g. a listing's filters).
+func (s *Server) auditedDetail(c *gin.Context, action, siteID, target, detail string) bool {
+	if err := s.privacy.Audit(c.Request.Context(), actor(c), action, siteID, target, detail); err != nil {
 		writeError(c, err)
 		return false
 	}

@@ -186,7 +186,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Chat == nil || d.Records == nil || d.Accounts == nil || d.Desk == nil || d.Presence == nil || d.Tickets == nil || d.Hub == nil || d.Log == nil {
 		return nil, errors.New("api: every dependency is required")
 	}
-	return &Server{
+	srv := &Server{
 		chat: d.Chat, files: d.Chat, records: d.Records, reports: d.Reports, privacy: d.Privacy, accounts: d.Accounts, desk: d.Desk, presence: d.Presence, tickets: d.Tickets,
 		hub: d.Hub, kb: d.Knowledge, cfg: cfg, log: d.Log,
 		visitor:         realtime.NewVisitorEndpoint(d.Hub, d.Chat, cfg.Limits, d.Log),
@@ -197,7 +197,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 		sessionLimit:    perIPLimiter(d.Limiters, "sessions", cfg.NewSessionsPerIP, 1),
 		socketLimit:     perIPLimiter(d.Limiters, "sockets", cfg.NewSessionsPerIP, 2),
 		uploadLimit:     perIPLimiter(d.Limiters, "uploads", cmp.Or(cfg.UploadsPerIP, 20), 1),
-	}, nil
+	}
+	// Reading a transcript over the console socket is an access to personal
+	// data like opening the conversation's details.
+	srv.agentWS.WithAudit(func(ctx context.Context, a data.Agent, conv data.Conversation) error {
+		return srv.privacy.Audit(ctx, actorOf(a), data.AuditView, conv.SiteID, "conversation:"+conv.ID, "watch")
+	})
+	return srv, nil
 }
 
 // Handler returns the HTTP handler with every route.

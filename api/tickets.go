@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -30,6 +31,11 @@ func (s *Server) listTickets(c *gin.Context) {
 	list, err := s.tickets.List(c.Request.Context(), currentAgent(c), data.TicketFilter{Status: status, GroupID: c.Query("group"), Limit: limit})
 	if err != nil {
 		writeError(c, err)
+		return
+	}
+	// The list shows each ticket's contact and message: one audit entry per
+	// listing, naming how many tickets it showed.
+	if len(list) > 0 && !s.auditedDetail(c, data.AuditView, "", fmt.Sprintf("tickets:%d", len(list)), c.Request.URL.RawQuery) {
 		return
 	}
 	if list == nil {

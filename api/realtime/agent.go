@@ -45,6 +45,16 @@ type AgentEndpoint struct {
 	limits  Limits
 	log     *slog.Logger
 	canView func(data.Agent, data.Conversation) bool
+	// audit, when set, records that an agent watched (read the transcript
+	// of) a conversation; a watch that cannot be recorded is refused.
+	audit func(ctx context.Context, a data.Agent, conv data.Conversation) error
+}
+
+// WithAudit sets what records an agent's watch of a conversation (once
+// per connection and conversation).
+func (e *AgentEndpoint) WithAudit(f func(ctx context.Context, a data.Agent, conv data.Conversation) error) *AgentEndpoint {
+	e.audit = f
+	return e
 }
 
 // NewAgentEndpoint returns the agent WebSocket endpoint; canView decides
@@ -133,6 +143,8 @@ type agentConn struct {
 	// typed is when the agent's last typing frame per conversation was
 	// passed on, at most one a second (read pump only).
 	typed map[string]time.Time
+	// watched are the conversations whose watch was audited (read pump only).
+	watched map[string]bool
 	lanes *lanes // read loop only
 
 	// Owned by the write pump.
@@ -288,6 +300,17 @@ func (c *agentConn) handleFrame(log *slog.Logger, f ClientFrame) {
 		if err != nil || !c.ep.canView(c.agent, conv) {
 			c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeForbidden, Message: "you may not view this conversation"}})
 			return
+		}
+		if c.ep.audit != nil && !c.watched[conv.ID] {
+			if err := c.ep.audit(ctx, c.agent, conv); err != nil {
+				log.Error("audit watch", slog.String("conversation", conv.ID), slog.Any("err", err))
+				c.enqueue(outItem{frame: ErrorFrame{Type: "error", Code: CodeInternal, Message: "the access could not be recorded; try again"}})
+				return
+			}
+			if c.watched == nil || len(c.watched) > 1000 {
+				c.watched = map[string]bool{}
+			}
+			c.watched[conv.ID] = true
 		}
 		c.enqueue(outItem{resume: &resumeReq{conversationID: conv.ID, lastSeq: f.LastSeq, reply: true}})
 	case FrameTyping:
