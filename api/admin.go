@@ -279,6 +279,12 @@ func validateSiteSettings(st data.SiteSettings) error {
 		return fmt.Errorf("privacy.retention_days must be 0 (keep) to 36500, not %d", d)
 	}
 	w := st.Widget
+	if w.PrivacyNoticeURL != "" {
+		u, err := url.Parse(w.PrivacyNoticeURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(w.PrivacyNoticeURL) > 500 {
+			return errors.New("widget.privacy_notice_url: an https URL of at most 500 bytes, or empty")
+		}
+	}
 	if len(w.PreChat.Topics) > 20 {
 		return errors.New("pre_chat.topics: at most 20")
 	}

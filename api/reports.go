@@ -14,6 +14,7 @@ import (
 
 	"github.com/frontdesk/frontdesk/analytics"
 	"github.com/frontdesk/frontdesk/bot"
+	"github.com/frontdesk/frontdesk/data"
 )
 
 // reportRange parses ?from=YYYY-MM-DD&to=YYYY-MM-DD (to inclusive; default:
@@ -136,8 +137,9 @@ func (s *Server) computeReport(c *gin.Context, r analytics.Range) (analytics.Rep
 }
 
 // knowledgeGaps lists what the bot could not answer, leaving out what the
-// knowledge base answers now and masking personal data where the site masks
-// the agent view.
+// knowledge base answers now and masking personal data: for editors always
+// (they never see conversations, so not the visitors' details in them
+// either), for admins where the site masks the agent view.
 func (s *Server) knowledgeGaps(c *gin.Context) {
 	r, err := reportRange(c)
 	if err != nil {
@@ -146,6 +148,13 @@ func (s *Server) knowledgeGaps(c *gin.Context) {
 	}
 	limit, _ := strconv.Atoi(c.DefaultQuery("limit", "50"))
 	opts := analytics.GapOptions{Limit: limit, Site: s.records.GetSite}
+	if currentAgent(c).Role != data.RoleAdmin {
+		opts.Site = func(ctx context.Context, id string) (data.Site, error) {
+			site, err := s.records.GetSite(ctx, id)
+			site.Settings.Privacy.MaskAgentView = true // whatever the site's setting
+			return site, err
+		}
+	}
 	if s.kb != nil {
 		opts.Answered = s.answersNow
 	}

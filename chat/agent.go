@@ -213,7 +213,7 @@ func (s *Service) Details(ctx context.Context, a data.Agent, conversationID stri
 			URL string `json:"url"`
 		}
 		if json.Unmarshal(ev.Props, &p) == nil {
-			d.PageURL = p.URL
+			d.PageURL = PageURL(p.URL) // also for page views stored before they were stripped
 		}
 	}
 	for _, c := range all {
@@ -257,8 +257,11 @@ func (s *Service) Track(ctx context.Context, v data.Visitor, name string, props 
 	if string(props) == "null" {
 		props = nil
 	}
-	if name == "page_view" && !webPage(props) {
-		return fmt.Errorf("chat: track: a page_view needs {\"url\": \"http(s)://...\"} of at most 1000 bytes: %w", data.ErrInvalid)
+	if name == "page_view" {
+		var ok bool
+		if props, ok = webPage(props); !ok {
+			return fmt.Errorf("chat: track: a page_view needs {\"url\": \"http(s)://...\"} of at most 1000 bytes: %w", data.ErrInvalid)
+		}
 	}
 	if err := s.store.RecordEvent(ctx, data.VisitorEvent{SiteID: v.SiteID, VisitorID: v.ID, ConversationID: convID, Name: name, Props: props}); err != nil {
 		return fmt.Errorf("chat: track: %w", err)
@@ -266,14 +269,32 @@ func (s *Service) Track(ctx context.Context, v data.Visitor, name string, props 
 	return nil
 }
 
-// webPage reports whether a page_view's properties name an http(s) page.
-func webPage(props json.RawMessage) bool {
-	var p struct {
-		URL string `json:"url"`
+// webPage reports whether a page_view's properties name an http(s) page,
+// and returns them with the page's address reduced to PageURL.
+func webPage(props json.RawMessage) (json.RawMessage, bool) {
+	var p map[string]json.RawMessage
+	var raw string
+	if json.Unmarshal(props, &p) != nil || json.Unmarshal(p["url"], &raw) != nil {
+		return nil, false
 	}
-	if json.Unmarshal(props, &p) != nil || len(p.URL) > 1000 {
-		return false
+	page := PageURL(raw)
+	if page == "" || len(page) > 1000 {
+		return nil, false
 	}
-	u, err := url.Parse(p.URL)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	p["url"], _ = json.Marshal(page)
+	out, err := json.Marshal(p)
+	return out, err == nil
+}
+
+// PageURL reduces the address of a page a visitor is on to its origin and
+// path: the query string and fragment often carry personal data or secrets
+// (?email=..., password-reset tokens, #access_token=...), and user
+// information is dropped too. It returns "" for anything but an absolute
+// http(s) address.
+func PageURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
 }

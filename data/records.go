@@ -84,6 +84,10 @@ type WidgetSettings struct {
 	PreChat PreChatForm `json:"pre_chat"`
 	// Invitations are proactive messages shown when their conditions hold.
 	Invitations []Invitation `json:"invitations"`
+	// PrivacyNoticeURL is the https address of the site's privacy notice
+	// (GDPR art. 13, PIPL art. 17): linked in the widget's footer and, with
+	// a consent checkbox, in the pre-chat form.
+	PrivacyNoticeURL string `json:"privacy_notice_url,omitempty"`
 }
 
 // PreChatForm is the optional form shown before the first message.

@@ -26,13 +26,24 @@ type Match struct {
 var (
 	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
 	// numberRE finds runs of digits, optionally grouped by single spaces or
-	// dashes, with an optional leading + (international numbers) and a
-	// trailing X (Chinese ID numbers).
-	numberRE = regexp.MustCompile(`\+?\d(?:[\d]|[ \-]\d)*[Xx]?`)
+	// dashes, with an optional leading + (international numbers) or area
+	// code in brackets ("(010) 6234 5678"), and a trailing X (Chinese ID
+	// numbers).
+	numberRE = regexp.MustCompile(`(?:\(0\d{2,3}\) ?|\+)?\d(?:[\d]|[ \-]\d)*[Xx]?`)
+	// dateRE is a date written day-month-year (or month-day-year), which a
+	// leading 0 would otherwise make look like a national phone number.
+	dateRE = regexp.MustCompile(`^\d{2}[ \-]\d{2}[ \-]\d{4}(?:\D|$)`)
 )
 
-// orderWords before a number mean it is an order, tracking or ticket number.
-var orderWords = []string{"order", "订单", "单号", "tracking", "运单", "快递", "ticket", "工单", "invoice", "发票", "#", "no.", "编号"}
+// orderWords just before a number (see precededByOrderWord) mean it is an
+// order, tracking, ticket or invoice number. Generic words such as "no." or
+// "#" are not among them: "phone no. 139..." and "card #4111..." are
+// personal data.
+var orderWords = []string{"order", "订单", "单号", "tracking", "运单", "快递", "ticket", "工单", "invoice", "发票", "编号"}
+
+// orderFillers may stand between an order word and its number:
+// "order no. 123", "订单号是 123", "invoice #123", "ticket id: 123".
+var orderFillers = []string{"number", "num", "no.", "no", "nr", "id", "is", "#", ":", "：", "号码", "号", "码", "是", "为", "-", "."}
 
 // Find returns the personal data in s, in order, without overlaps.
 func Find(s string) []Match {
@@ -45,23 +56,50 @@ func Find(s string) []Match {
 		if insideAny(out, start) {
 			continue
 		}
-		// A number glued to letters (e.g. "SKU12345678901") is a code, not personal data.
-		if start > 0 && isWordRune(lastRune(s[:start])) || end < len(s) && isWordRune(firstRune(s[end:])) {
-			continue
+		// A number glued to letters (e.g. "SKU12345678901") is a code, not
+		// personal data — unless it is a Chinese mobile number
+		// ("phone13912345678"). Letters that end an e-mail address found
+		// above do not count: its placeholder will not be a letter.
+		glued := start > 0 && isWordRune(lastRune(s[:start])) && !endsAt(out, start) ||
+			end < len(s) && isWordRune(firstRune(s[end:]))
+		// The text before the number, from the end of the last match: an
+		// order word inside an e-mail address does not count, since it will
+		// not be there once the address is masked.
+		from := lastEnd(out, start)
+		k, ok := classify(s[start:end], s[from:start], glued)
+		if !ok && s[start] == '(' {
+			// "(010) " did not make a phone number: classify what follows alone.
+			start += strings.IndexByte(s[start:end], ')') + 1
+			start += len(s[start:end]) - len(strings.TrimLeft(s[start:end], " "))
+			glued = end < len(s) && isWordRune(firstRune(s[end:]))
+			k, ok = classify(s[start:end], s[from:start], glued)
 		}
-		raw := s[start:end]
-		digits := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' || r == 'X' || r == 'x' {
-				return r
-			}
-			return -1
-		}, raw)
-		if k, ok := classify(raw, digits, s[:start]); ok {
+		if ok {
 			out = append(out, Match{Kind: k, Start: start, End: end})
 		}
 	}
 	sortMatches(out)
 	return out
+}
+
+// lastEnd returns the end of the last match that ends at or before i, or 0.
+func lastEnd(ms []Match, i int) int {
+	e := 0
+	for _, m := range ms {
+		if m.End <= i && m.End > e {
+			e = m.End
+		}
+	}
+	return e
+}
+
+func endsAt(ms []Match, i int) bool {
+	for _, m := range ms {
+		if m.End == i {
+			return true
+		}
+	}
+	return false
 }
 
 func insideAny(ms []Match, i int) bool {
@@ -99,23 +137,61 @@ func sortMatches(ms []Match) {
 }
 
 // precededByOrderWord reports whether the text just before a number names it
-// as an order/tracking/ticket number.
-func precededByOrderWord(before string) bool {
+// as an order, tracking, ticket or invoice number: an order word, then only
+// fillers ("no.", "#", "号", ":") and spaces. A word further back does not
+// count ("order 12345, phone 010-62345678").
+func precededByOrderWord(before string) bool { return precededBy(before, orderWords) }
+
+// idWords just before a 15- or 18-digit number mean it is a resident ID
+// number, even one whose date or check digit is wrong (a typing mistake
+// does not make it less personal).
+var idWords = []string{"身份证", "证件", "id card", "id number", "id no", "identity card", "identity number"}
+
+// precededBy reports whether before ends with one of words, followed only by
+// fillers and spaces.
+func precededBy(before string, words []string) bool {
 	b := strings.ToLower(before)
-	if r := []rune(b); len(r) > 16 {
-		b = string(r[len(r)-16:])
-	}
-	for _, w := range orderWords {
-		if strings.Contains(b, w) {
-			return true
+	for range 8 {
+		b = strings.TrimRight(b, " \t　")
+		for _, w := range words {
+			if strings.HasSuffix(b, w) {
+				return true
+			}
+		}
+		trimmed := false
+		for _, f := range orderFillers {
+			if strings.HasSuffix(b, f) {
+				b, trimmed = b[:len(b)-len(f)], true
+				break
+			}
+		}
+		if !trimmed {
+			return false
 		}
 	}
 	return false
 }
 
-func classify(raw, digits, before string) (Kind, bool) {
+// classify decides what the number raw (as found by numberRE) is, given
+// the text before it and whether it is glued to letters. Cards and Chinese
+// mobile numbers are recognised before the order-word exemption: their
+// checks are strong, and leaking one costs far more than masking an order
+// number that happens to look like one.
+func classify(raw, before string, glued bool) (Kind, bool) {
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r == 'X' || r == 'x' {
+			return r
+		}
+		return -1
+	}, raw)
 	hasX := strings.ContainsAny(digits, "Xx")
 	n := len(digits)
+	if glued {
+		if !hasX && !strings.HasPrefix(raw, "+") && chineseMobile(digits) {
+			return Phone, true
+		}
+		return "", false
+	}
 	if strings.HasPrefix(raw, "+") {
 		if !hasX && n >= 8 && n <= 15 {
 			return Phone, true
@@ -131,23 +207,64 @@ func classify(raw, digits, before string) (Kind, bool) {
 	if hasX {
 		return "", false
 	}
-	if precededByOrderWord(before) {
-		return "", false
-	}
-	// Chinese mobile: 11 digits starting 13-19, optionally after 86 or 0086.
-	d := digits
-	if strings.HasPrefix(d, "0086") && len(d) == 15 {
-		d = d[4:]
-	} else if strings.HasPrefix(d, "86") && len(d) == 13 {
-		d = d[2:]
-	}
-	if len(d) == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9' {
+	if chineseMobile(digits) {
 		return Phone, true
 	}
 	if n >= 13 && n <= 19 && cardPrefix(digits) && luhn(digits) {
 		return Card, true
 	}
+	if precededByOrderWord(before) {
+		return "", false
+	}
+	if n == 15 && validOldResidentID(digits) || (n == 15 || n == 18) && precededBy(before, idWords) {
+		return IDNo, true
+	}
+	// A national number with its trunk prefix 0: Chinese landlines with the
+	// area code (010-6234 5678, 0755 1234 5678), mobiles and landlines of
+	// most other countries (0151 23456789, 020 7946 0958); or an
+	// international one with 00.
+	if n >= 10 && digits[0] == '0' && !dateRE.MatchString(strings.TrimPrefix(raw, "(")) {
+		if digits[1] != '0' && n <= 12 {
+			return Phone, true
+		}
+		if digits[1] == '0' && digits[2] != '0' && n >= 11 && n <= 15 {
+			return Phone, true
+		}
+	}
 	return "", false
+}
+
+// chineseMobile reports whether d is a Chinese mobile number, 1[3-9] and 9
+// more digits, optionally after 86 or 0086.
+func chineseMobile(d string) bool {
+	if strings.HasPrefix(d, "0086") && len(d) == 15 {
+		d = d[4:]
+	} else if strings.HasPrefix(d, "86") && len(d) == 13 {
+		d = d[2:]
+	}
+	return len(d) == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9'
+}
+
+// provinces are the first two digits of Chinese resident ID numbers.
+var provinces = map[string]bool{
+	"11": true, "12": true, "13": true, "14": true, "15": true,
+	"21": true, "22": true, "23": true,
+	"31": true, "32": true, "33": true, "34": true, "35": true, "36": true, "37": true,
+	"41": true, "42": true, "43": true, "44": true, "45": true, "46": true,
+	"50": true, "51": true, "52": true, "53": true, "54": true,
+	"61": true, "62": true, "63": true, "64": true, "65": true,
+	"71": true, "81": true, "82": true,
+}
+
+// validOldResidentID checks a 15-digit resident ID number of the format
+// issued until 1999 (no check digit): a province code and a plausible
+// YYMMDD birth date.
+func validOldResidentID(d string) bool {
+	if len(d) != 15 || !provinces[d[:2]] {
+		return false
+	}
+	month, day := atoi(d[8:10]), atoi(d[10:12])
+	return month >= 1 && month <= 12 && day >= 1 && day <= 31
 }
 
 // validResidentID checks a Chinese resident ID number: a plausible birth
@@ -237,6 +354,9 @@ func Partial(s string) string {
 		case Card:
 			return keepDigits(v, 6, 4)
 		case IDNo:
+			if len(v) == 15 {
+				return keepDigits(v, 6, 3) // old format: hide the whole birth date
+			}
 			return keepDigits(v, 6, 4)
 		default:
 			return keepDigits(v, 3, 4)

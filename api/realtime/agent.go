@@ -145,7 +145,7 @@ type agentConn struct {
 	typed map[string]time.Time
 	// watched are the conversations whose watch was audited (read pump only).
 	watched map[string]bool
-	lanes *lanes // read loop only
+	lanes   *lanes // read loop only
 
 	// Owned by the write pump.
 	cursors map[string]int64

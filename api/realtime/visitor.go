@@ -107,7 +107,7 @@ func ValidOrigin(o string) bool {
 
 // Serve upgrades the request and runs the connection until it ends.
 func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site data.Site, v data.Visitor) {
-	page := r.URL.Query().Get("page")
+	page := chat.PageURL(r.URL.Query().Get("page")) // origin and path only: no query or fragment
 	up := websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 4096,
@@ -128,7 +128,7 @@ func (e *VisitorEndpoint) Serve(w http.ResponseWriter, r *http.Request, site dat
 		ws.Close()
 		return
 	}
-	if u, err := url.Parse(page); err == nil && (u.Scheme == "http" || u.Scheme == "https") && len(page) <= 1000 {
+	if page != "" && len(page) <= 1000 {
 		props, _ := json.Marshal(map[string]string{"url": page})
 		if err := e.chat.Track(e.hub.ctx, v, "page_view", props); err != nil {
 			e.log.Warn("record page view", slog.Any("err", err))

@@ -28,7 +28,8 @@
       helpful: "Was this helpful?", yes: "Yes", no: "No", thanks: "Thanks!", read: "Read",
       attach: "Attach a file", uploading: "Uploading…", upload_failed: "Upload failed: ", download: "Download",
       prechat_title: "Before we start", topic: "Topic", start: "Start chat", copy: "Copy code", copied: "Copied!",
-      bot_notice: "You are chatting with an automated assistant. A person joins when you ask.", human: "Talk to a person" },
+      bot_notice: "You are chatting with an automated assistant. A person joins when you ask.", human: "Talk to a person",
+      privacy: "Privacy notice", consent: "I have read the privacy notice", consent_needed: "Please confirm you have read the privacy notice." },
     zh: { launcher: "在线客服", title: "在线客服", placeholder: "请输入您的问题…", send: "发送",
       connecting: "连接中…", offline: "正在重新连接…", failed: "未发送，稍后重试", close: "关闭",
       greeting: "您好！有关订单、配送、退换货或支付的问题都可以问我。",
@@ -39,12 +40,14 @@
       helpful: "这个回答有帮助吗？", yes: "有帮助", no: "没帮助", thanks: "谢谢反馈！", read: "已读",
       attach: "发送文件", uploading: "上传中…", upload_failed: "上传失败：", download: "下载",
       prechat_title: "开始咨询前", topic: "咨询主题", start: "开始咨询", copy: "复制优惠码", copied: "已复制！",
-      bot_notice: "您正在与智能助手（自动回复）对话，需要时可转人工。", human: "转人工" }
+      bot_notice: "您正在与智能助手（自动回复）对话，需要时可转人工。", human: "转人工",
+      privacy: "隐私声明", consent: "我已阅读隐私声明", consent_needed: "请先确认您已阅读隐私声明。" }
   }[lang];
 
   var storeKey = "frontdesk:" + siteKey + ":";
   function load(k) { try { return localStorage.getItem(storeKey + k); } catch (e) { return null; } }
   function save(k, v) { try { localStorage.setItem(storeKey + k, v); } catch (e) { /* private mode */ } }
+  function drop(k) { try { localStorage.removeItem(storeKey + k); } catch (e) { /* private mode */ } }
 
   var CSS = [
     ":host{all:initial}",
@@ -89,6 +92,8 @@
     ".card{align-self:stretch;background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:10px;display:flex;flex-direction:column;gap:6px}",
     ".card h3{margin:0;font-size:14px}.card input,.card textarea{border:1px solid #cbd5e1;border-radius:6px;padding:6px 8px;font-size:13px}",
     ".card textarea{height:70px;resize:vertical}.card .err{color:#b91c1c;font-size:12px;min-height:14px}",
+    ".legal{padding:2px 10px 6px;font-size:11px;background:#fff;text-align:right}.legal a,.consent a{color:#475569}.legal[hidden]{display:none}",
+    ".consent{display:flex;gap:6px;align-items:flex-start;font-size:12px;color:#334155}.consent input{margin:2px 0 0}",
     ".stars{display:flex;gap:4px}.star{border:0;background:none;font-size:24px;cursor:pointer;color:#cbd5e1;padding:0 2px}.star.on{color:#f59e0b}",
     "@media (max-width:480px){.panel{left:0;right:0;bottom:0;top:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}.launcher{right:12px;bottom:12px}}"
   ].join("\n");
@@ -218,6 +223,25 @@
   panel.appendChild(log);
   panel.appendChild(typingBar);
   panel.appendChild(foot);
+  // The site's privacy notice (GDPR art. 13, PIPL art. 17), when it set one.
+  var legal = el("div", "legal");
+  legal.hidden = true;
+  panel.appendChild(legal);
+  var noticeURL = "";
+  function setNotice(u) {
+    noticeURL = safeNoticeURL(u);
+    legal.textContent = "";
+    legal.hidden = !noticeURL;
+    if (noticeURL) legal.appendChild(noticeLink());
+  }
+  function safeNoticeURL(u) {
+    try { var x = new URL(String(u || "")); return x.protocol === "https:" ? x.href : ""; } catch (e) { return ""; }
+  }
+  function noticeLink() {
+    var a = el("a", null, TEXT.privacy);
+    a.href = noticeURL; a.target = "_blank"; a.rel = "noopener noreferrer";
+    return a;
+  }
   root.appendChild(launcher);
   root.appendChild(panel);
 
@@ -645,6 +669,11 @@
 
   // switchConv makes id the current conversation: its seq, and so the
   // last seq seen and read, start again from 0.
+  // While a conversation is open the widget connects on every page load,
+  // so agent replies reach the unread badge; otherwise only when the
+  // visitor opens it (docs/widget.md, "Privacy").
+  function rememberOpenConv(isOpenConv) { if (isOpenConv) save("open-conv", "1"); else drop("open-conv"); }
+
   function switchConv(id) {
     if (!id || id === convId) return;
     convId = id;
@@ -676,18 +705,21 @@
     switch (f.type) {
       case "hello":
         setAgentJoined(f.status === "assigned");
+        rememberOpenConv(f.conversation_id && f.status !== "closed");
         if (!replayedUpTo && f.last_seq) replayedUpTo = f.last_seq;
         if (f.conversation_id) {
           switchConv(f.conversation_id);
           sendFrame({ type: "resume", conversation_id: f.conversation_id, last_seq: lastSeq });
         }
-        sendIdentity();
+        // Queued events first: a privacy_consent precedes the details it covers.
         trackQueue.splice(0).forEach(function (t) { sendFrame(t); });
+        sendIdentity();
         // Messages typed while offline are sent now with their original ids.
         pending.forEach(function (p) { sendFrame({ type: "message", client_msg_id: p.id, text: p.text }); });
         break;
       case "conversation":
         setAgentJoined(f.status === "assigned");
+        rememberOpenConv(f.status !== "closed");
         withPeople(f.status);
         switchConv(f.conversation_id);
         break;
@@ -756,7 +788,9 @@
       var u = new URL(s.socket_path, origin);
       u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
       u.searchParams.set("token", token);
-      u.searchParams.set("page", location.href.slice(0, 1000));
+      // Origin and path only: query strings and fragments carry e-mails,
+      // reset tokens and the like (docs/widget.md, "Privacy").
+      u.searchParams.set("page", (location.origin + location.pathname).slice(0, 1000));
       ws = new WebSocket(u.toString());
       ws.onopen = function () { connected = true; retry = 0; setStatus(""); };
       ws.onmessage = function (ev) {
@@ -776,11 +810,13 @@
       // visitor this customer already is on another device.
       identityToken = String(who.token);
       identity = null;
-      if (ws) ws.close(); else start();
+      // Presented in the next session call: now if connected, otherwise
+      // when the visitor opens the chat (identify alone never connects).
+      if (ws) ws.close();
       return;
     }
     identity = { id: String(who.id || ""), name: String(who.name || ""), email: String(who.email || ""), phone: String(who.phone || ""), token: String(who.token || "") };
-    if (!sendIdentity()) start();
+    sendIdentity(); // or on the next hello
   }
   function sendIdentity() {
     return identity && sendFrame({ type: "identify", external_id: identity.id, name: identity.name, email: identity.email, phone: identity.phone });
@@ -880,6 +916,22 @@
       preChat.topics.forEach(function (t) { var o = el("option", null, t); o.value = t; topic.appendChild(o); });
       card.appendChild(topic);
     }
+    // The form collects personal data: with a privacy notice set, the
+    // visitor confirms having read it, and the consent is recorded.
+    var consent = null;
+    if (noticeURL) {
+      var label = el("label", "consent");
+      consent = el("input");
+      consent.type = "checkbox";
+      consent.name = "privacy_consent";
+      consent.setAttribute("aria-required", "true");
+      label.appendChild(consent);
+      var txt = el("span", null, TEXT.consent + " (");
+      txt.appendChild(noticeLink());
+      txt.appendChild(document.createTextNode(")"));
+      label.appendChild(txt);
+      card.appendChild(label);
+    }
     var err = el("div", "err");
     var go = el("button", "send", TEXT.start);
     go.type = "submit";
@@ -889,6 +941,8 @@
     card.addEventListener("submit", function (e) {
       e.preventDefault();
       if (preChat.require_contact && !email.value.trim() && !phone.value.trim()) { err.textContent = TEXT.email + " / " + TEXT.phone + " ?"; return; }
+      if (consent && !consent.checked) { err.textContent = TEXT.consent_needed; consent.focus(); return; }
+      if (consent) track("privacy_consent", { notice_url: noticeURL, at: new Date().toISOString() });
       identify({ name: name.value.trim(), email: email.value.trim(), phone: phone.value.trim() });
       if (topic) track("prechat_topic", { topic: topic.value });
       save("prechat-done", "1");
@@ -968,6 +1022,7 @@
         if (!cfg) return;
         if (cfg.name && lang === "en") title.textContent = cfg.name;
         preChat = cfg.widget && cfg.widget.pre_chat;
+        setNotice(cfg.widget && cfg.widget.privacy_notice_url);
         if (isOpen() && needPreChat()) showPreChat();
         startInvitations(cfg.widget && cfg.widget.invitations);
       })
@@ -977,7 +1032,10 @@
   function mount() {
     document.body.appendChild(host);
     restorePending();
-    if (token || pending.length) start();
+    // A returning visitor connects on page load only with a conversation
+    // open (its replies must reach the badge) or messages waiting to be
+    // sent; otherwise when the chat is opened — no socket, no page_view.
+    if (pending.length || token && load("open-conv")) start();
     loadConfig();
     emit("ready");
   }
