@@ -42,6 +42,9 @@ func TestMaskedAgentView(t *testing.T) {
 		Metadata: json.RawMessage(`{"decision":{"kind":"answer","query":"call 13800138000","confidence":0.9}}`)}); err != nil {
 		t.Fatal(err)
 	}
+	if _, out := mei.do("GET", "/api/v1/agent/conversations/"+convID, nil); strings.Contains(mustJSON(out["bot_decision"]), "13800138000") || !strings.Contains(mustJSON(out["bot_decision"]), "138****8000") {
+		t.Errorf("details bot_decision = %s, want the query masked", mustJSON(out["bot_decision"]))
+	}
 	ac := mei.socket()
 	defer ac.conn.Close()
 	ac.next()

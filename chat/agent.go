@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/mask"
 )
 
 // ErrForbidden means the caller may not act on this conversation.
@@ -204,7 +205,11 @@ func (s *Service) Details(ctx context.Context, a data.Agent, conversationID stri
 	if err != nil {
 		return Details{}, fmt.Errorf("chat: details: %w", err)
 	}
-	if site, err := s.store.GetSite(ctx, conv.SiteID); err != nil || site.Settings.Privacy.MaskAgentView {
+	masked := true // when the setting cannot be read, mask
+	if site, err := s.store.GetSite(ctx, conv.SiteID); err == nil {
+		masked = site.Settings.Privacy.MaskAgentView
+	}
+	if masked {
 		v.Personal = maskPersonal(v.Personal)
 	}
 	d := Details{Conversation: conv, Visitor: v, Earlier: []data.Conversation{}}
@@ -237,6 +242,9 @@ func (s *Service) Details(ctx context.Context, a data.Agent, conversationID stri
 		var meta BotMetadata
 		if json.Unmarshal(msgs[i].Metadata, &meta) == nil {
 			d.BotDecision, _ = json.Marshal(meta.Decision)
+			if masked { // the decision echoes the visitor's words
+				d.BotDecision = mask.PartialJSON(d.BotDecision)
+			}
 			break
 		}
 	}

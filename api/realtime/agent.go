@@ -376,42 +376,8 @@ func (c *agentConn) messageFrame(ctx context.Context, m *data.Message) AgentMess
 	}
 	cp := *m
 	cp.Text = mask.Partial(cp.Text)
-	cp.Metadata = MaskJSON(cp.Metadata) // a bot decision echoes the visitor's words
+	cp.Metadata = mask.PartialJSON(cp.Metadata) // a bot decision echoes the visitor's words
 	return agentMessageFrame(&cp)
-}
-
-// MaskJSON masks the personal data in every string of a JSON document
-// (mask.Partial), keeping its structure; a document that does not parse is
-// dropped rather than shown unmasked.
-func MaskJSON(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 {
-		return raw
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil
-	}
-	out, err := json.Marshal(maskValue(v))
-	if err != nil {
-		return nil
-	}
-	return out
-}
-
-func maskValue(v any) any {
-	switch x := v.(type) {
-	case string:
-		return mask.Partial(x)
-	case []any:
-		for i := range x {
-			x[i] = maskValue(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = maskValue(x[k])
-		}
-	}
-	return v
 }
 
 // frameOf renders a message for this connection: the message frame, or,
