@@ -38,6 +38,34 @@ func (s *Server) createFAQEntry(c *gin.Context) {
 		writeError(c, badRequest(`body must be {"questions": ["..."], "answer": "...", "skill": "...", "tags": [...]}`))
 		return
 	}
+	e, err := s.entryFromRequest(c.Request.Context(), req)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	id := cmp.Or(req.ID, slug(e.Questions[0]))
+	if !validEntryID(id) {
+		writeError(c, badRequest("id may contain a-z, 0-9 and - only (at most 64 characters)"))
+		return
+	}
+	e.ID = id
+	if !s.audited(c, auditFAQCreate, "", "faq:"+id) {
+		return
+	}
+	e, err = s.addEntry(c.Request.Context(), e)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	s.log.Info("faq entry created", "id", id, "by", currentAgent(c).ID)
+	c.JSON(http.StatusCreated, e)
+}
+
+// entryFromRequest validates an entry's questions, answer, skill and tags
+// the same way for a new and a changed entry (the id is the caller's):
+// personal data in the questions is replaced by placeholders, blank tags are
+// dropped, and no skill means default_support, which must exist.
+func (s *Server) entryFromRequest(ctx context.Context, req newEntryRequest) (knowledge.Entry, error) {
 	var qs []string
 	for _, q := range req.Questions {
 		if q = strings.TrimSpace(mask.Redact(q)); q != "" && utf8.RuneCountInString(q) <= 300 {
@@ -45,27 +73,22 @@ func (s *Server) createFAQEntry(c *gin.Context) {
 		}
 	}
 	if len(qs) == 0 || len(qs) > 30 || strings.TrimSpace(req.Answer) == "" || len(req.Answer) > 16<<10 {
-		writeError(c, badRequest("1-30 questions (at most 300 characters each) and an answer of at most 16 KB are required"))
-		return
+		return knowledge.Entry{}, badRequest("1-30 questions (at most 300 characters each) and an answer of at most 16 KB are required")
 	}
-	id := cmp.Or(req.ID, slug(qs[0]))
-	if !validEntryID(id) {
-		writeError(c, badRequest("id may contain a-z, 0-9 and - only (at most 64 characters)"))
-		return
+	var tags []string
+	for _, tg := range req.Tags {
+		if tg = strings.TrimSpace(tg); tg != "" {
+			tags = append(tags, tg)
+		}
+	}
+	if len(tags) > 20 {
+		return knowledge.Entry{}, badRequest("at most 20 tags")
 	}
 	skill := cmp.Or(req.Skill, defaultEntrySkill)
-	if err := s.checkGroup(c.Request.Context(), skill); err != nil {
-		writeError(c, err)
-		return
+	if err := s.checkGroup(ctx, skill); err != nil {
+		return knowledge.Entry{}, err
 	}
-	e := knowledge.Entry{ID: id, Questions: qs, Answer: strings.TrimSpace(req.Answer), Skill: skill, Tags: req.Tags, Lang: "both"}
-	e, err := s.addEntry(c.Request.Context(), e)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	s.log.Info("faq entry created", "id", id, "by", currentAgent(c).ID)
-	c.JSON(http.StatusCreated, e)
+	return knowledge.Entry{Questions: qs, Answer: strings.TrimSpace(req.Answer), Skill: skill, Tags: tags, Lang: "both"}, nil
 }
 
 // checkGroup answers 400 unknown_skill unless group is a skill group.

@@ -71,14 +71,21 @@ type Deps struct {
 	Log     *slog.Logger
 	// Knowledge, when set, is the live FAQ index: editors' new entries are
 	// checked against it and live when the API answers, and the knowledge
-	// gaps it now answers are left out. Without it new entries are checked
-	// against the files in Config.KBDir and every gap is listed.
+	// gaps it now answers are left out; editors list, change, delete and try
+	// entries and see its problems through it. Without it new entries are
+	// checked against the files in Config.KBDir, every gap is listed and the
+	// other knowledge routes answer 503.
 	Knowledge Knowledge
 }
 
 // Knowledge is the live FAQ index (a *knowledge.Index).
 type Knowledge interface {
 	Add(ctx context.Context, e knowledge.Entry) (knowledge.Entry, error)
+	Update(ctx context.Context, e knowledge.Entry) (knowledge.Entry, error)
+	Delete(ctx context.Context, id string) error
+	List() []knowledge.Stored
+	Lookup(id string) (knowledge.Stored, bool)
+	RelativeProblems() []knowledge.Problem
 	Search(ctx context.Context, q string, k int) (knowledge.Result, error)
 }
 
@@ -137,7 +144,7 @@ type Server struct {
 	sessionLimit, socketLimit ratelimit.Limiter
 	// uploadLimit caps visitor uploads per client address (nil: off).
 	uploadLimit ratelimit.Limiter
-	// kb is the live FAQ index (nil: none); kbMu serialises new entries.
+	// kb is the live FAQ index (nil: none); kbMu serialises changes to entries.
 	kb   Knowledge
 	kbMu sync.Mutex
 	cfg  Config
@@ -271,6 +278,12 @@ func (s *Server) routes(r *gin.Engine) {
 	agent.GET("/canned", s.listCanned)
 	agent.GET("/knowledge-gaps", requireRole(data.RoleAdmin, data.RoleEditor), s.knowledgeGaps)
 	agent.POST("/knowledge/entries", requireRole(data.RoleAdmin, data.RoleEditor), s.createFAQEntry)
+	agent.GET("/knowledge/entries", requireRole(data.RoleAdmin, data.RoleEditor), s.listFAQEntries)
+	agent.GET("/knowledge/entries/:id", requireRole(data.RoleAdmin, data.RoleEditor), s.getFAQEntry)
+	agent.PUT("/knowledge/entries/:id", requireRole(data.RoleAdmin, data.RoleEditor), s.updateFAQEntry)
+	agent.DELETE("/knowledge/entries/:id", requireRole(data.RoleAdmin, data.RoleEditor), s.deleteFAQEntry)
+	agent.GET("/knowledge/problems", requireRole(data.RoleAdmin, data.RoleEditor), s.knowledgeProblems)
+	agent.POST("/knowledge/try", requireRole(data.RoleAdmin, data.RoleEditor), s.tryKnowledge)
 
 	admin := v1.Group("/admin", s.agentAuth(), requireRole(data.RoleAdmin), limitBody(maxJSONBody))
 	admin.POST("/agents", s.createAgent)

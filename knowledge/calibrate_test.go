@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,7 @@ func TestConfidenceStarter(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Search(%q) error = %v", tt.query, err)
 		}
+		t.Logf("Search(%q): confidence %.3f margin %.3f %v", tt.query, res.Confidence, res.Margin, ids(res))
 		if res.Confidence < 0 || res.Confidence > 1 || res.Margin < 0 || res.Margin > 1 {
 			t.Errorf("Search(%q) confidence %v margin %v, want both in [0,1]", tt.query, res.Confidence, res.Margin)
 		}
@@ -89,7 +91,11 @@ type calibSample struct {
 //     entry keeps its answers and gets its id as a placeholder question);
 //   - afqmc: every 200th knowledge-base question, searched with its own entry left
 //     out (right answer absent: label 0);
-//   - out of scope: stackfaq titles and afqmc questions against the starter set (label 0).
+//   - out of scope: stackfaq titles, afqmc questions and the hand-written chatter of
+//     testdata/calibration_negatives.txt ("ok", "然后呢") against the starter set (label 0).
+//
+// Only the starter and out-of-scope sources are used unless FRONTDESK_CALIBRATE=all.
+// It also prints a 5-fold cross-validation of the fit, by which the features were chosen.
 func TestFitCalibration(t *testing.T) {
 	if os.Getenv("FRONTDESK_CALIBRATE") == "" {
 		t.Skip("set FRONTDESK_CALIBRATE=1 to refit the confidence model")
@@ -148,19 +154,82 @@ func TestFitCalibration(t *testing.T) {
 	for _, e := range sfaq {
 		oos = append(oos, e.Questions[0])
 	}
+	chatter, err := readLines(filepath.Join("testdata", "calibration_negatives.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ss = nil
-	for _, q := range oos {
+	hits := 0
+	for i, q := range append(oos, chatter...) {
 		res, f, err := starter.search(ctx, q, 10, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(res.Hits) > 0 {
 			ss = append(ss, calibSample{x: f.vector()})
+			if i >= len(oos) {
+				hits++
+			}
 		}
 	}
+	t.Logf("hand-written chatter: %d lines, %d with hits (in the out-of-scope source)", len(chatter), hits)
 	add("out of scope against the starter set", ss)
 	bias, w := fitLogistic(all, 1e-3)
-	fmt.Printf("const confBias = %.4f\nvar confWeights = [confN]float64{%.4f, %.4f, %.4f, %.4f}\n", bias, w[0], w[1], w[2], w[3])
+	loss, brier := crossValidate(all, 5, 1e-3)
+	t.Logf("5-fold cross-validation on the pseudo-queries: weighted log loss %.4f, Brier %.4f", loss, brier)
+	ws := make([]string, len(w))
+	for i, v := range w {
+		ws[i] = fmt.Sprintf("%.4f", v)
+	}
+	fmt.Printf("const confBias = %.4f\nvar confWeights = [confN]float64{%s}\n", bias, strings.Join(ws, ", "))
+}
+
+// readLines returns the non-empty lines of a file, "#" comments removed.
+func readLines(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if i := strings.Index(l, "#"); i >= 0 {
+			l = l[:i]
+		}
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// crossValidate returns the weighted log loss and Brier score of the model
+// fitted by fitLogistic in k folds (sample i in fold i%k), each fold scored
+// by the model fitted on the others: how the choice of features and penalty
+// is judged without any evaluation query.
+func crossValidate(ss []calibSample, k int, l2 float64) (loss, brier float64) {
+	var wsum float64
+	for fold := range k {
+		var train, test []calibSample
+		for i, s := range ss {
+			if i%k == fold {
+				test = append(test, s)
+			} else {
+				train = append(train, s)
+			}
+		}
+		bias, w := fitLogistic(train, l2)
+		for _, s := range test {
+			z := bias
+			for i, v := range s.x {
+				z += w[i] * v
+			}
+			p := min(max(1/(1+math.Exp(-z)), 1e-9), 1-1e-9)
+			loss -= s.w * (s.y*math.Log(p) + (1-s.y)*math.Log(1-p))
+			brier += s.w * (p - s.y) * (p - s.y)
+			wsum += s.w
+		}
+	}
+	return loss / wsum, brier / wsum
 }
 
 // heldOutQuestions searches, in folds, questions removed from their entries

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
 
@@ -79,6 +80,9 @@ func (x *Index) search(ctx context.Context, q string, k int, exclude string) (Re
 	if err != nil || len(cands) == 0 {
 		return Result{Hits: []Hit{}}, confFeatures{}, err
 	}
+	if rr == nil {
+		promoteExactQuestion(q, cands)
+	}
 	out := Result{Hits: make([]Hit, 0, min(k, len(cands)))}
 	var f confFeatures
 	if rr != nil {
@@ -125,24 +129,30 @@ func (x *Index) candidates(ctx context.Context, q string, n int, exclude string,
 	if len(qt.terms) == 0 {
 		return qt, nil, nil, nil
 	}
-	clauses := x.candidateClauses(qt)
 	if exclude != "" {
 		n++
 	}
-	if len(clauses) == 0 {
-		return qt, nil, nil, nil
+	terms, skipped := candidateTerms(qt.all, false)
+	hits, err := x.lookup(ctx, qt, terms, n)
+	if err == nil && skipped && len(hits) < n {
+		// Fewer candidates than wanted: the bigrams of a short or colloquial
+		// Chinese query ("登不上去", "能寄美国吗") may be in no entry while its
+		// characters are. Look the single characters up too.
+		terms, _ = candidateTerms(qt.all, true)
+		hits, err = x.lookup(ctx, qt, terms, n)
 	}
-	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(clauses...), n, 0, false)
-	res, err := x.bi.SearchInContext(ctx, req)
 	if err != nil {
-		return qt, nil, nil, fmt.Errorf("knowledge: search: %w", err)
+		return qt, nil, nil, err
+	}
+	if len(hits) == 0 {
+		return qt, nil, nil, nil
 	}
 
 	x.mu.RLock()
 	sc := x.newScorer(qt)
-	cands := make([]scored, 0, len(res.Hits))
+	cands := make([]scored, 0, len(hits))
 	top := 0.0
-	for _, h := range res.Hits {
+	for _, h := range hits {
 		if e, ok := x.entries[h.ID]; ok && h.ID != exclude {
 			c := scored{e: e, bm25: sc.score(e)}
 			top = max(top, c.bm25)
@@ -170,6 +180,20 @@ func (x *Index) candidates(ctx context.Context, q string, n int, exclude string,
 	return qt, sc, cands, nil
 }
 
+// lookup asks Bleve for the n best entries by the given terms of the query.
+func (x *Index) lookup(ctx context.Context, qt queryTerms, terms []string, n int) (search.DocumentMatchCollection, error) {
+	clauses := x.candidateClauses(qt, terms)
+	if len(clauses) == 0 {
+		return nil, nil
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(clauses...), n, 0, false)
+	res, err := x.bi.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("knowledge: search: %w", err)
+	}
+	return res.Hits, nil
+}
+
 // lookupBudget bounds the postings Bleve walks per query: terms are looked up
 // rarest first until their document frequencies add up to this (or to a
 // quarter of the entries, if more); the first minLookupTerms terms always are.
@@ -184,12 +208,11 @@ const (
 // change which entries are candidates (the rescoring still counts them).
 // Answer-field lookups of terms in more than a tenth of the answers are
 // skipped for the same reason.
-func (x *Index) candidateClauses(qt queryTerms) []query.Query {
+func (x *Index) candidateClauses(qt queryTerms, terms []string) []query.Query {
 	type lookup struct {
 		t        string
 		qdf, adf int
 	}
-	terms := candidateTerms(qt.all)
 	ls := make([]lookup, 0, len(terms))
 	x.mu.RLock()
 	n := len(x.entries)
@@ -236,19 +259,22 @@ func (x *Index) candidateClauses(qt queryTerms) []query.Query {
 	return clauses
 }
 
-// candidateTerms are the terms Bleve looks up to find candidates: all but the
-// CJK single characters that a bigram of the query covers (they match a large
-// part of a Chinese knowledge base and would only slow the lookup; the
-// rescoring still counts them).
-func candidateTerms(all []string) []string {
+// candidateTerms are the terms Bleve looks up to find candidates: all but,
+// unless unigrams, the CJK single characters that a bigram of the query
+// covers (they match a large part of a Chinese knowledge base and would only
+// slow the lookup; the rescoring still counts them). skipped reports whether
+// any term was left out.
+func candidateTerms(all []string, unigrams bool) (terms []string, skipped bool) {
 	covered := map[rune]bool{}
-	for _, t := range all {
-		if r := []rune(t); len(r) == 2 && isCJK(r[0]) && isCJK(r[1]) {
-			covered[r[0]], covered[r[1]] = true, true
+	if !unigrams {
+		for _, t := range all {
+			if r := []rune(t); len(r) == 2 && isCJK(r[0]) && isCJK(r[1]) {
+				covered[r[0]], covered[r[1]] = true, true
+			}
 		}
 	}
 	if len(covered) == 0 {
-		return all
+		return all, false
 	}
 	out := make([]string, 0, len(all))
 	for _, t := range all {
@@ -257,7 +283,7 @@ func candidateTerms(all []string) []string {
 		}
 		out = append(out, t)
 	}
-	return out
+	return out, len(out) < len(all)
 }
 
 // scored is a candidate entry with its score.
@@ -334,16 +360,15 @@ type qterm struct {
 
 // scorer scores entries for one analysed query; it needs x.mu held for reading.
 type scorer struct {
-	x       *Index
-	own     []qterm     // the query's own terms that occur in the knowledge base
-	groups  [][][]qterm // per synonym group, per member: its terms that are not own terms
-	n       int
-	qavg    float64
-	aavg    float64
-	weight  float64 // idf-weighted size of the query (unknown terms count as rarest), for coverage
-	unknown float64 // the part of weight from terms in no entry
-	terms   int     // number of the query's own terms
-	qnorm   float64 // norm of the query's tf-idf vector (0: not computed, -1: empty)
+	x      *Index
+	own    []qterm     // the query's own terms that occur in the knowledge base
+	groups [][][]qterm // per synonym group, per member: its terms that are not own terms
+	n      int
+	qavg   float64
+	aavg   float64
+	weight float64 // idf-weighted size of the query (unknown terms count as rarest), for coverage
+	terms  int     // number of the query's own terms
+	qnorm  float64 // norm of the query's tf-idf vector (0: not computed, -1: empty)
 }
 
 func (x *Index) newScorer(qt queryTerms) *scorer {
@@ -360,7 +385,7 @@ func (x *Index) newScorer(qt queryTerms) *scorer {
 		}
 		return qterm{id: id, w: w, qidf: x.qstats.idf(id, n), aidf: x.astats.idf(id, n)}, true
 	}
-	unknown := math.Log(1 + (float64(n)+0.5)/0.5) // idf of a term in no entry
+	unknown := s.rareIDF()
 	for _, t := range qt.all {
 		w, own := qt.terms[t]
 		if !own {
@@ -371,7 +396,6 @@ func (x *Index) newScorer(qt queryTerms) *scorer {
 			s.weight += w * q.qidf
 		} else {
 			s.weight += w * unknown
-			s.unknown += w * unknown
 		}
 		s.terms += int(w)
 	}
@@ -392,6 +416,16 @@ func (x *Index) newScorer(qt queryTerms) *scorer {
 		s.groups = append(s.groups, members)
 	}
 	return s
+}
+
+// rareIDF is the BM25 idf of a term in no entry (and of a term in no question).
+func (s *scorer) rareIDF() float64 {
+	return math.Log(1 + (float64(s.n)+0.5)/0.5)
+}
+
+// uniqueIDF is the BM25 idf of a term in one entry: the rarest that can match.
+func (s *scorer) uniqueIDF() float64 {
+	return math.Log(1 + (float64(s.n)-0.5)/1.5)
 }
 
 // term is the BM25 score of one term in an entry, questions boosted.
@@ -468,19 +502,24 @@ func (s *scorer) cosine(e *liveEntry) float64 {
 	return best
 }
 
-// coverage is the idf-weighted share of the query's terms found in an entry's
-// questions or answers.
-func (s *scorer) coverage(e *liveEntry) float64 {
+// coverage returns the idf-weighted shares of the query's terms found in an
+// entry's questions and found only in its answers. They are kept apart
+// because a word that no question has (so the rarest by the questions' idf)
+// but some answer does ("please", "tell", 好) says little about what was
+// asked; see features.
+func (s *scorer) coverage(e *liveEntry) (questions, answersOnly float64) {
 	if s.weight == 0 {
-		return 0
+		return 0, 0
 	}
-	var got float64
 	for _, t := range s.own {
-		if e.q.tf(t.id) > 0 || !s.x.rank.NoAnswers && e.a.tf(t.id) > 0 {
-			got += t.w * t.qidf
+		switch {
+		case e.q.tf(t.id) > 0:
+			questions += t.w * t.qidf
+		case !s.x.rank.NoAnswers && e.a.tf(t.id) > 0:
+			answersOnly += t.w * t.qidf
 		}
 	}
-	return got / s.weight
+	return questions / s.weight, answersOnly / s.weight
 }
 
 // highlights returns fragments of the entry's best question and answer with
@@ -573,6 +612,32 @@ func (x *Index) markFragment(text string, qset map[string]float64, maxRunes int)
 		b.WriteString("…")
 	}
 	return strings.TrimSpace(b.String()), len(matched)
+}
+
+// promoteExactQuestion moves to the front the one candidate that has q,
+// up to case, width, spaces and punctuation, among its questions: a visitor
+// who types an FAQ question word for word means that entry, whatever BM25
+// makes of the other entries' answers. With none, or several such entries,
+// the order stays.
+func promoteExactQuestion(q string, cands []scored) {
+	fq := QuestionKey(q)
+	if fq == "" || len(cands) < 2 {
+		return
+	}
+	at := -1
+	for i, c := range cands {
+		if slices.ContainsFunc(c.e.Questions, func(x string) bool { return QuestionKey(x) == fq }) {
+			if at >= 0 {
+				return // asked by two entries: ambiguous
+			}
+			at = i
+		}
+	}
+	if at > 0 {
+		c := cands[at]
+		copy(cands[1:at+1], cands[:at])
+		cands[0] = c
+	}
 }
 
 // exactQuestion reports whether q is, up to case, width, spaces and

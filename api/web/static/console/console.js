@@ -37,6 +37,21 @@
     no_smtp: ["E-mail is off: this server has no SMTP server (--smtp-addr), so ticket notifications and replies are not sent. Waiting e-mails: ", "邮件未开启：本服务器未配置 SMTP（--smtp-addr），工单通知与回复不会发出。待发送邮件："],
     no_email: ["No e-mail address was left: call the visitor and record the call as a note.", "访客未留邮箱：请致电访客，并将通话记录为备注。"],
     pw: ["Password", "修改密码"], pw_current: ["Current password", "当前密码"], pw_new: ["New password (at least 10 characters)", "新密码（至少 10 个字符）"],
+    knowledge: ["Knowledge", "知识库"], kb_search: ["Search entries", "搜索问答"], kb_new: ["New entry", "新建问答"],
+    kb_pick: ["Pick an entry on the left, or try a question below.", "请在左侧选择一个问答，或在下方试一试。"],
+    kb_file: ["File", "文件"], kb_answer: ["Answer", "答案"], kb_tags: ["Tags (comma-separated)", "标签（用逗号分隔）"],
+    kb_save: ["Save", "保存"], kb_saved: ["Saved: the bot answers with it now.", "已保存，机器人现在使用此内容回答。"],
+    kb_delete: ["Delete", "删除"], kb_confirm_delete: ["Click again to delete", "再次点击以删除"], kb_deleted: ["FAQ entry deleted: ", "已删除问答："],
+    kb_readonly: ["Read-only: ", "只读："],
+    ro_starter: ["this entry is part of the built-in demo set. Start the server with --kb DIR to edit FAQ entries.", "此问答属于内置演示知识库。使用 --kb DIR 启动服务器后即可编辑问答。"],
+    ro_single_file: ["the server's knowledge is the single file {file}: edit that file, or start the server with --kb DIR.", "服务器的知识库是单个文件 {file}：请编辑该文件，或使用 --kb DIR 启动服务器。"],
+    ro_multi_entry_file: ["this entry comes from {file}, a file with several entries: edit that file, or convert it to one Markdown file per entry (frontdesk kb import).", "此问答来自包含多个问答的文件 {file}：请编辑该文件，或将其转换为每个问答一个 Markdown 文件（frontdesk kb import）。"], kb_more_answers: ["Further answers of this entry (kept as they are): ", "此问答的其他答案（保持不变）："],
+    kb_none: ["No entries match.", "没有匹配的问答。"], kb_more: [" more: refine the search", " 条未显示，请细化搜索"],
+    kb_problems: ["Problems in the knowledge base", "知识库中的问题"], kb_try: ["Try a question", "试一试"], kb_try_go: ["Try", "试一试"],
+    kb_try_ph: ["A question, as a visitor would ask it", "像访客一样输入一个问题"], kb_margin: ["margin", "差距"],
+    verdict_answer: ["The bot answers with the first entry", "机器人将用第一个问答回答"],
+    verdict_clarify: ["The bot asks which of these entries is meant", "机器人将询问访客指的是哪一个问答"],
+    verdict_fallback: ["The bot finds no answer (fallback)", "机器人找不到答案（兜底回复）"],
     pw_again: ["New password again", "再次输入新密码"], pw_mismatch: ["The new passwords differ.", "两次输入的新密码不一致。"],
     pw_done: ["Password changed. Your other sessions were signed out.", "密码已修改，您在其他设备上的登录已退出。"], pw_save: ["Change password", "修改密码"]
   };
@@ -186,6 +201,7 @@
   function start(me) {
     state.me = me.agent; state.csrf = me.csrf_token; state.presence = me.presence || "online";
     document.documentElement.lang = zh ? "zh-CN" : "en";
+    ui.kbTry = null; // redrawn in the new language
     clear(app);
     var top = el("div", "top");
     top.appendChild(el("span", "brand", "Frontdesk"));
@@ -208,9 +224,14 @@
     var tabs = el("div", "tabs");
     ui.tabs = {};
     var tabNames = ["queue", "mine", "tickets"];
-    if (state.me.role === "admin" || state.me.role === "editor") tabNames.push("dashboard");
+    if (state.me.role === "admin" || state.me.role === "editor") tabNames.push("dashboard", "knowledge");
     tabNames.forEach(function (k) {
-      var b = btn(t(k), "", function () { state.tab = k; renderSide(); if (k === "tickets") loadTickets(); if (k === "dashboard") showDashboard(7); });
+      var b = btn(t(k), "", function () {
+        state.tab = k; renderSide();
+        if (k === "tickets") loadTickets();
+        if (k === "dashboard") showDashboard(7);
+        if (k === "knowledge") showKnowledge(null);
+      });
       b.setAttribute("data-tab", k);
       ui.tabs[k] = b;
       tabs.appendChild(b);
@@ -374,6 +395,7 @@
     if (state.tab === "queue") renderQueue();
     else if (state.tab === "mine") renderMine();
     else if (state.tab === "dashboard") renderDashboardSide();
+    else if (state.tab === "knowledge") renderKnowledgeSide();
     else renderTickets();
   }
 
@@ -976,6 +998,220 @@
     });
     setTimeout(function () { answer.focus(); }, 0);
     return f;
+  }
+
+  // ---------- knowledge ----------
+  // The Knowledge tab: the entries (searchable) on the left; in the pane the
+  // knowledge base's problems (when there are any), the selected entry's
+  // edit form and a "Try a question" box that shows what the bot's FAQ rule
+  // does with a question.
+  var kb = { q: "", entries: [], total: 0, problems: [], current: null, seq: 0 };
+
+  function loadKnowledge() {
+    var n = ++kb.seq;
+    var q = "?limit=200" + (kb.q ? "&q=" + encodeURIComponent(kb.q) : "");
+    return Promise.all([api("GET", "/api/v1/agent/knowledge/entries" + q), api("GET", "/api/v1/agent/knowledge/problems")]).then(function (r) {
+      if (n !== kb.seq) return; // a later search answered first
+      kb.entries = r[0].entries; kb.total = r[0].total; kb.problems = r[1].problems;
+      if (state.tab === "knowledge") renderSide();
+      renderKnowledgeProblems();
+    }).catch(function (e) { if (ui.kbMsg) ui.kbMsg.textContent = e.message; });
+  }
+
+  function renderKnowledgeSide() {
+    if (!ui.kbSearch) {
+      ui.kbSearch = el("input", "kb-search"); ui.kbSearch.type = "search"; ui.kbSearch.name = "kb-q";
+      var timer = null;
+      ui.kbSearch.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () { kb.q = ui.kbSearch.value.trim(); loadKnowledge(); }, 200);
+      });
+    }
+    ui.kbSearch.placeholder = t("kb_search");
+    // Lists are redrawn on every queue event: keep the cursor in the search box.
+    var focused = document.activeElement === ui.kbSearch, pos = ui.kbSearch.selectionStart;
+    var bar = el("div", "dialog kb-bar");
+    bar.appendChild(ui.kbSearch);
+    bar.appendChild(btn(t("kb_new"), "kb-new", function () { showKnowledge({ id: "", questions: [], answer: "", skill: "", tags: [], editable: true, isNew: true }); }));
+    ui.list.appendChild(bar);
+    if (focused) { ui.kbSearch.focus(); try { ui.kbSearch.setSelectionRange(pos, pos); } catch (e) { /* not a text field */ } }
+    if (!kb.entries.length) { ui.list.appendChild(el("div", "empty", t("kb_none"))); return; }
+    kb.entries.forEach(function (e) {
+      var it = el("div", "item kb-entry" + (kb.current === e.id ? " selected" : ""));
+      it.setAttribute("data-id", e.id);
+      var info = el("div", "grow");
+      info.appendChild(el("div", "kb-q", e.questions[0] || e.id));
+      info.appendChild(el("div", "sub", e.id + " · " + e.file));
+      it.appendChild(info);
+      if (!e.editable) it.appendChild(el("span", "badge", zh ? "只读" : "read-only"));
+      it.addEventListener("click", function () { openKnowledgeEntry(e.id); });
+      ui.list.appendChild(it);
+    });
+    if (kb.total > kb.entries.length) ui.list.appendChild(el("div", "empty", (kb.total - kb.entries.length) + t("kb_more")));
+  }
+
+  function openKnowledgeEntry(id) {
+    api("GET", "/api/v1/agent/knowledge/entries/" + encodeURIComponent(id)).then(function (e) { showKnowledge(e); })
+      .catch(function (e) { if (ui.kbMsg) ui.kbMsg.textContent = e.message; });
+  }
+
+  // showKnowledge draws the pane: problems, the entry's form (or a hint), the try box.
+  function showKnowledge(entry) {
+    state.current = null;
+    kb.current = entry && !entry.isNew ? entry.id : null;
+    clear(ui.pane);
+    var page = el("div", "knowledge");
+    ui.kbProblems = el("div", "kb-problems");
+    page.appendChild(ui.kbProblems);
+    ui.kbMsg = el("div", "kb-msg");
+    page.appendChild(entry ? entryForm(entry) : el("div", "empty", t("kb_pick")));
+    page.appendChild(ui.kbMsg);
+    // The try box keeps its question and result while entries change, to try again after a save.
+    ui.kbTry = ui.kbTry || tryBox();
+    page.appendChild(ui.kbTry);
+    ui.pane.appendChild(page);
+    renderKnowledgeProblems();
+    if (!entry) loadKnowledge(); else if (state.tab === "knowledge") renderSide();
+  }
+
+  function renderKnowledgeProblems() {
+    if (!ui.kbProblems || !ui.kbProblems.isConnected) return;
+    clear(ui.kbProblems);
+    if (!kb.problems.length) return;
+    ui.kbProblems.appendChild(el("h3", null, t("kb_problems") + " (" + kb.problems.length + ")"));
+    kb.problems.forEach(function (p) {
+      var row = el("div", "kb-problem");
+      row.appendChild(el("span", "kb-problem-file", p.file + (p.line ? ":" + p.line : "")));
+      row.appendChild(el("span", null, " " + p.message));
+      ui.kbProblems.appendChild(row);
+    });
+  }
+
+  // entryForm edits an entry (or creates one when entry.isNew): questions one
+  // per line, a multi-line answer, the team and tags; Save and Delete (a
+  // second click deletes). Read-only entries show why, with the fields locked.
+  function entryForm(entry) {
+    var f = el("form", "faq-form kb-form");
+    f.appendChild(el("h2", null, entry.isNew ? t("kb_new") : entry.id));
+    if (!entry.isNew) f.appendChild(el("div", "sub kb-file", t("kb_file") + ": " + entry.file));
+    if (!entry.editable) {
+      var why = T["ro_" + entry.origin] ? t("ro_" + entry.origin).replace("{file}", entry.file) : entry.read_only;
+      f.appendChild(el("div", "warn kb-readonly", t("kb_readonly") + why));
+    }
+    var ql = el("label", null, t("faq_questions"));
+    var questions = el("textarea"); questions.name = "questions"; questions.rows = Math.min(8, 2 + entry.questions.length);
+    questions.value = entry.questions.join("\n");
+    ql.appendChild(questions);
+    var al = el("label", null, t("kb_answer"));
+    var answer = el("textarea"); answer.name = "answer"; answer.rows = 8; answer.maxLength = 16000;
+    answer.value = entry.answer;
+    al.appendChild(answer);
+    var sl = el("label", null, t("faq_skill"));
+    var skill = el("select"); skill.name = "skill";
+    var def = el("option", null, t("faq_skill_default")); def.value = ""; skill.appendChild(def);
+    var groups = state.groups.slice();
+    if (entry.skill && !groups.some(function (g) { return g.id === entry.skill; })) groups.push({ id: entry.skill, name: entry.skill });
+    groups.forEach(function (gr) { var op = el("option", null, gr.name); op.value = gr.id; if (gr.id === entry.skill) op.selected = true; skill.appendChild(op); });
+    sl.appendChild(skill);
+    var tl = el("label", null, t("kb_tags"));
+    var tags = el("input"); tags.name = "tags"; tags.value = (entry.tags || []).join(", ");
+    tl.appendChild(tags);
+    [ql, al, sl, tl].forEach(function (n) { f.appendChild(n); });
+    if (entry.answers && entry.answers.length > 1) {
+      var more = el("div", "sub kb-more-answers");
+      more.appendChild(el("div", null, t("kb_more_answers")));
+      entry.answers.slice(1).forEach(function (a) { more.appendChild(el("div", "kb-other-answer", a)); });
+      f.appendChild(more);
+    }
+    var msg = el("div", "error");
+    f.appendChild(msg);
+    if (!entry.editable) {
+      [questions, answer, skill, tags].forEach(function (n) { n.disabled = true; });
+      return f;
+    }
+    var acts = el("div", "dialog");
+    var save = el("button", "primary kb-save", entry.isNew ? t("faq_save") : t("kb_save")); save.type = "submit";
+    acts.appendChild(save);
+    if (!entry.isNew) {
+      var del = btn(t("kb_delete"), "danger kb-delete", function () {
+        if (!del.getAttribute("data-armed")) {
+          del.setAttribute("data-armed", "1");
+          del.textContent = t("kb_confirm_delete");
+          setTimeout(function () { del.removeAttribute("data-armed"); del.textContent = t("kb_delete"); }, 4000);
+          return;
+        }
+        del.disabled = true;
+        api("DELETE", "/api/v1/agent/knowledge/entries/" + encodeURIComponent(entry.id)).then(function () {
+          showKnowledge(null);
+          ui.kbMsg.appendChild(el("span", "faq-created", t("kb_deleted") + entry.id));
+        }).catch(function (e) { del.disabled = false; msg.textContent = e.message; });
+      });
+      acts.appendChild(del);
+    }
+    f.appendChild(acts);
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var qs = questions.value.split("\n").map(function (q) { return q.trim(); }).filter(Boolean);
+      if (!qs.length) { questions.focus(); return; }
+      if (!answer.value.trim()) { answer.focus(); return; }
+      var body = { questions: qs, answer: answer.value, skill: skill.value, tags: tags.value.split(",").map(function (x) { return x.trim(); }).filter(Boolean) };
+      save.disabled = true;
+      msg.textContent = "";
+      var req = entry.isNew ? api("POST", "/api/v1/agent/knowledge/entries", body)
+        : api("PUT", "/api/v1/agent/knowledge/entries/" + encodeURIComponent(entry.id), body);
+      req.then(function (e) {
+        e.editable = true;
+        if (!e.file) e.file = entry.file;
+        showKnowledge(e);
+        ui.kbMsg.appendChild(el("span", "faq-created kb-saved", entry.isNew ? t("faq_created") + e.id : t("kb_saved")));
+        loadKnowledge();
+      }).catch(function (e) { save.disabled = false; msg.textContent = e.message; });
+    });
+    return f;
+  }
+
+  // tryBox asks the server what the FAQ search finds for a question and what
+  // the bot's FAQ rule does with it.
+  function tryBox() {
+    var box = el("form", "kb-try");
+    box.appendChild(el("h3", null, t("kb_try")));
+    var row = el("div", "dialog");
+    var text = el("input"); text.name = "try"; text.placeholder = t("kb_try_ph"); text.maxLength = 1000;
+    var go = el("button", "primary", t("kb_try_go")); go.type = "submit";
+    row.appendChild(text); row.appendChild(go);
+    box.appendChild(row);
+    var out = el("div", "kb-try-result");
+    box.appendChild(out);
+    box.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (!text.value.trim()) { text.focus(); return; }
+      go.disabled = true;
+      api("POST", "/api/v1/agent/knowledge/try", { text: text.value }).then(function (r) {
+        go.disabled = false;
+        clear(out);
+        var v = el("div", "kb-verdict " + r.verdict, t("verdict_" + r.verdict));
+        v.setAttribute("data-verdict", r.verdict);
+        out.appendChild(v);
+        out.appendChild(el("div", "sub", t("confidence") + " " + r.confidence.toFixed(2) + " · " + t("kb_margin") + " " + r.margin.toFixed(2) +
+          " · " + t("threshold") + " " + r.answer_threshold.toFixed(2)));
+        if (r.verdict === "answer" && r.results.length) {
+          var md = el("div", "kb-try-answer");
+          renderMarkdown(md, r.results[0].answer);
+          out.appendChild(md);
+        }
+        var list = el("ol", "kb-try-results");
+        r.results.forEach(function (h) {
+          var li = el("li");
+          var a = el("a", null, h.question); a.href = "#";
+          a.addEventListener("click", function (e) { e.preventDefault(); openKnowledgeEntry(h.id); });
+          li.appendChild(a);
+          li.appendChild(el("span", "sub", " " + h.id + " · " + h.score.toFixed(2)));
+          list.appendChild(li);
+        });
+        out.appendChild(list);
+      }).catch(function (e) { go.disabled = false; clear(out); out.appendChild(el("div", "error", e.message)); });
+    });
+    return box;
   }
 
   // ---------- boot ----------
