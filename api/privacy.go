@@ -1,8 +1,10 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -63,16 +65,19 @@ type erasureRequest struct {
 func (s *Server) eraseByEmail(c *gin.Context) {
 	var req erasureRequest
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)
-	if err := c.ShouldBindJSON(&req); err != nil || req.Email == "" || len(req.Email) > 254 {
-		writeError(c, badRequest(`body must be {"email": "..."} (a verified e-mail)`))
+	if err := c.ShouldBindJSON(&req); err != nil || strings.TrimSpace(req.Email) == "" || len(req.Email) > 254 {
+		writeError(c, badRequest(`body must be {"email": "..."}`))
 		return
 	}
-	ids, err := s.privacy.EraseByEmail(c.Request.Context(), actor(c), c.Param("key"), req.Email)
+	out, err := s.privacy.EraseByEmail(c.Request.Context(), actor(c), c.Param("key"), req.Email)
+	if errors.Is(err, privacy.ErrNoMatch) {
+		err = &Error{Status: http.StatusNotFound, Code: "no_match", Message: "no visitor or ticket of this site has this e-mail address; nothing was erased"}
+	}
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"erased_visitors": ids})
+	c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) listAudit(c *gin.Context) {

@@ -205,6 +205,12 @@ type OutboxItem struct {
 	CreatedAt     time.Time       `json:"created_at"`
 	// DoneAt is when the item was delivered (nil while pending).
 	DoneAt *time.Time `json:"done_at,omitempty"`
+	// SiteID, VisitorID, ConversationID and TicketID name what the item
+	// concerns (any may be empty), so erasure and retention reach it.
+	SiteID         string `json:"site_id,omitempty"`
+	VisitorID      string `json:"visitor_id,omitempty"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	TicketID       string `json:"ticket_id,omitempty"`
 }
 
 // AgentStore keeps agents and their console sessions.

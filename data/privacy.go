@@ -26,12 +26,15 @@ type AuditEntry struct {
 
 // The audited actions.
 const (
-	AuditView     = "view_conversation"
-	AuditExport   = "export_visitor"
-	AuditErase    = "erase_visitor"
-	AuditSettings = "change_settings"
-	AuditKeys     = "change_identity_keys"
-	AuditPurge    = "retention_purge"
+	AuditView   = "view_conversation"
+	AuditExport = "export_visitor"
+	AuditErase  = "erase_visitor"
+	// AuditEraseSearch is the search of a site's personal data for an
+	// e-mail address before an erasure (the address is not recorded).
+	AuditEraseSearch = "erase_by_email"
+	AuditSettings    = "change_settings"
+	AuditKeys        = "change_identity_keys"
+	AuditPurge       = "retention_purge"
 )
 
 // ComputeHash returns the entry's hash: SHA-256 over the previous hash and
@@ -50,15 +53,45 @@ func (e AuditEntry) ComputeHash() string {
 type VisitorExport struct {
 	Visitor       Visitor              `json:"visitor"`
 	Conversations []ConversationExport `json:"conversations"`
-	Tickets       []Ticket             `json:"tickets"`
+	Tickets       []TicketExport       `json:"tickets"`
 	Events        []VisitorEvent       `json:"events"`
 }
 
-// ConversationExport is a conversation with its transcript (agents' notes excluded).
+// ConversationExport is a conversation with its transcript (agents' notes
+// excluded), its files with their contents and the rating's comment.
 type ConversationExport struct {
 	Conversation
-	Messages []Message `json:"messages"`
-	Files    []File    `json:"files"`
+	RatingComment string       `json:"rating_comment,omitempty"`
+	Messages      []Message    `json:"messages"`
+	Files         []FileExport `json:"files"`
+}
+
+// FileExport is a file with its bytes (base64 in JSON).
+type FileExport struct {
+	File
+	Content []byte `json:"content"`
+}
+
+// TicketExport is a ticket with its history: replies e-mailed to the
+// visitor and status changes (agents' internal notes excluded, as in
+// transcripts).
+type TicketExport struct {
+	Ticket
+	Events []TicketEvent `json:"events"`
+}
+
+// EmailMatches is what a site stores under one e-mail address: visitors
+// whose personal fields (verified or not) have it, and tickets whose
+// contact has it, each with the visitor it belongs to ("" when none).
+type EmailMatches struct {
+	VisitorIDs []string
+	Tickets    []TicketRef
+}
+
+// TicketRef names a ticket and the visitor it belongs to ("" when none).
+type TicketRef struct {
+	ID        string
+	VisitorID string
 }
 
 // PrivacyStore serves data-subject rights, retention and the audit log.
@@ -68,11 +101,20 @@ type PrivacyStore interface {
 	// ExportVisitor collects a visitor's data.
 	ExportVisitor(ctx context.Context, visitorID string) (VisitorExport, error)
 	// EraseVisitor deletes a visitor and every copy of their data:
-	// conversations, messages, files, events, tickets.
+	// conversations, messages, files, events, tickets, and the outbox items
+	// (e-mails, webhook deliveries) about them, pending or delivered.
 	EraseVisitor(ctx context.Context, visitorID string) error
+	// FindByEmail finds everything of a site stored under an e-mail address
+	// (compared without case and surrounding spaces), verified or not. It
+	// opens every visitor's personal fields and every ticket's contact of
+	// the site: meant for rare erasure requests, not for lookups.
+	FindByEmail(ctx context.Context, siteID, email string) (EmailMatches, error)
+	// EraseTicket deletes a ticket with its history and outbox items.
+	EraseTicket(ctx context.Context, ticketID string) error
 	// PurgeBefore deletes a site's conversations (with their messages,
-	// files, tickets and events) not updated since before, and older visitor
-	// events, at most limit conversations per call; it returns how many went.
+	// files, tickets, events and outbox items) not updated since before,
+	// older visitor events and the site's outbox items delivered before it,
+	// at most limit conversations per call; it returns how many went.
 	PurgeBefore(ctx context.Context, siteID string, before time.Time, limit int) (int, error)
 	// AppendAudit adds an entry to the audit log, setting Seq, PrevHash and Hash.
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)

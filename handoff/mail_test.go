@@ -318,6 +318,10 @@ func TestTicketReplyGoesBackToAMailbox(t *testing.T) {
 				if json.Unmarshal(it.Payload, &m) == nil && len(m.To) == 1 && m.To[0] == "wang@example.com" {
 					reply = &m
 				}
+				// Notification and reply are linked so that erasure reaches them.
+				if it.TicketID != tk.ID || it.VisitorID != tk.VisitorID || it.ConversationID != tk.ConversationID || it.SiteID != tk.SiteID {
+					t.Errorf("e-mail %s links %q/%q/%q/%q; want the ticket's site, visitor, conversation and id", it.ID, it.SiteID, it.VisitorID, it.ConversationID, it.TicketID)
+				}
 			}
 			if reply == nil || reply.ReplyTo != tc.want || !strings.Contains(reply.Subject, tk.ID) {
 				t.Errorf("reply e-mail = %+v; want Reply-To %q and the ticket id in the subject", reply, tc.want)

@@ -96,6 +96,7 @@ func (r *Router) LeaveMessage(ctx context.Context, conv data.Conversation, conta
 		if err != nil {
 			return nil // a marshalled string cannot fail
 		}
+		item.SiteID, item.VisitorID, item.ConversationID, item.TicketID = conv.SiteID, conv.VisitorID, conv.ID, ticketID
 		return []data.OutboxItem{item}
 	}
 	// The first message left in a conversation gets an id made from the
@@ -388,6 +389,7 @@ func (t *Tickets) Reply(ctx context.Context, agent data.Agent, ticketID, text st
 	if err != nil {
 		return data.TicketEvent{}, err
 	}
+	item.SiteID, item.VisitorID, item.ConversationID, item.TicketID = tk.SiteID, tk.VisitorID, tk.ConversationID, tk.ID
 	outbox := []data.OutboxItem{item}
 	ev, err := t.store.AddTicketEvent(ctx, data.TicketEvent{TicketID: ticketID, Kind: "reply", AuthorID: agent.ID, Body: text}, outbox...)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/frontdesk/frontdesk/data"
@@ -15,7 +16,6 @@ type Store interface {
 	data.PrivacyStore
 	SiteByKey(ctx context.Context, key string) (data.Site, error)
 	GetVisitor(ctx context.Context, id string) (data.Visitor, error)
-	VisitorsByEmail(ctx context.Context, siteID, email string) ([]data.Visitor, error)
 }
 
 // Actor is who accesses personal data, as the audit log names them.
@@ -73,25 +73,67 @@ func (s *Service) Erase(ctx context.Context, a Actor, visitorID string) error {
 	return nil
 }
 
-// EraseByEmail erases every visitor of a site whose verified e-mail is this
-// one (found by its blind index) and returns their ids.
-func (s *Service) EraseByEmail(ctx context.Context, a Actor, siteKey, email string) ([]string, error) {
+// ErrNoMatch means nothing of the site is stored under the e-mail address.
+var ErrNoMatch = fmt.Errorf("privacy: nothing of this site is stored under this e-mail address: %w", data.ErrNotFound)
+
+// Erasure says what an erasure by e-mail deleted.
+type Erasure struct {
+	// Visitors are the visitors erased with all their data.
+	Visitors []string `json:"erased_visitors"`
+	// Tickets are the tickets whose contact had the address (erased with
+	// their visitor, or alone when they belong to none).
+	Tickets []string `json:"erased_tickets"`
+}
+
+// EraseByEmail erases everything a site stores under an e-mail address:
+// every visitor whose personal fields have it (verified or not), every
+// ticket whose contact has it, and the visitor each such ticket belongs to
+// (the address was given as theirs). Finding them opens every visitor's
+// personal fields and every ticket's contact of the site (a scan), so the
+// search is audited too. Nothing found is ErrNoMatch.
+func (s *Service) EraseByEmail(ctx context.Context, a Actor, siteKey, email string) (Erasure, error) {
+	out := Erasure{Visitors: []string{}, Tickets: []string{}}
 	site, err := s.store.SiteByKey(ctx, siteKey)
 	if err != nil {
-		return nil, fmt.Errorf("privacy: erase by email: %w", err)
+		return out, fmt.Errorf("privacy: erase by email: %w", err)
 	}
-	vs, err := s.store.VisitorsByEmail(ctx, site.ID, email)
+	if err := s.Audit(ctx, a, data.AuditEraseSearch, site.ID, "site:"+site.Key, ""); err != nil {
+		return out, err
+	}
+	m, err := s.store.FindByEmail(ctx, site.ID, email)
 	if err != nil {
-		return nil, fmt.Errorf("privacy: erase by email: %w", err)
+		return out, fmt.Errorf("privacy: erase by email: %w", err)
 	}
-	ids := make([]string, 0, len(vs))
-	for _, v := range vs {
-		if err := s.Erase(ctx, a, v.ID); err != nil {
-			return ids, err
+	if len(m.VisitorIDs) == 0 && len(m.Tickets) == 0 {
+		return out, ErrNoMatch
+	}
+	visitors := append([]string(nil), m.VisitorIDs...)
+	for _, t := range m.Tickets {
+		if t.VisitorID != "" && !slices.Contains(visitors, t.VisitorID) {
+			visitors = append(visitors, t.VisitorID)
 		}
-		ids = append(ids, v.ID)
 	}
-	return ids, nil
+	for _, id := range visitors {
+		switch err := s.Erase(ctx, a, id); {
+		case errors.Is(err, data.ErrNotFound): // erased meanwhile
+		case err != nil:
+			return out, err
+		default:
+			out.Visitors = append(out.Visitors, id)
+		}
+	}
+	for _, t := range m.Tickets {
+		if t.VisitorID == "" {
+			if err := s.Audit(ctx, a, data.AuditErase, site.ID, "ticket:"+t.ID, ""); err != nil {
+				return out, err
+			}
+			if err := s.store.EraseTicket(ctx, t.ID); err != nil && !errors.Is(err, data.ErrNotFound) {
+				return out, fmt.Errorf("privacy: erase by email: %w", err)
+			}
+		}
+		out.Tickets = append(out.Tickets, t.ID)
+	}
+	return out, nil
 }
 
 // ErrChainBroken means the audit log was edited or rows were deleted.

@@ -169,8 +169,10 @@ func wants(h data.Webhook, event string) bool {
 	return false
 }
 
-// emit enqueues one delivery per webhook that wants the event.
-func (s *Store) emit(ctx context.Context, siteID, event string, payload any) {
+// emit enqueues one delivery per webhook that wants the event, linked to
+// the visitor, conversation and ticket it concerns (link's ids) so erasure
+// and retention delete it.
+func (s *Store) emit(ctx context.Context, siteID, event string, payload any, link data.OutboxItem) {
 	hooks := s.hooks(ctx, siteID)
 	if len(hooks) == 0 {
 		return
@@ -186,7 +188,8 @@ func (s *Store) emit(ctx context.Context, siteID, event string, payload any) {
 			continue
 		}
 		p, _ := json.Marshal(delivery{WebhookID: h.ID, URL: h.URL, Secret: h.Secret, Body: body, Event: event})
-		items = append(items, data.OutboxItem{Kind: OutboxKind, Payload: p})
+		items = append(items, data.OutboxItem{Kind: OutboxKind, Payload: p, SiteID: siteID,
+			VisitorID: link.VisitorID, ConversationID: link.ConversationID, TicketID: link.TicketID})
 	}
 	if len(items) == 0 {
 		return
@@ -227,7 +230,7 @@ func (s *Store) CreateConversation(ctx context.Context, c data.Conversation) (da
 	out, err := s.Store.CreateConversation(ctx, c)
 	if err == nil {
 		s.remember(out.ID, out.SiteID)
-		s.emit(ctx, out.SiteID, ConversationCreated, out)
+		s.emit(ctx, out.SiteID, ConversationCreated, out, data.OutboxItem{VisitorID: out.VisitorID, ConversationID: out.ID})
 	}
 	return out, err
 }
@@ -239,7 +242,7 @@ func (s *Store) AppendMessage(ctx context.Context, m data.Message) (data.Message
 		if site, ok := s.siteOf(ctx, m.ConversationID); ok && len(s.hooks(ctx, site)) > 0 {
 			msg := out
 			msg.Metadata = nil // the bot's decision record stays inside
-			s.emit(ctx, site, MessageCreated, msg)
+			s.emit(ctx, site, MessageCreated, msg, data.OutboxItem{ConversationID: m.ConversationID})
 		}
 	}
 	return out, dup, err
@@ -253,9 +256,9 @@ func (s *Store) Transition(ctx context.Context, t data.Transition) (data.Convers
 	}
 	switch {
 	case t.From == data.StatusBot && t.To == data.StatusQueued:
-		s.emit(ctx, c.SiteID, ConversationHandedOff, c)
+		s.emit(ctx, c.SiteID, ConversationHandedOff, c, data.OutboxItem{VisitorID: c.VisitorID, ConversationID: c.ID})
 	case t.To == data.StatusClosed:
-		s.emit(ctx, c.SiteID, ConversationClosed, c)
+		s.emit(ctx, c.SiteID, ConversationClosed, c, data.OutboxItem{VisitorID: c.VisitorID, ConversationID: c.ID})
 	}
 	return c, msg, err
 }
@@ -266,7 +269,7 @@ func (s *Store) CreateTicket(ctx context.Context, t data.Ticket, outbox ...data.
 	if err == nil {
 		pub := out
 		pub.Contact = data.Contact{}
-		s.emit(ctx, out.SiteID, TicketCreated, pub)
+		s.emit(ctx, out.SiteID, TicketCreated, pub, data.OutboxItem{VisitorID: out.VisitorID, ConversationID: out.ConversationID, TicketID: out.ID})
 	}
 	return out, err
 }
@@ -275,7 +278,7 @@ func (s *Store) CreateTicket(ctx context.Context, t data.Ticket, outbox ...data.
 func (s *Store) RateConversation(ctx context.Context, id string, score int, comment string) (data.Conversation, data.Message, error) {
 	c, msg, err := s.Store.RateConversation(ctx, id, score, comment)
 	if err == nil {
-		s.emit(ctx, c.SiteID, RatingSubmitted, map[string]any{"conversation_id": c.ID, "score": score})
+		s.emit(ctx, c.SiteID, RatingSubmitted, map[string]any{"conversation_id": c.ID, "score": score}, data.OutboxItem{VisitorID: c.VisitorID, ConversationID: c.ID})
 	}
 	return c, msg, err
 }

@@ -144,6 +144,10 @@ func TestWebhookDeliveries(t *testing.T) {
 		if bytes.Contains(it.Payload, []byte("secret@example.com")) {
 			t.Error("a webhook payload carries the ticket contact's e-mail")
 		}
+		// Linked so that erasure and retention reach the delivery.
+		if it.SiteID != site.ID || it.ConversationID != c.ID {
+			t.Errorf("delivery %s links site %q conversation %q; want %s and %s", it.ID, it.SiteID, it.ConversationID, site.ID, c.ID)
+		}
 	}
 }
 

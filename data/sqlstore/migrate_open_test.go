@@ -34,13 +34,17 @@ func TestMigrationClosesDuplicateOpenConversations(t *testing.T) {
 	}
 	st.Close()
 
-	// Back to schema 8 with a second open conversation, as before the index.
+	// Back to schema 8 with a second open conversation, as before the index
+	// (and before the outbox links of 0010).
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UnixMilli()
 	for _, q := range []string{
+		`DROP INDEX outbox_visitor`, `DROP INDEX outbox_conversation`, `DROP INDEX outbox_ticket`, `DROP INDEX outbox_site_done`,
+		`ALTER TABLE outbox DROP COLUMN site_id`, `ALTER TABLE outbox DROP COLUMN visitor_id`,
+		`ALTER TABLE outbox DROP COLUMN conversation_id`, `ALTER TABLE outbox DROP COLUMN ticket_id`,
 		`DROP INDEX conversations_one_open`,
 		`UPDATE schema_version SET version = 8`,
 	} {

@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/frontdesk/frontdesk/data"
@@ -51,13 +53,15 @@ func scanStrings(rows rowsScanner) ([]string, error) {
 }
 
 // ExportVisitor collects a visitor's personal fields, conversations with
-// their transcripts (without agents' notes) and files, tickets and events.
+// their transcripts (without agents' notes), files with their contents and
+// rating comments, tickets with their replies and status changes (without
+// notes), and events.
 func (s *Store) ExportVisitor(ctx context.Context, visitorID string) (data.VisitorExport, error) {
 	v, err := s.GetVisitor(ctx, visitorID)
 	if err != nil {
 		return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
 	}
-	out := data.VisitorExport{Visitor: v, Conversations: []data.ConversationExport{}, Tickets: []data.Ticket{}, Events: []data.VisitorEvent{}}
+	out := data.VisitorExport{Visitor: v, Conversations: []data.ConversationExport{}, Tickets: []data.TicketExport{}, Events: []data.VisitorEvent{}}
 	rows, err := s.read.QueryContext(ctx, `SELECT `+s.d.convColumns+` FROM conversations WHERE visitor_id = ? ORDER BY created_at, id`, visitorID)
 	if err != nil {
 		return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
@@ -73,7 +77,14 @@ func (s *Store) ExportVisitor(ctx context.Context, visitorID string) (data.Visit
 	}
 	rows.Close()
 	for _, c := range convs {
-		ce := data.ConversationExport{Conversation: c, Messages: []data.Message{}, Files: []data.File{}}
+		ce := data.ConversationExport{Conversation: c, Messages: []data.Message{}, Files: []data.FileExport{}}
+		var comment []byte
+		if err := s.read.QueryRowContext(ctx, `SELECT rating_comment FROM conversations WHERE id = ?`, c.ID).Scan(&comment); err != nil {
+			return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
+		}
+		if ce.RatingComment, err = s.openString(comment, []byte("rating:"+c.ID)); err != nil {
+			return data.VisitorExport{}, fmt.Errorf("sqlstore: export: rating comment: %w", err)
+		}
 		for after := int64(0); ; {
 			msgs, err := s.ListMessages(ctx, c.ID, after, 1000)
 			if err != nil {
@@ -98,7 +109,7 @@ func (s *Store) ExportVisitor(ctx context.Context, visitorID string) (data.Visit
 			if err != nil {
 				return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
 			}
-			ce.Files = append(ce.Files, f)
+			ce.Files = append(ce.Files, data.FileExport{File: f, Content: f.Content})
 		}
 		out.Conversations = append(out.Conversations, ce)
 	}
@@ -113,9 +124,23 @@ func (s *Store) ExportVisitor(ctx context.Context, visitorID string) (data.Visit
 			trows.Close()
 			return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
 		}
-		out.Tickets = append(out.Tickets, t)
+		out.Tickets = append(out.Tickets, data.TicketExport{Ticket: t, Events: []data.TicketEvent{}})
 	}
 	trows.Close()
+	if err := trows.Err(); err != nil {
+		return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
+	}
+	for i, t := range out.Tickets {
+		evs, err := s.TicketEvents(ctx, t.ID)
+		if err != nil {
+			return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
+		}
+		for _, e := range evs {
+			if e.Kind != "note" {
+				out.Tickets[i].Events = append(out.Tickets[i].Events, e)
+			}
+		}
+	}
 	erows, err := s.read.QueryContext(ctx, `SELECT id, site_id, visitor_id, conversation_id, name, props, created_at FROM visitor_events WHERE visitor_id = ? ORDER BY created_at, id`, visitorID)
 	if err != nil {
 		return data.VisitorExport{}, fmt.Errorf("sqlstore: export: %w", err)
@@ -154,6 +179,9 @@ func deleteConversationsTx(ctx context.Context, tx *txn, where string, args ...a
 	tx.seqs.reset() // the messages of some conversations go
 	sub := `SELECT id FROM conversations WHERE ` + where
 	for _, q := range []string{
+		// E-mails and webhook deliveries about them, pending or delivered.
+		`DELETE FROM outbox WHERE conversation_id IN (` + sub + `)`,
+		`DELETE FROM outbox WHERE ticket_id IN (SELECT id FROM tickets WHERE conversation_id IN (` + sub + `))`,
 		`DELETE FROM messages WHERE conversation_id IN (` + sub + `)`,
 		`DELETE FROM files WHERE conversation_id IN (` + sub + `)`,
 		`DELETE FROM visitor_events WHERE conversation_id IN (` + sub + `)`,
@@ -168,9 +196,116 @@ func deleteConversationsTx(ctx context.Context, tx *txn, where string, args ...a
 	return nil
 }
 
+// FindByEmail opens the personal fields of every visitor of the site and
+// the contact of every ticket of the site, and returns those that hold the
+// e-mail address. Blind indexes cover verified identities only, so this is
+// a scan: one decryption per visitor and ticket of the site, its time
+// growing with the site's size; meant for rare erasure requests.
+func (s *Store) FindByEmail(ctx context.Context, siteID, email string) (data.EmailMatches, error) {
+	var out data.EmailMatches
+	want := strings.ToLower(strings.TrimSpace(email))
+	if want == "" {
+		return out, nil
+	}
+	same := func(v string) bool { return strings.ToLower(strings.TrimSpace(v)) == want }
+	rows, err := s.read.QueryContext(ctx, `SELECT id, personal FROM visitors WHERE site_id = ? AND personal IS NOT NULL ORDER BY created_at, id`, siteID)
+	if err != nil {
+		return out, fmt.Errorf("sqlstore: find by email: %w", err)
+	}
+	for rows.Next() {
+		var (
+			id       string
+			personal []byte
+			p        data.Personal
+		)
+		if err := rows.Scan(&id, &personal); err != nil {
+			rows.Close()
+			return out, fmt.Errorf("sqlstore: find by email: %w", err)
+		}
+		if len(personal) == 0 {
+			continue
+		}
+		pt, err := s.sealer.Open(personal, visitorAAD(id))
+		if err == nil {
+			err = json.Unmarshal(pt, &p)
+		}
+		if err != nil {
+			rows.Close()
+			return out, fmt.Errorf("sqlstore: find by email: visitor %s: %w", id, err)
+		}
+		if same(p.Email) {
+			out.VisitorIDs = append(out.VisitorIDs, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("sqlstore: find by email: %w", err)
+	}
+	trows, err := s.read.QueryContext(ctx, `SELECT t.id, COALESCE(t.visitor_id, c.visitor_id, ''), t.contact FROM tickets t
+		LEFT JOIN conversations c ON c.id = t.conversation_id WHERE t.site_id = ? ORDER BY t.created_at, t.id`, siteID)
+	if err != nil {
+		return out, fmt.Errorf("sqlstore: find by email: %w", err)
+	}
+	defer trows.Close()
+	for trows.Next() {
+		var (
+			ref     data.TicketRef
+			contact []byte
+			ct      data.Contact
+		)
+		if err := trows.Scan(&ref.ID, &ref.VisitorID, &contact); err != nil {
+			return out, fmt.Errorf("sqlstore: find by email: %w", err)
+		}
+		if len(contact) == 0 {
+			continue
+		}
+		pt, err := s.sealer.Open(contact, ticketAAD(ref.ID, "contact"))
+		if err == nil {
+			err = json.Unmarshal(pt, &ct)
+		}
+		if err != nil {
+			return out, fmt.Errorf("sqlstore: find by email: ticket %s: %w", ref.ID, err)
+		}
+		if same(ct.Email) {
+			out.Tickets = append(out.Tickets, ref)
+		}
+	}
+	if err := trows.Err(); err != nil {
+		return out, fmt.Errorf("sqlstore: find by email: %w", err)
+	}
+	return out, nil
+}
+
+// EraseTicket deletes a ticket, its history and the outbox items about it
+// (pending or delivered) in one transaction.
+func (s *Store) EraseTicket(ctx context.Context, ticketID string) error {
+	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tickets WHERE id = ?`, ticketID).Scan(&one); err != nil {
+			return notFound(err)
+		}
+		for _, q := range []string{
+			`DELETE FROM outbox WHERE ticket_id = ?`,
+			`DELETE FROM ticket_events WHERE ticket_id = ?`,
+			`DELETE FROM tickets WHERE id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, ticketID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: erase ticket %s: %w", ticketID, err)
+	}
+	return nil
+}
+
 // EraseVisitor deletes the visitor and every copy of their data in one
-// transaction: messages, files, events, tickets, conversations and the
-// visitor row with its sealed personal fields and blind indexes.
+// transaction: messages, files, events, tickets, conversations, the outbox
+// items (e-mails, webhook deliveries) about any of them, pending or
+// delivered, and the visitor row with its sealed personal fields and blind
+// indexes.
 func (s *Store) EraseVisitor(ctx context.Context, visitorID string) error {
 	err := s.submit(ctx, func(ctx context.Context, tx *txn) error {
 		var one int
@@ -181,6 +316,8 @@ func (s *Store) EraseVisitor(ctx context.Context, visitorID string) error {
 			return err
 		}
 		for _, q := range []string{
+			`DELETE FROM outbox WHERE visitor_id = ?`,
+			`DELETE FROM outbox WHERE ticket_id IN (SELECT id FROM tickets WHERE visitor_id = ?)`,
 			`DELETE FROM ticket_events WHERE ticket_id IN (SELECT id FROM tickets WHERE visitor_id = ?)`,
 			`DELETE FROM tickets WHERE visitor_id = ?`,
 			`DELETE FROM visitor_events WHERE visitor_id = ?`,
@@ -200,8 +337,9 @@ func (s *Store) EraseVisitor(ctx context.Context, visitorID string) error {
 
 // PurgeBefore deletes a site's conversations not updated since before (at
 // most limit per call, so one call never holds the writer long), their
-// messages, files, tickets and events, older visitor events, and visitors
-// last seen before it who have nothing left.
+// messages, files, tickets, events and outbox items, older visitor events,
+// the site's outbox items delivered before it, and visitors last seen
+// before it who have nothing left.
 func (s *Store) PurgeBefore(ctx context.Context, siteID string, before time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		limit = 100
@@ -233,6 +371,11 @@ func (s *Store) PurgeBefore(ctx context.Context, siteID string, before time.Time
 			n++
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM visitor_events WHERE site_id = ? AND created_at < ?`, siteID, ms(before)); err != nil {
+			return err
+		}
+		// Delivered e-mails and webhook deliveries are a delivery log, kept
+		// no longer than the conversations they came from.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE site_id = ? AND done_at < ?`, siteID, ms(before)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM visitors WHERE site_id = ? AND last_seen_at < ?

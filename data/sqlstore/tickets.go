@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/frontdesk/frontdesk/data"
+	"github.com/frontdesk/frontdesk/mask"
 )
 
 func ticketAAD(id, field string) []byte { return []byte("ticket:" + id + ":" + field) }
@@ -72,7 +73,7 @@ func (s *Store) CreateTicket(ctx context.Context, t data.Ticket, outbox ...data.
 		case err != nil:
 			return err
 		}
-		return s.enqueueTx(ctx, tx, outbox)
+		return s.enqueueTx(ctx, tx, linkOutbox(outbox, data.OutboxItem{SiteID: t.SiteID, VisitorID: t.VisitorID, ConversationID: t.ConversationID, TicketID: t.ID}))
 	})
 	if err != nil {
 		return data.Ticket{}, fmt.Errorf("sqlstore: create ticket: %w", err)
@@ -232,7 +233,13 @@ func (s *Store) AddTicketEvent(ctx context.Context, e data.TicketEvent, outbox .
 		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET updated_at = ? WHERE id = ?`, ms(e.CreatedAt), e.TicketID); err != nil {
 			return err
 		}
-		return s.enqueueTx(ctx, tx, outbox)
+		var link data.OutboxItem
+		var conv, visitor sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT site_id, conversation_id, visitor_id FROM tickets WHERE id = ?`, e.TicketID).Scan(&link.SiteID, &conv, &visitor); err != nil {
+			return err
+		}
+		link.TicketID, link.ConversationID, link.VisitorID = e.TicketID, conv.String, visitor.String
+		return s.enqueueTx(ctx, tx, linkOutbox(outbox, link))
 	})
 	if err != nil {
 		return data.TicketEvent{}, fmt.Errorf("sqlstore: add ticket event: %w", err)
@@ -342,6 +349,25 @@ func (s *Store) DeleteCanned(ctx context.Context, id string) error {
 
 func outboxAAD(id string) []byte { return []byte("outbox:" + id) }
 
+// linkOutbox fills the links an item leaves empty with those of the ticket
+// it is written with, so erasure and retention reach it.
+func linkOutbox(items []data.OutboxItem, link data.OutboxItem) []data.OutboxItem {
+	out := make([]data.OutboxItem, len(items))
+	for i, it := range items {
+		for _, f := range []struct {
+			dst *string
+			src string
+		}{{&it.SiteID, link.SiteID}, {&it.VisitorID, link.VisitorID},
+			{&it.ConversationID, link.ConversationID}, {&it.TicketID, link.TicketID}} {
+			if *f.dst == "" {
+				*f.dst = f.src
+			}
+		}
+		out[i] = it
+	}
+	return out
+}
+
 func (s *Store) enqueueTx(ctx context.Context, tx *txn, items []data.OutboxItem) error {
 	for _, it := range items {
 		if it.ID == "" {
@@ -360,8 +386,9 @@ func (s *Store) enqueueTx(ctx context.Context, tx *txn, items []data.OutboxItem)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)`,
-			it.ID, it.Kind, payload, ms(it.NextAttemptAt), ms(it.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, kind, payload, next_attempt_at, created_at, site_id, visitor_id, conversation_id, ticket_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, it.ID, it.Kind, payload, ms(it.NextAttemptAt), ms(it.CreatedAt),
+			nullable(it.SiteID), nullable(it.VisitorID), nullable(it.ConversationID), nullable(it.TicketID)); err != nil {
 			return err
 		}
 	}
@@ -436,7 +463,8 @@ func (s *Store) ListOutbox(ctx context.Context, kind string, limit int) ([]data.
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, kind, payload, attempts, next_attempt_at, last_error, created_at, done_at FROM outbox
+	rows, err := s.read.QueryContext(ctx, `SELECT id, kind, payload, attempts, next_attempt_at, last_error, created_at, done_at,
+		COALESCE(site_id, ''), COALESCE(visitor_id, ''), COALESCE(conversation_id, ''), COALESCE(ticket_id, '') FROM outbox
 		WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT ?`, kind, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list outbox: %w", err)
@@ -450,7 +478,8 @@ func (s *Store) ListOutbox(ctx context.Context, kind string, limit int) ([]data.
 			next, created int64
 			done          sql.NullInt64
 		)
-		if err := rows.Scan(&it.ID, &it.Kind, &payload, &it.Attempts, &next, &it.LastError, &created, &done); err != nil {
+		if err := rows.Scan(&it.ID, &it.Kind, &payload, &it.Attempts, &next, &it.LastError, &created, &done,
+			&it.SiteID, &it.VisitorID, &it.ConversationID, &it.TicketID); err != nil {
 			return nil, fmt.Errorf("sqlstore: list outbox: %w", err)
 		}
 		if it.Payload, err = s.sealer.Open(payload, outboxAAD(it.ID)); err != nil {
@@ -467,10 +496,12 @@ func (s *Store) CompleteOutbox(ctx context.Context, id string, at time.Time) err
 	return s.outboxUpdate(ctx, `UPDATE outbox SET done_at = ?, claimed_until = 0 WHERE id = ?`, ms(at), id)
 }
 
-// RetryOutbox records a failed attempt and when to try again.
+// RetryOutbox records a failed attempt and when to try again. The error is
+// stored masked: an SMTP error can name the recipient's address.
 func (s *Store) RetryOutbox(ctx context.Context, id, lastError string, next time.Time) error {
+	lastError = mask.Redact(lastError)
 	if len(lastError) > 1000 {
-		lastError = lastError[:1000]
+		lastError = strings.ToValidUTF8(lastError[:1000], "")
 	}
 	return s.outboxUpdate(ctx, `UPDATE outbox SET last_error = ?, next_attempt_at = ?, claimed_until = 0 WHERE id = ?`, lastError, ms(next), id)
 }
