@@ -331,8 +331,10 @@ func validateSiteSettings(st data.SiteSettings) error {
 			return fmt.Errorf("%s.when: at least one condition is required", where)
 		case inv.When.SecondsOnPage < 0 || inv.When.SecondsOnPage > 3600 || inv.When.ScrollPercent < 0 || inv.When.ScrollPercent > 100:
 			return fmt.Errorf("%s.when: seconds_on_page 0-3600, scroll_percent 0-100", where)
-		case len(inv.When.URLPattern) > 200 || len(inv.When.Event) > 64 || len(inv.ConversionEvent) > 64:
-			return fmt.Errorf("%s: url_pattern at most 200 bytes, events at most 64", where)
+		case len(inv.When.URLPattern) > 200:
+			return fmt.Errorf("%s: url_pattern at most 200 bytes", where)
+		case (inv.When.Event != "" && !data.ValidEventName(inv.When.Event)) || (inv.ConversionEvent != "" && !data.ValidEventName(inv.ConversionEvent)):
+			return fmt.Errorf("%s: event names are 1-64 of a-z, 0-9 and _ . : - (e.g. added_to_cart)", where)
 		case inv.MaxPerDay < 0 || inv.MaxPerDay > 20:
 			return fmt.Errorf("%s.max_per_day: 0-20", where)
 		case inv.Coupon != nil && (inv.Coupon.Code == "" || len(inv.Coupon.Code) > 40 || len(inv.Coupon.Title) > 100 || len(inv.Coupon.Description) > 300):

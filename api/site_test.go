@@ -31,7 +31,13 @@ func TestSiteSettingsPatch(t *testing.T) {
 	if len(site.Settings.Webhooks) != 1 || site.Settings.Webhooks[0].Secret != "a-long-webhook-secret" || !site.Settings.Identity.Required {
 		t.Errorf("stored settings = %+v; want the webhook with its secret and identity required", site.Settings)
 	}
-	for _, bad := range []map[string]any{{"colour": "red"}, {"identity": "yes"}} {
+	// Event names are stored in clear, so they follow the event-name rule.
+	badEvent := map[string]any{"widget": map[string]any{"invitations": []any{map[string]any{"id": "cart", "when": map[string]any{"event": "Added To Cart"}, "message": map[string]any{"en": "Need help?"}}}}}
+	goodEvent := map[string]any{"widget": map[string]any{"invitations": []any{map[string]any{"id": "cart", "when": map[string]any{"event": "added_to_cart"}, "message": map[string]any{"en": "Need help?"}, "conversion_event": "checkout.done"}}}}
+	if code, out := boss.do("PATCH", path, goodEvent); code != http.StatusOK {
+		t.Errorf("PATCH invitation with valid event names = %d %v", code, out)
+	}
+	for _, bad := range []map[string]any{{"colour": "red"}, {"identity": "yes"}, badEvent} {
 		if code, out := boss.do("PATCH", path, bad); code != http.StatusBadRequest {
 			t.Errorf("PATCH %v = %d %v, want 400", bad, code, out)
 		}

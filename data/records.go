@@ -370,3 +370,20 @@ func (f File) Validate() error {
 	}
 	return nil
 }
+
+// ValidEventName reports whether an event name matches [a-z0-9_.:-]{1,64}.
+// The name is stored in clear (counted by name), so a page cannot put
+// personal data in it; properties are sealed.
+func ValidEventName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == '.', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -287,27 +287,10 @@ func (s *Store) UpdateVisitorPersonal(ctx context.Context, id string, p data.Per
 	return nil
 }
 
-// validEventName reports whether an event name matches [a-z0-9_.:-]{1,64}.
-// The name is stored in clear (counted by name), so a page cannot put
-// personal data in it; properties are sealed.
-func validEventName(name string) bool {
-	if name == "" || len(name) > 64 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == '.', c == ':', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // RecordEvent stores a visitor event with its properties sealed; the name,
 // kept in clear, must match [a-z0-9_.:-]{1,64}.
 func (s *Store) RecordEvent(ctx context.Context, e data.VisitorEvent) error {
-	if e.SiteID == "" || e.VisitorID == "" || !validEventName(e.Name) || len(e.Props) > 4096 || (len(e.Props) > 0 && !json.Valid(e.Props)) {
+	if e.SiteID == "" || e.VisitorID == "" || !data.ValidEventName(e.Name) || len(e.Props) > 4096 || (len(e.Props) > 0 && !json.Valid(e.Props)) {
 		return fmt.Errorf("sqlstore: record event: site, visitor and a name of 1-64 characters of a-z 0-9 _ . : - are required, props at most 4 KiB of JSON: %w", data.ErrInvalid)
 	}
 	if e.ID == "" {
