@@ -55,6 +55,18 @@ func TestFeedbackFrame(t *testing.T) {
 	if !strings.Contains(sorry["text"].(string), "Sorry") {
 		t.Fatalf("after unhelpful feedback the bot said %v, want an apology", sorry)
 	}
+	// Rating the apology does not count (only answers do); a second answer
+	// marked unhelpful hands the conversation to a person.
 	c.send(map[string]any{"type": "feedback", "conversation_id": conv, "seq": sorry["seq"], "helpful": false})
+	c.until(isType("feedback_recorded"))
+	c.say("m-2", "Is shipping free to Canada?")
+	frames = c.until(func(f map[string]any) bool { return isBotMessage(f) && f["ask_feedback"] == true })
+	second := frames[len(frames)-1]
+	for _, f := range frames {
+		if f["type"] == "conversation" && f["status"] == "queued" {
+			t.Fatalf("rating the apology handed off: %v", f)
+		}
+	}
+	c.send(map[string]any{"type": "feedback", "conversation_id": conv, "seq": second["seq"], "helpful": false})
 	c.until(func(f map[string]any) bool { return f["type"] == "conversation" && f["status"] == "queued" })
 }

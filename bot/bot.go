@@ -7,9 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/frontdesk/frontdesk/intents"
 	"github.com/frontdesk/frontdesk/knowledge"
@@ -274,20 +278,25 @@ func (e *Engine) Turn(ctx context.Context, in Input) (Decision, error) {
 	defer mu.Unlock()
 	st := e.load(ctx, in.ConversationID)
 	lang := st.Lang
+	ml, sure := messageLanguage(text)
+	preferred := in.Lang == "zh" || in.Lang == "en"
 	switch {
-	case tellsLanguage(text):
-		lang = Language(text)
-		st.Lang = lang
-	case lang == "" && (in.Lang == "zh" || in.Lang == "en"):
+	case sure == langStrong || sure == langWeak && lang == "" && !preferred:
+		lang, st.Lang = ml, ml
+	case lang == "" && preferred:
 		lang = in.Lang
 	case lang == "":
 		lang = Language(text)
 	}
 	d := Decision{Lang: lang, Threshold: e.cfg.AnswerThreshold, Thresholds: e.thresholds()}
-	if err := e.turn(ctx, &st, in, text, &d); err != nil {
+	topic, err := e.turn(ctx, &st, in, text, &d)
+	if err != nil {
 		return Decision{}, err
 	}
-	e.remember(&st, text, d)
+	// The decision is stored with the bot message and shown to agents:
+	// personal data in what it echoes of the visitor's words is masked.
+	d.Query = mask.Redact(d.Query)
+	e.remember(&st, text, topic, d)
 	e.save(ctx, in.ConversationID, st)
 	return d, nil
 }
@@ -297,95 +306,334 @@ func (e *Engine) thresholds() *Thresholds {
 		Agree: e.cfg.AgreeThreshold, IntentConfident: e.cfg.IntentConfident}
 }
 
-// turn fills d for one message; st is the conversation's context.
-func (e *Engine) turn(ctx context.Context, st *State, in Input, text string, d *Decision) error {
-	lang := d.Lang
+// turn fills d for one message; st is the conversation's context. It
+// returns the question that becomes the conversation's topic if d answers
+// ("" when it is the message itself, or the previous topic's question for a
+// follow-up).
+func (e *Engine) turn(ctx context.Context, st *State, in Input, text string, d *Decision) (string, error) {
 	if text == "" {
-		d.Kind, d.Reason, d.Reply = KindFallback, ReasonEmpty, phrase(lang, "empty")
-		return nil
+		d.Kind, d.Reason, d.Reply = KindFallback, ReasonEmpty, phrase(d.Lang, "empty")
+		return "", nil
 	}
+	tk := smalltalk(text)
 	if p, ok := wantsHuman(text); ok {
 		sig := e.classify(text, d)
 		e.handoff(st, d, ReasonExplicitRequest, e.handoffSkill(st, sig), "handoff")
 		d.Matched = p
-		return nil
+		return "", nil
 	}
 	if !e.cfg.IgnoreFrustration {
-		p, ok := frustrated(text)
-		if !ok && len(text) > 3 && len(st.Turns) > 0 && mask.Redact(text) == st.Turns[len(st.Turns)-1].Text && st.Turns[len(st.Turns)-1].Kind != KindSmalltalk {
+		p, ok := frustrated(text, tk.key != "")
+		if !ok && repeated(st, text) {
 			p, ok = "repeated_message", true
 		}
 		if ok {
 			sig := e.classify(text, d)
 			e.handoff(st, d, ReasonFrustration, e.handoffSkill(st, sig), "handoff_upset")
 			d.Matched = p
-			return nil
+			return "", nil
 		}
 	}
-	if opt, ok := pickOption(st.Options, text); ok {
-		return e.answerEntry(ctx, st, in, d, opt.FAQID, opt.Label, ReasonClarified)
+	if opt, ok := pickOption(st.Options, text, tk); ok {
+		return opt.Label, e.answerEntry(ctx, st, in, d, opt.FAQID, opt.Label, ReasonClarified)
 	}
 	if st.Flow != nil {
-		done, err := e.continueFlow(ctx, st, in, text, d)
+		done, rest, err := e.continueFlow(ctx, st, in, text, tk, d)
 		if err != nil || done {
-			return err
+			return "", err
+		}
+		if rest != "" { // "算了，我想取消订单": the flow stopped, the rest is a question
+			text, tk = rest, smalltalk(rest)
 		}
 	}
-	if key, ok := smalltalk(text); ok {
-		d.Kind, d.Reason, d.Reply = KindSmalltalk, ReasonSmalltalk, phrase(lang, key)
-		return nil
+	if tk.key != "" {
+		e.smalltalk(st, d, tk.key)
+		return "", nil
 	}
-	query := text
-	if core, ok := followUp(text); ok && st.Topic.Query != "" {
+	return e.answer(ctx, st, in, tk.rest, d)
+}
+
+// repeated reports whether text repeats the previous message in a way that
+// signals frustration: not after small talk, not when it taps a quick reply
+// that was answered (clarified) and not when it answers a flow's question
+// again (a value it could not find or did not recognise).
+func repeated(st *State, text string) bool {
+	if len(text) <= 3 || len(st.Turns) == 0 {
+		return false
+	}
+	last := st.Turns[len(st.Turns)-1]
+	if mask.Redact(text) != last.Text {
+		return false
+	}
+	switch {
+	case last.Kind == KindSmalltalk, last.Reason == ReasonClarified:
+		return false
+	case last.Reason == ReasonFlowNotFound, last.Reason == ReasonFlowInvalid:
+		return false // the flow asked again; it counts its own attempts
+	}
+	return true
+}
+
+// smalltalk answers a social message.
+func (e *Engine) smalltalk(st *State, d *Decision, key string) {
+	d.Kind, d.Reason, d.Matched = KindSmalltalk, ReasonSmalltalk, key
+	switch {
+	case key == "ack" && len(st.Turns) == 0:
+		d.Reply = phrase(d.Lang, "greeting") // "ok" as a first message
+	case key == "closing" && len(st.Options) > 0:
+		// "no" to "Which of these do you mean?"
+		d.Reply, d.QuickReplies = phrase(d.Lang, "none_of_these"), []string{phrase(d.Lang, "human_button")}
+	default:
+		d.Reply = phrase(d.Lang, key)
+	}
+}
+
+// answer runs the intent classifier and the FAQ search on a question and
+// decides (see decide). text is the visitor's message without greetings.
+func (e *Engine) answer(ctx context.Context, st *State, in Input, text string, d *Decision) (string, error) {
+	in.Text = text
+	query, topic, core := text, text, ""
+	if c, ok := followUp(text); ok && st.Topic.Query != "" {
+		core = c
 		query = st.Topic.Query + " " + core
 		d.Query, d.FollowUp = query, true
+		topic = "" // the topic stays the original question
 	}
 	sig := e.classify(query, d)
 	res, err := e.kb.Search(ctx, query, e.cfg.TopK)
 	if err != nil {
-		return fmt.Errorf("bot: search: %w", err)
+		return "", fmt.Errorf("bot: search: %w", err)
+	}
+	again := false             // a follow-up would get the previous answer again
+	var others []knowledge.Hit // its candidates other than the previous answer
+	// The answer found with the topic may speak of what the follow-up asks:
+	// "那信用卡呢？" after installments (花呗或信用卡分期); else the follow-up is
+	// searched alone too.
+	if d.FollowUp && len(res.Hits) > 0 && !covers(res.Hits[0].Answer, core) {
+		own, err := e.kb.Search(ctx, core, e.cfg.TopK)
+		if err != nil {
+			return "", fmt.Errorf("bot: search: %w", err)
+		}
+		switch {
+		case e.cfg.Confident(own) && own.Hits[0].ID != res.Hits[0].ID && hasHit(res.Hits, own.Hits[0].ID):
+			// The follow-up alone points elsewhere, and the search with
+			// the topic sees that entry too: a new question ("那运费呢？").
+			// The topic stays the original question.
+			res, d.Query, d.FollowUp, topic = own, "", false, st.Topic.Query
+			sig = e.classify(text, d)
+		case res.Hits[0].ID == st.LastAnswer:
+			// The same answer again to a follow-up that asks something it
+			// does not say ("怎么退货？" -> "那要多久？"): offer the others.
+			again, others = true, otherHits(res.Hits, own.Hits, st.LastAnswer)
+		}
 	}
 	sig.faq = res
 	d.Confidence, d.Margin = res.Confidence, res.Margin
 	for _, h := range res.Hits {
 		d.Candidates = append(d.Candidates, Candidate{ID: h.ID, Score: h.Score, Question: h.Question, Skill: h.Skill})
 	}
-	if sig.inScope(e.cfg) && sig.intentConf >= e.cfg.IntentConfident && !e.cfg.Intents[sig.intent].HumanOnly {
+	confidentIntent := sig.inScope(e.cfg) && sig.intentConf >= e.cfg.IntentConfident
+	if confidentIntent && !e.cfg.Intents[sig.intent].HumanOnly {
 		if f := e.flows.forIntent(sig.intent); f != nil {
-			return e.startFlow(ctx, st, in, f, text, d)
+			return "", e.startFlow(ctx, st, in, f, text, d)
 		}
+	}
+	if len(st.Options) > 0 && !e.cfg.Confident(res) {
+		// A free-text reply to a clarify question: its options first.
+		if o, ok := optionHit(res, st.Options); ok {
+			return o.Label, e.answerEntry(ctx, st, in, d, o.FAQID, o.Label, ReasonClarified)
+		}
+	}
+	if again {
+		// Not the same answer twice in a row to a follow-up asking something else.
+		if len(others) == 0 {
+			e.fallback(st, d, sig, "")
+			return "", nil
+		}
+		idx := make([]int, len(others))
+		for i := range idx {
+			idx[i] = i
+		}
+		skill := ""
+		if confidentIntent {
+			skill = sig.intentSkl
+		}
+		e.clarify(st, d, others, idx, ReasonUnsure, skill)
+		return "", nil
+	}
+	if confidentIntent && len(res.Hits) > 0 {
+		sig.links = e.intentLinks(sig.intent, res.Hits)
 	}
 	v := decide(sig, e.cfg)
 	d.Threshold = v.answerT
 	d.Thresholds.Answer = v.answerT
 	switch v.kind {
 	case KindAnswer:
-		return e.answerHit(ctx, st, in, d, res, v.reason)
+		return topic, e.answerHit(ctx, st, in, d, res, v.reason)
 	case KindClarify:
-		d.Kind, d.Reason, d.Skill = KindClarify, v.reason, v.skill
-		if d.Skill == "" {
-			d.Skill = res.Hits[v.options[0]].Skill
-		}
-		d.Reply = phrase(lang, "clarify")
-		st.Options = nil
-		for _, i := range v.options {
-			label := e.question(res.Hits[i], lang)
-			st.Options = append(st.Options, Choice{Label: label, FAQID: res.Hits[i].ID})
-			d.QuickReplies = append(d.QuickReplies, label)
-		}
-		d.QuickReplies = append(d.QuickReplies, phrase(lang, "human_button"))
+		e.clarify(st, d, res.Hits, v.options, v.reason, v.skill)
 	case KindHandoff:
 		e.handoff(st, d, v.reason, v.skill, map[string]string{ReasonLowConfidence: "handoff_low"}[v.reason])
 	default:
-		if st.Fallbacks+1 >= e.cfg.MaxFallbacks {
-			e.handoff(st, d, ReasonRepeatedFallback, e.handoffSkill(st, sig), "handoff_sorry")
-			return nil
-		}
-		d.Kind, d.Reason, d.Skill = KindFallback, v.reason, v.skill
-		d.Reply = phrase(lang, "fallback")
-		d.QuickReplies = []string{phrase(lang, "human_button")}
+		e.fallback(st, d, sig, v.skill)
 	}
-	return nil
+	return "", nil
+}
+
+// fallback asks the visitor to rephrase, or hands off after MaxFallbacks in a row.
+func (e *Engine) fallback(st *State, d *Decision, sig signals, skill string) {
+	if st.Fallbacks+1 >= e.cfg.MaxFallbacks {
+		e.handoff(st, d, ReasonRepeatedFallback, e.handoffSkill(st, sig), "handoff_sorry")
+		return
+	}
+	d.Kind, d.Reason, d.Skill = KindFallback, ReasonLowConfidence, skill
+	d.Reply = phrase(d.Lang, "fallback")
+	d.QuickReplies = []string{phrase(d.Lang, "human_button")}
+}
+
+// clarify asks which of hits[idx...] the visitor means: "Which of these do
+// you mean?", or "Did you mean ...?" for a single one. Only a confident
+// intent gives the question a skill group.
+func (e *Engine) clarify(st *State, d *Decision, hits []knowledge.Hit, idx []int, reason, skill string) {
+	d.Kind, d.Reason, d.Skill = KindClarify, reason, skill
+	st.Options = nil
+	for _, i := range idx {
+		label := e.question(hits[i], d.Lang)
+		st.Options = append(st.Options, Choice{Label: label, FAQID: hits[i].ID})
+		d.QuickReplies = append(d.QuickReplies, label)
+	}
+	d.Reply = phrase(d.Lang, "clarify")
+	if len(idx) == 1 {
+		d.Reply = fmt.Sprintf(phrase(d.Lang, "did_you_mean"), strings.TrimRight(d.QuickReplies[0], "?？ "))
+		if d.Reason == ReasonAmbiguous {
+			d.Reason = ReasonUnsure // one option is not "close candidates"
+		}
+	}
+	d.QuickReplies = append(d.QuickReplies, phrase(d.Lang, "human_button"))
+}
+
+// intentLinks says whether the intent is about each hit: an entry tagged
+// with the intent's name is; otherwise the policy's faq and tags for the
+// intent decide. nil when the policy links the intent to nothing and the top
+// entry does not name it (the skill groups decide).
+func (e *Engine) intentLinks(intent string, hits []knowledge.Hit) []link {
+	p := e.cfg.Intents[intent]
+	out := make([]link, len(hits))
+	for i, h := range hits {
+		var tags []string
+		if e.get != nil {
+			if en, ok := e.get.Get(h.ID); ok {
+				tags = en.Tags
+			}
+		}
+		switch {
+		case slices.Contains(tags, intent) || slices.Contains(p.FAQ, h.ID):
+			out[i] = linked
+		case len(p.FAQ) == 0 && len(p.Tags) == 0:
+			out[i] = linkUnknown
+		default:
+			out[i] = notLinked
+			for _, t := range tags {
+				if slices.Contains(p.Tags, t) {
+					out[i] = linked
+				}
+			}
+		}
+	}
+	if out[0] == linkUnknown {
+		return nil
+	}
+	return out
+}
+
+// covers reports whether an answer already says what a follow-up asks
+// about: every content word (Chinese: pair of characters) of core is in it.
+// "那信用卡呢？" after the installments answer (花呗或信用卡分期) is covered;
+// "那要多久？" after the return policy is not.
+func covers(answer, core string) bool {
+	a := strings.ToLower(answer)
+	for _, u := range contentUnits(core) {
+		if len(u) > 3 && u[len(u)-1] == 's' {
+			u = u[:len(u)-1] // "cards" is said by "credit card"
+		}
+		if !strings.Contains(a, u) {
+			return false
+		}
+	}
+	return true
+}
+
+// contentUnits are the words of s that carry its topic: Latin words of three
+// or more letters that are not grammar words, and the pairs of Han
+// characters (or a lone one) once grammar characters are left out.
+func contentUnits(s string) []string {
+	var out []string
+	var han []rune
+	flush := func() {
+		switch {
+		case len(han) == 1:
+			out = append(out, string(han))
+		case len(han) > 1:
+			for i := 0; i+1 < len(han); i++ {
+				out = append(out, string(han[i:i+2]))
+			}
+		}
+		han = han[:0]
+	}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), isSep) {
+		latin := 0
+		for _, r := range w {
+			switch {
+			case unicode.Is(unicode.Han, r):
+				if strings.ContainsRune(zhGrammar, r) {
+					flush()
+				} else {
+					han = append(han, r)
+				}
+			default:
+				flush()
+				if unicode.IsLetter(r) {
+					latin++
+				}
+			}
+		}
+		flush()
+		if latin >= 3 && latin == utf8.RuneCountInString(w) && !enGrammar[w] && !stopWords[w] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// stopWords are English words that say nothing about a topic, besides enGrammar.
+var stopWords = map[string]bool{"about": true, "also": true, "then": true, "same": true, "one": true, "any": true, "some": true, "get": true, "should": true, "they": true, "them": true, "their": true}
+
+func hasHit(hits []knowledge.Hit, id string) bool {
+	return slices.ContainsFunc(hits, func(h knowledge.Hit) bool { return h.ID == id })
+}
+
+// otherHits are the candidates of a follow-up besides the previous answer:
+// those of the combined search, then those of the follow-up alone, each at
+// least half as good as the best of its search, at most three.
+func otherHits(combined, own []knowledge.Hit, last string) []knowledge.Hit {
+	var out []knowledge.Hit
+	seen := map[string]bool{last: true}
+	for _, hs := range [][]knowledge.Hit{combined, own} {
+		top := 0.0
+		for _, h := range hs {
+			if h.ID == last {
+				continue
+			}
+			if top == 0 {
+				top = h.Score
+			}
+			if !seen[h.ID] && h.Score >= top/2 && len(out) < 3 {
+				seen[h.ID] = true
+				out = append(out, h)
+			}
+		}
+	}
+	return out
 }
 
 // classify runs the intent classifier (when there is one) and records its
@@ -499,43 +747,160 @@ func (e *Engine) question(h knowledge.Hit, lang string) string {
 	return h.Question
 }
 
-// pickOption matches a message against the options of the latest clarify question.
-func pickOption(opts []Choice, text string) (Choice, bool) {
-	t := strings.TrimSpace(text)
+var (
+	ordinalEN = regexp.MustCompile(`^(?:(?:i(?:'d| would)? (?:like|want|choose|pick|mean|take)|i mean|choose|pick|take|option|number|no\.?)\s*)?(?:the\s+)?(1|2|3|4|5|one|two|three|four|five|first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)(?:\s+(?:one|option|question))?(?:\s+please)?$`)
+	ordinalZH = regexp.MustCompile(`^(?:我要|我选|选|选择|我想问|是|要)?第?([一二两三四五1-5]|最后一)(?:个|项|条|种|题)?(?:吧|啊|呀)?$`)
+	ordinals  = map[string]int{"1": 0, "one": 0, "first": 0, "1st": 0, "一": 0, "2": 1, "two": 1, "second": 1, "2nd": 1,
+		"二": 1, "两": 1, "3": 2, "three": 2, "third": 2, "3rd": 2, "三": 2, "4": 3, "four": 3, "fourth": 3, "4th": 3,
+		"四": 3, "5": 4, "five": 4, "fifth": 4, "5th": 4, "五": 4, "last": -1, "最后一": -1}
+)
+
+// pickOption matches a message against the options of the latest clarify
+// question: an option's text, its number ("2", "the second one", "第二个"),
+// a part of it or a near spelling that fits one option only ("怎么领" for
+// "怎么领优惠券？"), or "yes" to a "Did you mean ...?" with one option.
+func pickOption(opts []Choice, text string, tk talk) (Choice, bool) {
+	if len(opts) == 0 {
+		return Choice{}, false
+	}
+	t := strings.Join(strings.FieldsFunc(strings.ToLower(text), isSep), " ")
 	for _, o := range opts {
-		if strings.EqualFold(o.Label, t) {
+		if strings.EqualFold(strings.TrimSpace(o.Label), strings.TrimSpace(text)) || foldLabel(o.Label) == foldLabel(text) {
 			return o, true
+		}
+	}
+	if len(opts) == 1 && tk.key == "ack" {
+		return opts[0], true
+	}
+	if m := ordinalEN.FindStringSubmatch(t); m != nil {
+		return nthOption(opts, ordinals[m[1]])
+	}
+	if m := ordinalZH.FindStringSubmatch(strings.ReplaceAll(t, " ", "")); m != nil {
+		return nthOption(opts, ordinals[m[1]])
+	}
+	f := foldLabel(text)
+	if n := utf8.RuneCountInString(f); n < 2 || Language(f) == "en" && n < 4 {
+		return Choice{}, false
+	}
+	// A part of one option's text, or one option's text with a little more.
+	var hit []Choice
+	for _, o := range opts {
+		l := foldLabel(o.Label)
+		if strings.Contains(l, f) || strings.Contains(f, l) {
+			hit = append(hit, o)
+		}
+	}
+	if len(hit) == 1 {
+		return hit[0], true
+	}
+	// A near spelling of one option.
+	best, second, bi := 0.0, 0.0, -1
+	for i, o := range opts {
+		s := dice(f, foldLabel(o.Label))
+		switch {
+		case s > best:
+			best, second, bi = s, best, i
+		case s > second:
+			second = s
+		}
+	}
+	if best >= 0.6 && best-second >= 0.2 {
+		return opts[bi], true
+	}
+	return Choice{}, false
+}
+
+func nthOption(opts []Choice, i int) (Choice, bool) {
+	if i < 0 {
+		i = len(opts) - 1
+	}
+	if i >= len(opts) {
+		return Choice{}, false
+	}
+	return opts[i], true
+}
+
+// foldLabel keeps the letters, digits and Han characters of s, lower-cased.
+func foldLabel(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return unicode.ToLower(r)
+		}
+		return -1
+	}, s)
+}
+
+// dice is the Dice coefficient of the character pairs of a and b.
+func dice(a, b string) float64 {
+	pairs := func(s string) map[string]int {
+		r := []rune(s)
+		m := map[string]int{}
+		for i := 0; i+1 < len(r); i++ {
+			m[string(r[i:i+2])]++
+		}
+		return m
+	}
+	pa, pb := pairs(a), pairs(b)
+	na, nb, both := 0, 0, 0
+	for k, n := range pa {
+		na += n
+		both += min(n, pb[k])
+	}
+	for _, n := range pb {
+		nb += n
+	}
+	if na+nb == 0 {
+		return 0
+	}
+	return 2 * float64(both) / float64(na+nb)
+}
+
+// optionHit returns the best-ranked option of the latest clarify question
+// among the hits of a free-text reply to it, if it scores at least half as
+// much as the best hit.
+func optionHit(res knowledge.Result, opts []Choice) (Choice, bool) {
+	for _, h := range res.Hits {
+		if h.Score < res.Hits[0].Score/2 {
+			break
+		}
+		for _, o := range opts {
+			if o.FAQID == h.ID {
+				return o, true
+			}
 		}
 	}
 	return Choice{}, false
 }
 
-// remember updates the context after a turn.
-func (e *Engine) remember(st *State, text string, d Decision) {
+// remember updates the context after a turn; topic is the question that
+// sets the topic when d answers ("" for the message itself, or to keep the
+// topic's question after a follow-up).
+func (e *Engine) remember(st *State, text, topic string, d Decision) {
 	st.Turns = append(st.Turns, TurnRecord{Text: mask.Redact(text), Kind: d.Kind, Reason: d.Reason, FAQID: d.FAQID, Intent: d.Intent, At: e.now().UTC()})
 	if n := len(st.Turns) - e.cfg.MaxTurns; n > 0 {
 		st.Turns = append([]TurnRecord(nil), st.Turns[n:]...)
 	}
+	st.Rated = false
 	if d.Kind != KindClarify {
 		st.Options = nil
 	}
 	switch d.Kind {
 	case KindAnswer:
 		st.Fallbacks = 0
-		q := d.Query
-		if q == "" {
-			q = text
-		}
-		if d.Reason == ReasonClarified {
-			q = text // the chosen question
-		}
-		if d.Flow == "" {
-			st.Topic = Topic{Query: mask.Redact(q), Intent: d.Intent, FAQID: d.FAQID, Skill: d.Skill}
-			st.LastAnswer = d.FAQID
-		} else {
+		if d.Reason == ReasonFlowDone {
 			st.Topic.Skill, st.Topic.Intent = d.Skill, d.Intent
 			st.LastAnswer = "flow:" + d.Flow
+			break
 		}
+		q := topic
+		if q == "" && !d.FollowUp {
+			q = text
+		}
+		if q == "" {
+			q = st.Topic.Query
+		}
+		st.Topic = Topic{Query: mask.Redact(q), Intent: d.Intent, FAQID: d.FAQID, Skill: d.Skill}
+		st.LastAnswer = d.FAQID
 	case KindClarify, KindAsk:
 		st.Fallbacks = 0
 		if d.Skill != "" {
@@ -572,10 +937,20 @@ func (e *Engine) Feedback(ctx context.Context, conversationID string, helpful bo
 	if strings.HasPrefix(st.LastAnswer, "flow:") {
 		d.FAQID, d.Flow = "", strings.TrimPrefix(st.LastAnswer, "flow:")
 	}
-	if helpful {
-		st.Unhelpful = 0
+	// Only answers ask "Was this helpful?", once each: feedback on anything
+	// else (small talk, an apology) is acknowledged but not counted.
+	rateable := len(st.Turns) > 0 && st.Turns[len(st.Turns)-1].Kind == KindAnswer && !st.Rated
+	switch {
+	case !rateable && helpful:
 		d.Reason, d.Reply = ReasonFeedbackHelpful, phrase(lang, "feedback_thanks")
-	} else {
+	case !rateable:
+		d.Reason, d.Reply = ReasonFeedbackUnhelpful, phrase(lang, "feedback_sorry")
+		d.QuickReplies = []string{phrase(lang, "human_button")}
+	case helpful:
+		st.Unhelpful, st.Rated = 0, true
+		d.Reason, d.Reply = ReasonFeedbackHelpful, phrase(lang, "feedback_thanks")
+	default:
+		st.Rated = true
 		st.Unhelpful++
 		if st.Unhelpful >= e.cfg.MaxUnhelpful {
 			e.handoff(&st, &d, ReasonRepeatedUnhelpful, st.Topic.Skill, "handoff_sorry")

@@ -2,7 +2,10 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/frontdesk/frontdesk/knowledge"
@@ -141,5 +144,195 @@ func TestParagraphLanguage(t *testing.T) {
 		if got := paragraphLanguage(tt.para); got != tt.want {
 			t.Errorf("paragraphLanguage(%q) = %q, want %q", tt.para, got, tt.want)
 		}
+	}
+}
+
+// getKB is a scriptKB that also returns whole entries (tags, questions).
+type getKB struct {
+	scriptKB
+	entries map[string]knowledge.Entry
+}
+
+func (g getKB) Get(id string) (knowledge.Entry, bool) {
+	e, ok := g.entries[id]
+	return e, ok
+}
+
+func TestIntentLinks(t *testing.T) {
+	kb := getKB{entries: map[string]knowledge.Entry{
+		"order-cancel":   {ID: "order-cancel", Tags: []string{"order"}},
+		"order-tracking": {ID: "order-tracking", Tags: []string{"order", "shipping"}},
+		"tagged":         {ID: "tagged", Tags: []string{"refund"}},
+	}}
+	cfg := DefaultConfig()
+	cfg.Intents = map[string]IntentPolicy{"order_status": {FAQ: []string{"order-tracking"}}, "shipping": {Tags: []string{"shipping"}}}
+	e, _ := New(kb, cfg)
+	hit := func(ids ...string) []knowledge.Hit {
+		var out []knowledge.Hit
+		for _, id := range ids {
+			out = append(out, knowledge.Hit{ID: id})
+		}
+		return out
+	}
+	tests := []struct {
+		intent string
+		hits   []knowledge.Hit
+		want   []link
+	}{
+		{"order_status", hit("order-cancel", "order-tracking"), []link{notLinked, linked}},
+		{"shipping", hit("order-tracking", "order-cancel"), []link{linked, notLinked}},
+		{"refund", hit("tagged", "order-cancel"), []link{linked, linkUnknown}},
+		{"refund", hit("order-cancel"), nil}, // no link data: skill groups decide
+		{"cancel_order", hit("order-cancel"), nil},
+	}
+	for _, tt := range tests {
+		if got := e.intentLinks(tt.intent, tt.hits); !slices.Equal(got, tt.want) {
+			t.Errorf("intentLinks(%s, %v) = %v, want %v", tt.intent, tt.hits, got, tt.want)
+		}
+	}
+}
+
+func TestTurnConversations(t *testing.T) {
+	coupons := knowledge.Result{Confidence: 0.9, Margin: 0.02, Hits: []knowledge.Hit{
+		{ID: "coupon-use", Question: "How do I use a coupon?", Answer: "Enter it at checkout.", Skill: "order_support", Score: 10},
+		{ID: "coupon-get", Question: "How can I get a coupon?", Answer: "Sign up.", Skill: "order_support", Score: 9},
+	}}
+	ship := knowledge.Result{Confidence: 0.9, Margin: 0.8, Hits: []knowledge.Hit{{ID: "shipping-time", Question: "How long does shipping take?", Answer: "2-4 days.\n\n2-4 天。", Skill: "order_support", Score: 10}}}
+	intl := knowledge.Result{Confidence: 0.9, Margin: 0.8, Hits: []knowledge.Hit{{ID: "shipping-international", Question: "Do you ship abroad?", Answer: "Yes, to 40 countries.", Skill: "order_support", Score: 10}}}
+	intlBoth := knowledge.Result{Confidence: 0.8, Margin: 0.3, Hits: []knowledge.Hit{ship.Hits[0], intl.Hits[0]}}
+	hours := knowledge.Result{Confidence: 0.4, Margin: 0.4, Hits: []knowledge.Hit{{ID: "opening-hours", Question: "What are your opening hours?", Answer: "9-21.", Skill: "default_support", Score: 10}}}
+	returns := knowledge.Result{Confidence: 0.9, Margin: 0.5, Hits: []knowledge.Hit{
+		{ID: "return-policy", Question: "How do I return an item?", Answer: "Within 30 days.\n\n30 天内可退货。", Skill: "order_support", Score: 10},
+		{ID: "refund-time", Question: "When will I get my refund?", Answer: "2 days.", Skill: "order_support", Score: 6},
+	}}
+	kb := scriptKB{
+		"coupons": coupons, "I want to get one": {Confidence: 0.2, Margin: 0.01, Hits: []knowledge.Hit{coupons.Hits[1], {ID: "x", Score: 9.5}}},
+		"How do I use a coupon?":       {Confidence: 0.95, Margin: 0.9, Hits: coupons.Hits[:1]},
+		"How long does shipping take?": ship, "How long does shipping take? to canada": intlBoth, "to canada": intl,
+		"How long does shipping take? for gifts": intlBoth,
+		"when are you open":                      hours, "where is my order?": ship, "where is my order": ship,
+		"怎么退货？": returns, "怎么退货？ 要多久": returns, "要多久": {},
+		"How long does shipping take? jane.doe@example.com": ship,
+	}
+	entries := map[string]knowledge.Entry{}
+	for _, r := range []knowledge.Result{coupons, ship, intl, hours, returns} {
+		for _, h := range r.Hits {
+			entries[h.ID] = knowledge.Entry{ID: h.ID, Questions: []string{h.Question}, Answer: h.Answer, Skill: h.Skill}
+		}
+	}
+	nlu := fakeNLU{"coupons": pred("pricing", "default_support", 0.5), "blorp": pred("shipping", "order_support", 0.5)}
+	type step struct {
+		text              string
+		kind              Kind
+		reason, faq, lang string
+		skill             string // "-" for none
+		contains          string
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"a greeting in front of a question", []step{{text: "hi, where is my order?", kind: KindAnswer, faq: "shipping-time"}}},
+		{"a clarify reply by number, then tapped again", []step{
+			{text: "coupons", kind: KindClarify, reason: ReasonAmbiguous, skill: "-"},
+			{text: "the second one", kind: KindAnswer, reason: ReasonClarified, faq: "coupon-get"},
+			{text: "coupons", kind: KindClarify},
+			{text: "How do I use a coupon?", kind: KindAnswer, reason: ReasonClarified, faq: "coupon-use"},
+			{text: "How do I use a coupon?", kind: KindAnswer, reason: ReasonFAQMatch, faq: "coupon-use"},
+		}},
+		{"a free-text reply to a clarify prefers its options", []step{
+			{text: "coupons", kind: KindClarify},
+			{text: "I want to get one", kind: KindAnswer, reason: ReasonClarified, faq: "coupon-get"},
+		}},
+		{"one option: did you mean, then yes", []step{
+			{text: "when are you open", kind: KindClarify, reason: ReasonUnsure, contains: "Did you mean “What are your opening hours”?"},
+			{text: "yes", kind: KindAnswer, reason: ReasonClarified, faq: "opening-hours"},
+		}},
+		{"a clarify of an unsure intent names no group", []step{
+			{text: "coupons", kind: KindClarify, skill: "-"},
+			{text: "转人工", kind: KindHandoff, reason: ReasonExplicitRequest, skill: "default_support"},
+		}},
+		{"a fallback of an unsure intent names no group", []step{
+			{text: "blorp", kind: KindFallback, skill: "-"},
+			{text: "agent", kind: KindHandoff, reason: ReasonExplicitRequest, skill: "default_support"},
+		}},
+		{"follow-ups keep the original question as the topic", []step{
+			{text: "How long does shipping take?", kind: KindAnswer, faq: "shipping-time"},
+			{text: "and to canada?", kind: KindAnswer, faq: "shipping-international"},
+			{text: "and for gifts?", kind: KindAnswer, faq: "shipping-time"}, // searched with the original question
+		}},
+		{"no same answer twice for a follow-up asking something else", []step{
+			{text: "怎么退货？", kind: KindAnswer, faq: "return-policy"},
+			{text: "那要多久？", kind: KindClarify, reason: ReasonUnsure, contains: "When will I get my refund"},
+		}},
+		{"ok keeps the conversation's language", []step{
+			{text: "怎么退货？", kind: KindAnswer, lang: "zh"},
+			{text: "ok", kind: KindSmalltalk, lang: "zh"},
+			{text: "好的", kind: KindSmalltalk, reason: ReasonSmalltalk, lang: "zh"},
+		}},
+		{"acknowledgements and closings are small talk", []step{
+			{text: "ok", kind: KindSmalltalk, contains: "Hello"},
+			{text: "How long does shipping take?", kind: KindAnswer},
+			{text: "great, thanks!!!", kind: KindSmalltalk},
+			{text: "that's all", kind: KindSmalltalk, contains: "Have a nice day"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := New(getKB{kb, entries}, DefaultConfig(), WithIntents(nlu))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range tt.steps {
+				d, err := e.Turn(context.Background(), Input{ConversationID: "c", Text: s.text})
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				skill := s.skill
+				if skill == "-" {
+					skill = ""
+				}
+				if d.Kind != s.kind || s.reason != "" && d.Reason != s.reason || s.faq != "" && d.FAQID != s.faq ||
+					s.lang != "" && d.Lang != s.lang || s.skill != "" && d.Skill != skill || !strings.Contains(d.Reply, s.contains) {
+					t.Fatalf("step %d Turn(%q) = %s lang %s %q; want %s %s faq %q lang %q skill %q containing %q",
+						i, s.text, Explain(d), d.Lang, d.Reply, s.kind, s.reason, s.faq, s.lang, s.skill, s.contains)
+				}
+			}
+		})
+	}
+}
+
+func TestDecisionQueryIsRedacted(t *testing.T) {
+	ship := knowledge.Result{Confidence: 0.9, Margin: 0.8, Hits: []knowledge.Hit{{ID: "shipping-time", Answer: "2-4 days; write to us.", Score: 1}}}
+	kb := scriptKB{"How long does shipping take?": ship, "How long does shipping take? jane.doe@example.com": ship}
+	e, _ := New(kb, DefaultConfig())
+	ctx := context.Background()
+	e.Turn(ctx, Input{ConversationID: "c", Text: "How long does shipping take?"})
+	d, err := e.Turn(ctx, Input{ConversationID: "c", Text: "what about jane.doe@example.com?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(d)
+	if !d.FollowUp || strings.Contains(string(b), "jane.doe") || !strings.Contains(d.Query, "[EMAIL]") {
+		t.Errorf("follow-up decision = %s; want the query with [EMAIL] and no address", b)
+	}
+}
+
+func TestExplainWording(t *testing.T) {
+	tests := []struct {
+		d    Decision
+		want string
+	}{
+		{Decision{Kind: KindFallback, Reason: ReasonLowConfidence}, "no FAQ candidates"},
+		{Decision{Kind: KindHandoff, Reason: ReasonLowConfidence, Intent: "oos", IntentConfidence: 0.1}, "no FAQ candidates"},
+		{Decision{Kind: KindSmalltalk, Reason: ReasonSmalltalk}, "smalltalk reason=smalltalk"},
+	}
+	for _, tt := range tests {
+		if got := Explain(tt.d); !strings.Contains(got, tt.want) {
+			t.Errorf("Explain(%+v) = %q, want it to contain %q", tt.d, got, tt.want)
+		}
+	}
+	if got := Explain(Decision{Kind: KindSmalltalk, Reason: ReasonSmalltalk}); strings.Contains(got, "FAQ") {
+		t.Errorf("Explain(smalltalk) = %q mentions the FAQ", got)
 	}
 }

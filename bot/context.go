@@ -39,6 +39,8 @@ type State struct {
 	Unhelpful int `json:"unhelpful,omitempty"`
 	// LastAnswer is the FAQ entry or flow of the latest answer (feedback refers to it).
 	LastAnswer string `json:"last_answer,omitempty"`
+	// Rated is true once the latest answer got its "Was this helpful?" answer.
+	Rated bool `json:"rated,omitempty"`
 }
 
 // TurnRecord is one remembered turn.
@@ -75,6 +77,11 @@ type FlowState struct {
 	Slot int `json:"slot"`
 	// Attempts counts invalid answers to the current slot.
 	Attempts int `json:"attempts"`
+	// NotFound counts the values the webhook did not find (404).
+	NotFound int `json:"not_found,omitempty"`
+	// Reasked is true once the slot's prompt was repeated after a message
+	// the flow let through (small talk, an FAQ question), until it is asked again.
+	Reasked bool `json:"reasked,omitempty"`
 }
 
 // MemoryStore is an in-process ContextStore with expiry, the default for a

@@ -71,6 +71,9 @@ type Slot struct {
 	Invalid Localised `yaml:"invalid"`
 	// MaxAttempts invalid answers hand the conversation off (default 3).
 	MaxAttempts int `yaml:"max_attempts"`
+	// Remove lists characters taken out of the value found, so the backend
+	// gets one spelling ("-" turns 2024-0518-001 into 20240518001).
+	Remove string `yaml:"remove"`
 
 	re *regexp.Regexp
 }
@@ -135,7 +138,9 @@ func ParseFlows(r io.Reader) (*FlowSet, error) {
 			}
 		}
 		for i, lang := range []string{"en", "zh"} {
-			t, err := template.New(f.Name).Option("missingkey=error").Parse(f.Reply.In(lang))
+			// A missing field is empty in {{with}} and {{if}}, so optional
+			// fields work; printed, it is a failure (see render).
+			t, err := template.New(f.Name).Option("missingkey=zero").Parse(f.Reply.In(lang))
 			if err != nil {
 				return nil, fmt.Errorf("bot: flows: %s: reply: %w", f.Name, err)
 			}
@@ -257,10 +262,19 @@ func (s *Slot) extract(text string) (string, bool) {
 	if m == nil {
 		return "", false
 	}
+	v := m[0]
 	if len(m) > 1 && m[1] != "" {
-		return m[1], true
+		v = m[1]
 	}
-	return m[0], true
+	if s.Remove != "" {
+		v = strings.Map(func(r rune) rune {
+			if strings.ContainsRune(s.Remove, r) {
+				return -1
+			}
+			return r
+		}, v)
+	}
+	return v, v != ""
 }
 
 // startFlow begins flow f: slots found in the first message are kept.
@@ -276,28 +290,107 @@ func (e *Engine) startFlow(ctx context.Context, st *State, in Input, f *Flow, te
 }
 
 // continueFlow handles a message while a flow waits for a slot. done is
-// false when the message left the flow and the normal policy should run.
-func (e *Engine) continueFlow(ctx context.Context, st *State, in Input, text string, d *Decision) (bool, error) {
+// false when the message left the flow and the normal policy should run, on
+// rest when only part of it is a question ("算了，我想取消订单").
+func (e *Engine) continueFlow(ctx context.Context, st *State, in Input, text string, tk talk, d *Decision) (done bool, rest string, err error) {
 	f := e.flows.byName(st.Flow.Name)
 	if f == nil || st.Flow.Slot >= len(f.Slots) {
 		st.Flow = nil
-		return false, nil
+		return false, "", nil
 	}
 	d.Flow = f.Name
 	if cancels(text) {
 		st.Flow = nil
 		d.Kind, d.Reason, d.Reply = KindAcknowledge, ReasonFlowCancelled, phrase(d.Lang, "flow_cancelled")
-		return true, nil
+		return true, "", nil
 	}
-	if _, ok := f.Slots[st.Flow.Slot].extract(text); !ok && e.intents != nil {
+	if r, ok := stopLead(text); ok {
+		st.Flow, d.Flow = nil, ""
+		return false, r, nil
+	}
+	slot := f.Slots[st.Flow.Slot]
+	if _, ok := slot.extract(text); ok {
+		return true, "", e.advanceFlow(ctx, st, in, f, text, d, false)
+	}
+	if tk.key != "" {
+		e.smalltalkInFlow(st, d, tk.key, slot)
+		return true, "", nil
+	}
+	own := false
+	if e.intents != nil {
 		// A different, confident question leaves the flow.
 		p := e.intents.Predict(text)
 		if !p.OutOfScope && p.Intent != f.Intent && p.Confidence >= e.cfg.IntentConfident {
 			st.Flow, d.Flow = nil, ""
-			return false, nil
+			return false, "", nil
+		}
+		own = !p.OutOfScope && p.Intent == f.Intent && p.Confidence >= e.cfg.IntentConfident
+	}
+	if !own {
+		// A question the FAQ answers clearly is answered; the flow keeps waiting.
+		res, err := e.kb.Search(ctx, tk.rest, e.cfg.TopK)
+		if err != nil {
+			return true, "", fmt.Errorf("bot: search: %w", err)
+		}
+		if e.cfg.Confident(res) {
+			d.Confidence, d.Margin, d.Slot = res.Confidence, res.Margin, slot.Name
+			for _, h := range res.Hits {
+				d.Candidates = append(d.Candidates, Candidate{ID: h.ID, Score: h.Score, Question: h.Question, Skill: h.Skill})
+			}
+			in.Text = tk.rest
+			if err := e.answerHit(ctx, st, in, d, res, ReasonFAQMatch); err != nil {
+				return true, "", err
+			}
+			if d.Kind == KindAnswer {
+				e.reask(st, d, slot, "\n\n")
+			}
+			return true, "", nil
 		}
 	}
-	return true, e.advanceFlow(ctx, st, in, f, text, d, false)
+	return true, "", e.advanceFlow(ctx, st, in, f, text, d, false)
+}
+
+// smalltalkInFlow answers small talk while a flow waits, without counting it
+// as an invalid value: a short reply and the slot's prompt (once; "ok" and
+// "?" get the prompt again as an ask). A goodbye ends the flow; a closing
+// ("no", "that's all", 没有了) stops it as a stop phrase does.
+func (e *Engine) smalltalkInFlow(st *State, d *Decision, key string, slot *Slot) {
+	d.Kind, d.Reason, d.Matched, d.Slot = KindSmalltalk, ReasonSmalltalk, key, slot.Name
+	switch key {
+	case "bye":
+		st.Flow, d.Flow, d.Slot = nil, "", ""
+		d.Reply = phrase(d.Lang, key)
+		return
+	case "closing": // "no", "that's all", 没有了: stop the lookup
+		st.Flow, d.Slot = nil, ""
+		d.Kind, d.Reason, d.Reply = KindAcknowledge, ReasonFlowCancelled, phrase(d.Lang, "flow_cancelled")
+		return
+	case "robot":
+		d.Reply = phrase(d.Lang, key)
+	default:
+		d.Reply = phrase(d.Lang, key+"_short")
+	}
+	sep := " "
+	if d.Lang == "zh" || d.Reply == "" {
+		sep = ""
+	}
+	if key == "ack" || key == "prompt" {
+		// "ok", "?": the answer is the question again.
+		d.Kind, d.Reason, d.Reply = KindAsk, ReasonFlowAsk, d.Reply+sep+slot.Prompt.In(d.Lang)
+		st.Flow.Reasked = false
+		return
+	}
+	e.reask(st, d, slot, sep)
+}
+
+// reask repeats the slot's prompt after a reply to something else, once
+// until the flow asks again.
+func (e *Engine) reask(st *State, d *Decision, slot *Slot, sep string) {
+	if st.Flow == nil || st.Flow.Reasked {
+		return
+	}
+	st.Flow.Reasked = true
+	d.Reply += sep + slot.Prompt.In(d.Lang)
 }
 
 // advanceFlow fills slots from text, asks for the next missing one, or calls
@@ -309,6 +402,7 @@ func (e *Engine) advanceFlow(ctx context.Context, st *State, in Input, f *Flow, 
 		s := f.Slots[fs.Slot]
 		v, ok := s.extract(text)
 		if !ok {
+			fs.Reasked = false
 			if first {
 				d.Kind, d.Reason, d.Slot, d.Reply = KindAsk, ReasonFlowAsk, s.Name, s.Prompt.In(d.Lang)
 				return nil
@@ -335,12 +429,13 @@ func (e *Engine) advanceFlow(ctx context.Context, st *State, in Input, f *Flow, 
 	if status == http.StatusNotFound && (f.NotFound.EN != "" || f.NotFound.ZH != "") {
 		last := f.Slots[len(f.Slots)-1]
 		fs.Slot = len(f.Slots) - 1
-		fs.Attempts++
-		if fs.Attempts >= last.MaxAttempts {
+		fs.NotFound++ // a new value resets Attempts, not this
+		if fs.NotFound >= last.MaxAttempts {
 			d.Reply = f.NotFound.In(d.Lang)
 			e.handoff(st, d, ReasonFlowGaveUp, f.Skill, "")
 			return nil
 		}
+		fs.Reasked = false
 		d.Kind, d.Reason, d.Slot, d.Reply = KindAsk, ReasonFlowNotFound, last.Name, f.NotFound.In(d.Lang)
 		return nil
 	}
@@ -367,6 +462,11 @@ func (f *Flow) render(lang string, slots map[string]string, result map[string]an
 	var b strings.Builder
 	if err := t.Execute(&b, map[string]any{"slots": slots, "result": result}); err != nil {
 		return "", fmt.Errorf("reply template: %w", err)
+	}
+	// text/template prints a missing (or null) field of a map as "<no
+	// value>": the reply would show it, so the backend's answer is unusable.
+	if strings.Contains(b.String(), "<no value>") {
+		return "", errors.New("reply template: a field it prints is missing from the webhook's answer")
 	}
 	return b.String(), nil
 }

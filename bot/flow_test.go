@@ -43,8 +43,13 @@ func newFlowEngine(t *testing.T, handler http.HandlerFunc) *Engine {
 		t.Fatal(err)
 	}
 	nlu := fakeNLU{"where is my order": pred("order_status", "order_support", 0.99), "订单到哪了": pred("order_status", "order_support", 0.99),
-		"how much is shipping": pred("shipping", "order_support", 0.95)}
-	kb := scriptKB{"how much is shipping": {Confidence: 0.9, Margin: 0.9, Hits: []knowledge.Hit{{ID: "shipping-cost", Answer: "¥8"}}}}
+		"how much is shipping": pred("shipping", "order_support", 0.95), "cancel my order": pred("cancel_order", "order_support", 0.99),
+		"我想取消订单": pred("cancel_order", "order_support", 0.99)}
+	cancel := knowledge.Result{Confidence: 0.9, Margin: 0.9, Hits: []knowledge.Hit{{ID: "order-cancel", Answer: "Cancel in My orders."}}}
+	kb := scriptKB{"how much is shipping": {Confidence: 0.9, Margin: 0.9, Hits: []knowledge.Hit{{ID: "shipping-cost", Answer: "¥8"}}},
+		"cancel my order": cancel, "我想取消订单": cancel,
+		"how do I get an invoice?":         {Confidence: 0.9, Margin: 0.9, Hits: []knowledge.Hit{{ID: "invoice", Answer: "Under My orders."}}},
+		"where can I download my invoice?": {Confidence: 0.9, Margin: 0.9, Hits: []knowledge.Hit{{ID: "invoice", Answer: "Under My orders."}}}}
 	e, err := New(kb, DefaultConfig(), WithIntents(nlu), WithFlows(fs, Webhook{BaseURL: srv.URL, Secret: "s3cret", Client: srv.Client()}))
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +112,41 @@ func TestFlow(t *testing.T) {
 			{"where is my order", KindAsk, ReasonFlowAsk, ""},
 			{"never mind", KindAcknowledge, ReasonFlowCancelled, ""},
 		}, 0},
+		{"cancel is the lookup, not the order", 200, ok, 0, []step{
+			{"where is my order", KindAsk, ReasonFlowAsk, ""},
+			{"算了", KindAcknowledge, ReasonFlowCancelled, "不查了"},
+		}, 0},
+		{"cancel my order is a question", 200, ok, 0, []step{
+			{"where is my order", KindAsk, ReasonFlowAsk, ""},
+			{"cancel my order", KindAnswer, ReasonFAQMatch, "Cancel in My orders."},
+		}, 0},
+		{"stop, then a question", 200, ok, 0, []step{
+			{"where is my order", KindAsk, ReasonFlowAsk, ""},
+			{"算了，我想取消订单", KindAnswer, ReasonFAQMatch, "Cancel in My orders."},
+		}, 0},
+		{"small talk is not an invalid value", 200, ok, 0, []step{
+			{"where is my order", KindAsk, ReasonFlowAsk, ""},
+			{"thanks", KindSmalltalk, ReasonSmalltalk, "You're welcome! Your order number?"},
+			{"ok", KindAsk, ReasonFlowAsk, "Your order number?"},
+			{"hmm", KindAsk, ReasonFlowAsk, "Your order number?"},
+			{"no idea", KindAsk, ReasonFlowInvalid, ""},
+			{"20240518001", KindAnswer, ReasonFlowDone, "shipped"},
+		}, 1},
+		{"no stops the lookup", 200, ok, 0, []step{
+			{"where is my order", KindAsk, ReasonFlowAsk, ""},
+			{"no", KindAcknowledge, ReasonFlowCancelled, "stopped looking it up"},
+		}, 0},
+		{"an FAQ question is answered and the flow waits", 200, ok, 0, []step{
+			{"where is my order", KindAsk, ReasonFlowAsk, ""},
+			{"how do I get an invoice?", KindAnswer, ReasonFAQMatch, "Under My orders.\n\nYour order number?"},
+			{"where can I download my invoice?", KindAnswer, ReasonFAQMatch, "Under My orders."},
+			{"20240518001", KindAnswer, ReasonFlowDone, "shipped"},
+		}, 1},
+		{"not found, then the same number again", 404, `{}`, 0, []step{
+			{"where is my order", KindAsk, ReasonFlowAsk, ""},
+			{"20240518001", KindAsk, ReasonFlowNotFound, "No such order."},
+			{"20240518001", KindHandoff, ReasonFlowGaveUp, "No such order."},
+		}, 2},
 		{"another question leaves the flow", 200, ok, 0, []step{
 			{"where is my order", KindAsk, ReasonFlowAsk, ""},
 			{"how much is shipping", KindAnswer, ReasonFAQMatch, "¥8"},
@@ -237,5 +277,77 @@ func TestSignature(t *testing.T) {
 	}
 	if !strings.HasPrefix(good, "t=1700000000,v1=") || len(good) != len("t=1700000000,v1=")+64 {
 		t.Errorf("Sign = %q, want t=<unix>,v1=<64 hex>", good)
+	}
+}
+
+func TestFlowOptionalFields(t *testing.T) {
+	const flows = `
+flows:
+  - name: order_status
+    intent: order_status
+    skill: order_support
+    slots: [{name: order_id, pattern: '\b(\d{11,20})\b', prompt: {en: "Number?"}}]
+    webhook: {path: /order-status, timeout: 300ms}
+    reply:
+      en: "Order {{.slots.order_id}} is {{.result.status}}{{with .result.carrier}}, shipped with {{.}}{{end}}{{with .result.eta}}; expected {{.}}{{end}}."
+`
+	tests := []struct {
+		name, body string
+		kind       Kind
+		want       string
+	}{
+		{"all fields", `{"status":"shipped","carrier":"SF","eta":"Friday"}`, KindAnswer, "Order 20240518001 is shipped, shipped with SF; expected Friday."},
+		{"no carrier, no eta", `{"status":"shipped"}`, KindAnswer, "Order 20240518001 is shipped."},
+		{"null carrier", `{"status":"shipped","carrier":null}`, KindAnswer, "Order 20240518001 is shipped."},
+		{"no status", `{"carrier":"SF"}`, KindHandoff, ""},
+		{"null status", `{"status":null}`, KindHandoff, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(backend(t, &calls, 200, tt.body, 0))
+			defer srv.Close()
+			fs, err := ParseFlows(strings.NewReader(flows))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, _ := New(scriptKB{}, DefaultConfig(), WithIntents(fakeNLU{"where is my order": pred("order_status", "order_support", 0.99)}),
+				WithFlows(fs, Webhook{BaseURL: srv.URL, Secret: "s3cret", Client: srv.Client()}))
+			d, err := e.Turn(context.Background(), Input{ConversationID: "c", Text: "where is my order 20240518001"})
+			if err != nil || d.Kind != tt.kind || tt.want != "" && d.Reply != tt.want {
+				t.Errorf("webhook answer %s: Turn = %s %q, %v; want %s %q", tt.body, Explain(d), d.Reply, err, tt.kind, tt.want)
+			}
+		})
+	}
+}
+
+func TestStarterOrderNumbers(t *testing.T) {
+	fs, err := StarterFlows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := fs.byIntent["order_status"].Slots[0]
+	tests := []struct {
+		text, want string
+	}{
+		{"20240518001", "20240518001"},
+		{"where is my order 20240518001?", "20240518001"},
+		{"订单20240518001什么时候到", "20240518001"},
+		{"2024-0518-001", "20240518001"},
+		{"my order is 2024-0518-0012", "202405180012"},
+		{"12345678901234567890", "12345678901234567890"},
+		{"10012345678", "10012345678"},
+		{"我手机号13812345678", ""},
+		{"call me on 19912345678", ""},
+		{"我手机号13812345678，订单号20240518001", "20240518001"},
+		{"138-1234-5678", ""},
+		{"2024-05-18", ""},
+		{"abc123", ""},
+		{"123456", ""},
+	}
+	for _, tt := range tests {
+		if got, _ := slot.extract(tt.text); got != tt.want {
+			t.Errorf("order_id from %q = %q, want %q", tt.text, got, tt.want)
+		}
 	}
 }

@@ -61,6 +61,12 @@ type IntentPolicy struct {
 	AnswerThreshold float64 `json:"answer_threshold,omitempty" yaml:"answer_threshold"`
 	// Skill replaces the intent's skill group from the training data.
 	Skill string `json:"skill,omitempty" yaml:"skill"`
+	// FAQ and Tags link the intent to the FAQ entries about it: the entries
+	// with these ids, and those with one of these tags (an entry tagged with
+	// the intent's name is linked too). With links, the intent agrees only
+	// with a linked entry; without any, with an entry of its skill group.
+	FAQ  []string `json:"faq,omitempty" yaml:"faq"`
+	Tags []string `json:"tags,omitempty" yaml:"tags"`
 }
 
 // DefaultConfig returns the thresholds used when none are configured.
@@ -155,7 +161,19 @@ type signals struct {
 	oos        bool    // the classifier says out of scope
 	intentSkl  string  // skill group of intent
 	faq        knowledge.Result
+	// links say whether the intent is about each hit of faq (nil when
+	// nothing links them: the skill groups decide).
+	links []link
 }
+
+// link is whether an intent and an FAQ entry are about the same topic.
+type link int
+
+const (
+	linkUnknown link = iota // no link data for the intent: compare skill groups
+	linked
+	notLinked
+)
 
 // verdict is what the policy decided from the signals.
 type verdict struct {
@@ -194,10 +212,11 @@ func (c Config) ambiguous(r knowledge.Result) bool {
 // Confident reports whether the FAQ rule answers with the best entry of a
 // search outright: confidence at or above AnswerThreshold and not ambiguous
 // (with the defaults: confidence >= 0.5, unless a second hit is within a
-// margin of 0.1). Per-intent thresholds and the intent's agreement are not
-// considered.
+// margin of 0.1 and scores at least half as much as the first, so that a
+// clarify question would offer both). Per-intent thresholds and the intent's
+// agreement are not considered.
 func (c Config) Confident(r knowledge.Result) bool {
-	return len(r.Hits) > 0 && r.Confidence >= c.AnswerThreshold && !c.ambiguous(r)
+	return len(r.Hits) > 0 && r.Confidence >= c.AnswerThreshold && (!c.ambiguous(r) || len(clarifyOptions(r.Hits)) == 1)
 }
 
 // decide is the policy over the classifier's and the knowledge base's
@@ -215,24 +234,44 @@ func decide(s signals, c Config) verdict {
 		}
 	}
 	hits := s.faq.Hits
+	confidentIntent := inScope && s.intentConf >= c.IntentConfident
 	if len(hits) > 0 {
 		conf := s.faq.Confidence
 		ambiguous := c.ambiguous(s.faq)
-		agrees := inScope && s.intentConf >= c.IntentConfident && hits[0].Skill != "" && hits[0].Skill == s.intentSkl
+		opts := clarifyOptions(hits)
+		agrees := confidentIntent && s.agrees(0)
+		if confidentIntent && len(s.links) == len(hits) && s.links[0] == notLinked {
+			// The intent is about another entry that is worth offering
+			// ("my order hasn't arrived": order-cancel first, order-tracking
+			// linked to order_status second): ask, that one first.
+			for _, i := range opts[1:] {
+				if s.links[i] == linked {
+					v.kind, v.reason, v.options, v.skill = KindClarify, ReasonUnsure, []int{i, 0}, s.intentSkl
+					return v
+				}
+			}
+		}
 		switch {
-		case conf >= v.answerT && !ambiguous:
+		case conf >= v.answerT && (!ambiguous || len(opts) == 1):
+			// A close runner-up that scores less than half as much is no
+			// second option: the best entry answers.
 			v.kind, v.reason, v.skill = KindAnswer, ReasonFAQMatch, hits[0].Skill
 			return v
-		case ambiguous:
-			v.kind, v.reason, v.options = KindClarify, ReasonAmbiguous, clarifyOptions(hits)
+		case ambiguous && len(opts) > 1:
+			v.kind, v.reason, v.options = KindClarify, ReasonAmbiguous, opts
 			return v
 		case agrees && conf >= c.AgreeThreshold:
 			v.kind, v.reason, v.skill = KindAnswer, ReasonIntentAgrees, hits[0].Skill
 			return v
 		case c.ClarifyThreshold > 0 && conf >= c.ClarifyThreshold:
-			v.kind, v.reason, v.options = KindClarify, ReasonUnsure, clarifyOptions(hits)
+			// Unsure (or out of scope for the classifier): offer the best
+			// entries; with one, "Did you mean ...?".
+			v.kind, v.reason, v.options = KindClarify, ReasonUnsure, opts
+			if confidentIntent {
+				v.skill = s.intentSkl
+			}
 			return v
-		case c.ClarifyThreshold > 0 && inScope && s.intentConf >= c.IntentConfident:
+		case c.ClarifyThreshold > 0 && confidentIntent:
 			// The intent is clear but no entry is: offer the entries of its skill group.
 			if opts := skillOptions(hits, s.intentSkl); len(opts) > 0 {
 				v.kind, v.reason, v.options, v.skill = KindClarify, ReasonUnsure, opts, s.intentSkl
@@ -245,10 +284,26 @@ func decide(s signals, c Config) verdict {
 		return v
 	}
 	v.kind, v.reason = KindFallback, ReasonLowConfidence
-	if inScope {
-		v.skill = s.intentSkl
+	if confidentIntent {
+		v.skill = s.intentSkl // only a confident intent names the topic's group
 	}
 	return v
+}
+
+// agrees reports whether the intent is about hit i: linked to it when the
+// policy or the entry's tags say what the intent is about, else of the same
+// skill group.
+func (s signals) agrees(i int) bool {
+	if i < len(s.links) {
+		switch s.links[i] {
+		case linked:
+			return true
+		case notLinked:
+			return false
+		}
+	}
+	h := s.faq.Hits[i]
+	return h.Skill != "" && h.Skill == s.intentSkl
 }
 
 // clarifyOptions picks the hits worth offering: the best, and the others

@@ -73,6 +73,32 @@ func TestDecide(t *testing.T) {
 			s.faq = knowledge.Result{Confidence: 0.7, Margin: 0.5, Hits: hits("default_support", 10, 2)}
 			return s
 		}(), KindClarify, ReasonUnsure, "", []int{0}},
+		{"close runner-up scoring under half: answers", signals{faq: knowledge.Result{Confidence: 0.9, Margin: 0.05, Hits: hits("x", 10, 4)}}, KindAnswer, ReasonFAQMatch, "x", nil},
+		{"close runner-up scoring under half, unsure: did you mean", signals{faq: knowledge.Result{Confidence: 0.4, Margin: 0.05, Hits: hits("x", 10, 4)}}, KindClarify, ReasonUnsure, "", []int{0}},
+		{"out of scope with an unsure hit offers it", signals{hasIntents: true, oos: true, faq: knowledge.Result{Confidence: 0.35, Margin: 0.3, Hits: hits("x", 10, 2)}}, KindClarify, ReasonUnsure, "", []int{0}},
+		{"linked intent agrees", func() signals {
+			s := order("shipping", 0.95)
+			s.faq = knowledge.Result{Confidence: 0.4, Margin: 0.3, Hits: hits("tech_support", 10, 2)}
+			s.links = []link{linked, notLinked}
+			return s
+		}(), KindAnswer, ReasonIntentAgrees, "tech_support", nil},
+		{"unlinked intent of the same group does not agree", func() signals {
+			s := order("order_status", 0.98)
+			s.faq = knowledge.Result{Confidence: 0.42, Margin: 0.34, Hits: hits("order_support", 23.7, 9)}
+			s.links = []link{notLinked, notLinked}
+			return s
+		}(), KindClarify, ReasonUnsure, "order_support", []int{0}},
+		{"intent linked to the runner-up: ask, that one first", func() signals {
+			s := order("order_status", 0.98)
+			s.faq = knowledge.Result{Confidence: 0.6, Margin: 0.33, Hits: hits("order_support", 23.7, 16.4, 14.1)}
+			s.links = []link{notLinked, linked, linked}
+			return s
+		}(), KindClarify, ReasonUnsure, "order_support", []int{1, 0}},
+		{"unsure intent does not name the fallback's group", func() signals {
+			s := order("shipping", 0.6)
+			s.faq = knowledge.Result{Confidence: 0.1, Hits: hits("x", 1)}
+			return s
+		}(), KindFallback, ReasonLowConfidence, "-", nil},
 		{"per-intent threshold rejects", func() signals {
 			s := order("strict", 0.85)
 			s.faq = knowledge.Result{Confidence: 0.2, Hits: hits("x", 1)}
@@ -82,7 +108,11 @@ func TestDecide(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := decide(tt.sig, cfg.withDefaults())
-			if v.kind != tt.wantKind || v.reason != tt.wantReason || (tt.wantSkill != "" && v.skill != tt.wantSkill) || !slices.Equal(v.options, tt.wantOpts) {
+			wantSkill := tt.wantSkill // "" is not checked, "-" is no skill
+			if wantSkill == "-" {
+				wantSkill = ""
+			}
+			if v.kind != tt.wantKind || v.reason != tt.wantReason || (tt.wantSkill != "" && v.skill != wantSkill) || !slices.Equal(v.options, tt.wantOpts) {
 				t.Errorf("decide(%+v) = %s %s skill %q options %v; want %s %s skill %q options %v",
 					tt.sig, v.kind, v.reason, v.skill, v.options, tt.wantKind, tt.wantReason, tt.wantSkill, tt.wantOpts)
 			}
@@ -157,8 +187,9 @@ func (s scriptKB) Search(_ context.Context, q string, _ int) (knowledge.Result, 
 }
 
 func TestEngineEscalation(t *testing.T) {
-	ship := knowledge.Result{Confidence: 0.9, Margin: 0.8, Hits: []knowledge.Hit{{ID: "ship", Skill: "order_support", Answer: "Ships fast.\n\n很快发货。"}}}
-	kb := scriptKB{"shipping?": ship, "运费": ship, "shipping? for credit cards": ship}
+	ship := knowledge.Result{Confidence: 0.9, Margin: 0.8, Hits: []knowledge.Hit{{ID: "ship", Skill: "order_support", Answer: "Ships fast; pay by credit card.\n\n很快发货。"}}}
+	track := knowledge.Result{Confidence: 0.9, Margin: 0.8, Hits: []knowledge.Hit{{ID: "track", Skill: "order_support", Answer: "See My orders."}}}
+	kb := scriptKB{"shipping?": ship, "运费": ship, "shipping? for credit cards": ship, "tracking?": track}
 	nlu := fakeNLU{"shipping?": pred("shipping", "order_support", 0.95), "blorp": pred("shipping", "order_support", 0.4), "blorp blorp": pred("shipping", "order_support", 0.4), "invoice dispute": pred("complaint", "order_support", 0.9)}
 	cfg := DefaultConfig()
 	cfg.Intents = map[string]IntentPolicy{"complaint": {HumanOnly: true}}
@@ -186,12 +217,30 @@ func TestEngineEscalation(t *testing.T) {
 		{"two unhelpful hand off to the topic's group", []step{
 			{text: "shipping?", kind: KindAnswer},
 			{feedback: &no, kind: KindAcknowledge, reason: ReasonFeedbackUnhelpful},
+			{text: "tracking?", kind: KindAnswer},
 			{feedback: &no, kind: KindHandoff, reason: ReasonRepeatedUnhelpful, skill: "order_support"},
+		}},
+		{"unhelpful on the apology is not counted", []step{
+			{text: "shipping?", kind: KindAnswer},
+			{feedback: &no, kind: KindAcknowledge, reason: ReasonFeedbackUnhelpful},
+			{feedback: &no, kind: KindAcknowledge, reason: ReasonFeedbackUnhelpful},
+			{text: "tracking?", kind: KindAnswer},
+			{feedback: &no, kind: KindHandoff, reason: ReasonRepeatedUnhelpful},
+		}},
+		{"unhelpful on small talk is not counted", []step{
+			{text: "shipping?", kind: KindAnswer},
+			{feedback: &no, kind: KindAcknowledge, reason: ReasonFeedbackUnhelpful},
+			{text: "hello", kind: KindSmalltalk},
+			{feedback: &no, kind: KindAcknowledge, reason: ReasonFeedbackUnhelpful},
+			{text: "tracking?", kind: KindAnswer},
+			{feedback: &yes, kind: KindAcknowledge, reason: ReasonFeedbackHelpful},
 		}},
 		{"helpful in between resets", []step{
 			{text: "shipping?", kind: KindAnswer},
 			{feedback: &no, kind: KindAcknowledge},
+			{text: "tracking?", kind: KindAnswer},
 			{feedback: &yes, kind: KindAcknowledge, reason: ReasonFeedbackHelpful},
+			{text: "shipping?", kind: KindAnswer},
 			{feedback: &no, kind: KindAcknowledge, reason: ReasonFeedbackUnhelpful},
 		}},
 		{"human-only intent", []step{{text: "invoice dispute", kind: KindHandoff, reason: ReasonHumanOnly, skill: "order_support"}}},
@@ -270,6 +319,7 @@ func TestConfident(t *testing.T) {
 		{"at the threshold", knowledge.Result{Confidence: 0.5, Margin: 0.5, Hits: hits("x", 10)}, true},
 		{"below the threshold", knowledge.Result{Confidence: 0.49, Margin: 0.49, Hits: hits("x", 10)}, false},
 		{"close runner-up", knowledge.Result{Confidence: 0.9, Margin: 0.09, Hits: hits("x", 10, 9)}, false},
+		{"close runner-up scoring under half", knowledge.Result{Confidence: 0.9, Margin: 0.09, Hits: hits("x", 10, 4)}, true},
 		{"margin at the limit", knowledge.Result{Confidence: 0.9, Margin: 0.1, Hits: hits("x", 10, 9)}, true},
 		{"single hit never ambiguous", knowledge.Result{Confidence: 0.9, Margin: 0, Hits: hits("x", 10)}, true},
 		{"no hits", knowledge.Result{Confidence: 0.9}, false},

@@ -317,6 +317,10 @@ func WriteReport(w io.Writer, results []StoryResult, verbose bool) (passed, fail
 	return passed, failed
 }
 
+// searched are the reasons of decisions taken after an FAQ search.
+var searched = map[string]bool{ReasonFAQMatch: true, ReasonIntentAgrees: true, ReasonAmbiguous: true, ReasonUnsure: true,
+	ReasonLowConfidence: true, ReasonRepeatedFallback: true, ReasonHumanOnly: true}
+
 // Explain renders a decision's reason and scores on one line.
 func Explain(d Decision) string {
 	var b strings.Builder
@@ -348,6 +352,8 @@ func Explain(d Decision) string {
 			}
 			fmt.Fprintf(&b, "%s:%.1f", c.ID, c.Score)
 		}
+	} else if searched[d.Reason] {
+		b.WriteString(" no FAQ candidates")
 	}
 	if d.FollowUp {
 		fmt.Fprintf(&b, " follow_up=%q", d.Query)

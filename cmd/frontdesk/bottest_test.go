@@ -45,9 +45,10 @@ func TestChatExplain(t *testing.T) {
 		t.Errorf("chat --explain = exit %d, %q (stderr %q); want the handoff and its reason", code, out.String(), errOut.String())
 	}
 	out.Reset()
-	err := chatExplain(context.Background(), "", "", strings.NewReader("运费多少钱？\n/unhelpful\n/unhelpful\n"), &out, &errOut)
-	if err != nil || strings.Count(out.String(), "why:") != 3 || !strings.Contains(out.String(), "reason=repeated_unhelpful") {
-		t.Errorf("chatExplain over three lines = %v, %q", err, out.String())
+	// Two answers marked unhelpful hand off (rating the apology does not count).
+	err := chatExplain(context.Background(), "", "", strings.NewReader("运费多少钱？\n/unhelpful\n怎么开发票？\n/unhelpful\n"), &out, &errOut)
+	if err != nil || strings.Count(out.String(), "why:") != 4 || !strings.Contains(out.String(), "reason=repeated_unhelpful") {
+		t.Errorf("chatExplain over four lines = %v, %q", err, out.String())
 	}
 }
 
