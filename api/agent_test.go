@@ -596,17 +596,24 @@ func TestAccountChangeClosesAgentSockets(t *testing.T) {
 	if code, out := boss.do("PATCH", "/api/v1/admin/agents/"+mei.ID, map[string]any{"disabled": true}); code != http.StatusOK {
 		t.Fatalf("disable = %d %v", code, out)
 	}
-	_ = ac.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	expectPolicyClose(t, ac, "agent socket after the account was disabled")
+}
+
+// expectPolicyClose reads c until the server closes it, and fails unless
+// the close is 1008 (policy violation) within 5 seconds.
+func expectPolicyClose(t *testing.T, c *client, what string) {
+	t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
-		_, _, err := ac.conn.ReadMessage()
+		_, _, err := c.conn.ReadMessage()
 		if err == nil {
 			continue
 		}
 		var ce *websocket.CloseError
 		if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
-			t.Fatalf("agent socket after the account was disabled: %v, want close 1008", err)
+			t.Fatalf("%s: %v, want close 1008", what, err)
 		}
-		break
+		return
 	}
 }
 
@@ -689,18 +696,7 @@ func TestAgentSocketRechecksSession(t *testing.T) {
 			defer ac.conn.Close()
 			ac.next()
 			tc.change(h, mei)
-			_ = ac.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			for {
-				_, _, err := ac.conn.ReadMessage()
-				if err == nil {
-					continue
-				}
-				var ce *websocket.CloseError
-				if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
-					t.Fatalf("socket after the change: %v, want close 1008", err)
-				}
-				break
-			}
+			expectPolicyClose(t, ac, "socket after the change")
 		})
 	}
 }
