@@ -252,6 +252,11 @@ func (r *Router) Assign(ctx context.Context, group string) {
 		for {
 			rank(cands)
 			i := slices.IndexFunc(cands, func(c candidate) bool { return c.id != avoid })
+			if i < 0 && len(cands) > 0 {
+				// Only the agent it avoids can take it: better them than
+				// nobody (the avoidance holds while someone else can).
+				i = 0
+			}
 			if i < 0 {
 				break
 			}

@@ -533,6 +533,25 @@ func TestQueueSnapshotsPublishedInReadOrder(t *testing.T) {
 	}
 }
 
+// TestAvoidedAgentWhenNobodyElse: the avoidance holds while someone else can
+// take the conversation; when the agent it avoids is the only one online
+// (back after going away, or the only member of the group they transferred
+// to), the visitor is not left waiting for 15 minutes.
+func TestAvoidedAgentWhenNobodyElse(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.agent("a@x.io", 2, "order_support")
+	e.agent("b@x.io", 2, "order_support") // offline
+	c := e.servedBy(a, "order_support")
+	if _, err := e.router.Transfer(ctx, a.ID, c.ID, "order_support", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.router.Tick(ctx)
+	if got := e.status(c.ID); got.AssignedAgent != a.ID {
+		t.Errorf("only a online after a's transfer: %s/%s, want it back with a rather than waiting", got.Status, got.AssignedAgent)
+	}
+}
+
 // TestTransferNoteStaysWithAgents: a transfer note reaches agents as a note,
 // never the visitor's system message; a conversation transferred to a group
 // does not come back to the agent who transferred it while another member
@@ -543,17 +562,14 @@ func TestTransferNoteStaysWithAgents(t *testing.T) {
 	a := e.agent("a@x.io", 2, "order_support")
 	b := e.agent("b@x.io", 2, "order_support")
 	c := e.servedBy(a, "order_support")
+	e.servedBy(b, "order_support") // b is busier than a once c leaves a
 	if _, err := e.router.Transfer(ctx, a.ID, c.ID, "order_support", "", "VIP, do not grant a refund"); err != nil {
 		t.Fatal(err)
 	}
 	e.router.Tick(ctx)
-	if got := e.status(c.ID); got.Status != data.StatusQueued {
-		t.Errorf("after the transfer and a tick: %+v; want it queued, not back with the agent who transferred it", got)
-	}
-	e.presence.Connect(b.ID)
-	e.router.AgentAvailable(ctx, b.ID)
+	e.router.Tick(ctx)
 	if got := e.status(c.ID); got.AssignedAgent != b.ID {
-		t.Errorf("with b online: %+v, want assigned to b", got)
+		t.Errorf("after the transfer and two ticks: %+v; want it with b, not back with the agent who transferred it", got)
 	}
 	msgs, err := e.store.ListMessages(ctx, c.ID, 0, 100)
 	if err != nil {
@@ -640,14 +656,12 @@ func TestAgentGoneRequeues(t *testing.T) {
 	a := e.agent("a@x.io", 2, "order_support")
 	b := e.agent("b@x.io", 2, "order_support")
 	c := e.servedBy(a, "order_support")
-	e.router.AgentGone(ctx, a.ID)
-	if got := e.status(c.ID); got.Status != data.StatusQueued {
-		t.Fatalf("after a is gone: %+v, want queued (not back with a)", got)
-	}
 	e.presence.Connect(b.ID)
-	e.router.AgentAvailable(ctx, b.ID)
+	// a still counts as online here (the test calls AgentGone directly), so
+	// only the avoidance keeps the conversation from going back to a.
+	e.router.AgentGone(ctx, a.ID)
 	if got := e.status(c.ID); got.AssignedAgent != b.ID {
-		t.Errorf("with b online: %+v, want assigned to b", got)
+		t.Errorf("after a is gone with b online: %+v, want assigned to b", got)
 	}
 	e.router.AgentGone(ctx, a.ID) // nothing of a's left: no change
 	if got := e.status(c.ID); got.AssignedAgent != b.ID {
@@ -773,17 +787,13 @@ func TestTransferAvoidanceSharedByNodes(t *testing.T) {
 			a := e.agent("a@x.io", 2, "order_support")
 			b := e.agent("b@x.io", 2, "order_support")
 			c := e.servedBy(a, "order_support")
+			e.servedBy(b, "order_support") // b is busier than a once c leaves a
 			if _, err := node1.Transfer(ctx, a.ID, c.ID, "order_support", "", ""); err != nil {
 				t.Fatal(err)
 			}
 			node2.Tick(ctx)
-			if got := e.status(c.ID); got.Status != data.StatusQueued {
-				t.Fatalf("after the transfer on node 1 and a tick on node 2: %s/%s, want queued, not back with %s", got.Status, got.AssignedAgent, a.Email)
-			}
-			e.presence.Connect(b.ID)
-			node2.AgentAvailable(ctx, b.ID)
 			if got := e.status(c.ID); got.AssignedAgent != b.ID {
-				t.Errorf("with b online, node 2 routed it to %q, want %s", got.AssignedAgent, b.Email)
+				t.Errorf("after the transfer on node 1 and a tick on node 2: %s/%s, want it with %s, not back with %s", got.Status, got.AssignedAgent, b.Email, a.Email)
 			}
 		})
 	}
