@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -258,34 +259,66 @@ func (s *Service) AnswerPending(ctx context.Context, conv data.Conversation) {
 	if conv.Status != data.StatusBot || conv.LastSeq == 0 {
 		return
 	}
-	lastVisitorText := func(c data.Conversation) (data.Message, bool) {
-		last, err := s.store.ListMessages(ctx, c.ID, c.LastSeq-1, 1)
-		if err != nil || len(last) != 1 || last[0].SenderKind != data.SenderVisitor || last[0].Kind != data.KindText {
-			return data.Message{}, false
-		}
-		return last[0], true
-	}
-	m, ok := lastVisitorText(conv)
-	if !ok {
+	pending := s.unanswered(ctx, conv)
+	if len(pending) == 0 {
 		return
 	}
+	newest := pending[len(pending)-1]
 	answer := func() {
 		c2, err := s.store.GetConversation(ctx, conv.ID)
 		if err != nil || c2.Status != data.StatusBot {
 			return
 		}
-		if m2, ok := lastVisitorText(c2); ok && m2.Seq == m.Seq {
-			s.log.Info("answering a message whose bot turn was lost", slog.String("conversation", c2.ID), slog.Int64("seq", m2.Seq))
-			if err := s.enqueue(ctx, turnJob{conv: c2, msg: m2}); err != nil && !errors.Is(err, ErrStopped) {
-				s.log.Warn("bot turn not queued", slog.String("conversation", c2.ID), slog.Any("err", err))
+		for _, m := range s.unanswered(ctx, c2) {
+			if m.Seq > newest.Seq {
+				break // newer ones have turns of their own under way
+			}
+			s.log.Info("answering a message whose bot turn was lost", slog.String("conversation", c2.ID), slog.Int64("seq", m.Seq))
+			if err := s.enqueue(ctx, turnJob{conv: c2, msg: m}); err != nil {
+				if !errors.Is(err, ErrStopped) {
+					s.log.Warn("bot turn not queued", slog.String("conversation", c2.ID), slog.Any("err", err))
+				}
+				return
 			}
 		}
 	}
-	if wait := time.Until(m.CreatedAt.Add(s.cfg.TurnTimeout + time.Second)); wait > 0 {
+	if wait := time.Until(newest.CreatedAt.Add(s.cfg.TurnTimeout + time.Second)); wait > 0 {
 		time.AfterFunc(wait, answer)
 		return
 	}
 	answer()
+}
+
+// pendingWindow is how many of a conversation's newest messages
+// AnswerPending looks through.
+const pendingWindow = 20
+
+// unanswered returns, in seq order, the visitor's text messages among the
+// conversation's newest ones, since the last agent or system message (the
+// bot holds it again from there), that have no bot reply: a turn stores its
+// reply with client id "bot-reply-<seq>".
+func (s *Service) unanswered(ctx context.Context, c data.Conversation) []data.Message {
+	msgs, err := s.store.ListMessages(ctx, c.ID, max(0, c.LastSeq-pendingWindow), pendingWindow)
+	if err != nil {
+		return nil
+	}
+	replied := map[string]bool{}
+	var out []data.Message
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if m.SenderKind == data.SenderAgent || m.SenderKind == data.SenderSystem {
+			break
+		}
+		if m.SenderKind == data.SenderBot {
+			replied[m.ClientMsgID] = true
+			continue
+		}
+		if m.Kind == data.KindText && !replied["bot-reply-"+strconv.FormatInt(m.Seq, 10)] {
+			out = append(out, m)
+		}
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // CurrentConversation returns the visitor's latest conversation, or

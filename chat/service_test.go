@@ -612,4 +612,24 @@ func TestAnswerPending(t *testing.T) {
 	other.AnswerPending(ctx, conv)
 	time.Sleep(500 * time.Millisecond)
 	f.waitMessages(t, conv.ID, 4)
+
+	// Two quick messages, then the crash: the first one's reply was stored
+	// after the second message, so the last message is a bot reply and the
+	// second message is still unanswered.
+	m5, _, err := f.store.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, SenderID: f.visitor.ID, Kind: data.KindText, Text: "is shipping free", ClientMsgID: "lost-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.store.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderVisitor, SenderID: f.visitor.ID, Kind: data.KindText, Text: "and to Canada", ClientMsgID: "lost-3"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.store.AppendMessage(ctx, data.Message{ConversationID: conv.ID, SenderKind: data.SenderBot, Kind: data.KindText, Text: "re: is shipping free", ClientMsgID: fmt.Sprintf("bot-reply-%d", m5.Seq)}); err != nil {
+		t.Fatal(err)
+	}
+	conv, _ = f.store.GetConversation(ctx, conv.ID)
+	other.AnswerPending(ctx, conv)
+	msgs = f.waitMessages(t, conv.ID, 8)
+	if msgs[7].SenderKind != data.SenderBot || msgs[7].Text != "re: and to Canada" {
+		t.Errorf("reply to the message before the last bot reply = %+v", msgs[7])
+	}
 }
