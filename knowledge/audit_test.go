@@ -121,3 +121,17 @@ func TestExactQuestionComesFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestMembersFindsMembership: "members" reaches the membership entry through
+// the starter synonyms (stemming does not reduce "membership" to "member").
+func TestMembersFindsMembership(t *testing.T) {
+	x, err := Open(context.Background(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	res, err := x.Search(context.Background(), "what do members get", 3)
+	if err != nil || len(res.Hits) == 0 || res.Hits[0].ID != "membership" {
+		t.Errorf("Search(what do members get) = %v, %v; want the membership entry first", ids(res), err)
+	}
+}
